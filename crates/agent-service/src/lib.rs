@@ -1,0 +1,1 @@
+//! The request API: sessions, requests, agent hand-off, health, readiness and metrics.

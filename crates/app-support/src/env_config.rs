@@ -1,0 +1,129 @@
+//! Settings from environment variables (Kubernetes hands them over that way),
+//! through figment. Defaults live on the settings type (`#[serde(default)]`).
+//! Every problem is reported with the variable's name, all of them at once.
+
+use std::fmt;
+
+use figment::Figment;
+use figment::providers::Env;
+use serde::de::DeserializeOwned;
+
+/// Invalid settings: one entry per bad variable, each naming it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    problems: Vec<String>,
+}
+
+impl ConfigError {
+    /// A single problem, e.g. `"DB_POOL_SIZE: must be at least 1"`.
+    pub fn new(problem: impl Into<String>) -> Self {
+        Self {
+            problems: vec![problem.into()],
+        }
+    }
+
+    /// Collects validation problems; `Ok(())` when there are none.
+    pub fn check(problems: Vec<String>) -> Result<(), Self> {
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Self { problems })
+        }
+    }
+
+    pub fn problems(&self) -> &[String] {
+        &self.problems
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid configuration: {}", self.problems.join("; "))
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl crate::Failure for ConfigError {
+    fn exit_status(&self) -> crate::ExitStatus {
+        crate::ExitStatus::Config
+    }
+}
+
+/// Reads `T` from the environment variables `vars` (upper-case names; the
+/// fields of `T` are their lower-case forms, missing ones take `T`'s defaults).
+pub fn from_env<T: DeserializeOwned>(vars: &[&str]) -> Result<T, ConfigError> {
+    let lower: Vec<String> = vars.iter().map(|var| var.to_ascii_lowercase()).collect();
+    let lower: Vec<&str> = lower.iter().map(String::as_str).collect();
+    Figment::new()
+        .merge(Env::raw().only(&lower))
+        .extract()
+        .map_err(|error| ConfigError {
+            problems: error.into_iter().map(describe).collect(),
+        })
+}
+
+fn describe(error: figment::Error) -> String {
+    let var = error.path.join("_").to_ascii_uppercase();
+    let what = match &error.kind {
+        figment::error::Kind::InvalidType(actual, expected)
+        | figment::error::Kind::InvalidValue(actual, expected) => {
+            format!("expected {expected}, found {actual}")
+        }
+        kind => kind.to_string(),
+    };
+    if var.is_empty() {
+        what
+    } else {
+        format!("{var}: {what}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(default)]
+    struct Sample {
+        sample_port: u16,
+        sample_name: String,
+    }
+
+    impl Default for Sample {
+        fn default() -> Self {
+            Self {
+                sample_port: 5432,
+                sample_name: "default".into(),
+            }
+        }
+    }
+
+    #[test]
+    fn a_bad_variable_is_named_in_the_error() {
+        // figment::Jail isolates the process environment for the test.
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("SAMPLE_PORT", "not-a-port");
+            let error = from_env::<Sample>(&["SAMPLE_PORT", "SAMPLE_NAME"])
+                .expect_err("a non-numeric port is invalid");
+            let message = error.to_string();
+            assert!(message.contains("SAMPLE_PORT"), "{message}");
+            assert!(message.contains("not-a-port"), "{message}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn variables_override_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("SAMPLE_NAME", "from-env");
+            let sample: Sample =
+                from_env(&["SAMPLE_PORT", "SAMPLE_NAME"]).map_err(|e| e.to_string())?;
+            assert_eq!(sample.sample_name, "from-env");
+            assert_eq!(sample.sample_port, 5432);
+            Ok(())
+        });
+    }
+}

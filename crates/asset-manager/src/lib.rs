@@ -1,0 +1,1 @@
+//! Asset directory model and loader; reconcile plan and apply against LlamaStack.

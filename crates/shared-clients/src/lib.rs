@@ -1,0 +1,1 @@
+//! LlamaStack client, request-API client and chat client.

@@ -1,0 +1,9 @@
+//! Test harness shared by the workspace's integration tests: throwaway
+//! PostgreSQL clusters started from the installed server binaries, one
+//! database per test, and helpers to run the workspace's binaries.
+//! Not part of the product.
+
+pub mod bins;
+pub mod postgres;
+
+pub use postgres::{PgCluster, TestDatabase, test_database};
