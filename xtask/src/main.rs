@@ -1,1 +1,31 @@
-fn main() {}
+//! `cargo xtask <task>`: project automation that shells out to the real
+//! tools (podman, buildah, skopeo, helm, pip, cargo). Not part of the product.
+
+use clap::{Parser, Subcommand};
+
+mod provision;
+mod test;
+mod workspace;
+
+#[derive(Debug, Parser)]
+#[command(about = "self-service-agent project automation")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Install what the test suite needs on this machine (apt packages,
+    /// the musl target, Python venvs under target/venv); idempotent.
+    Provision,
+    /// Provision, then run the whole test suite.
+    Test(test::TestArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().task {
+        Task::Provision => provision::run(),
+        Task::Test(args) => test::run(args),
+    }
+}
