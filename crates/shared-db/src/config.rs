@@ -166,7 +166,8 @@ impl DbConfig {
     /// A pool that opens connections on first use: a service starts and
     /// reports "not ready" instead of failing when the database is down.
     pub fn lazy_pool(&self) -> Pool<Postgres> {
-        self.pool_options().connect_lazy_with(self.connect_options())
+        self.pool_options()
+            .connect_lazy_with(self.connect_options())
     }
 
     pub(crate) fn pool_options(&self) -> PgPoolOptions {

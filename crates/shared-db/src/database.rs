@@ -108,7 +108,9 @@ impl std::fmt::Display for Attempt {
 fn describe(error: &sqlx::Error) -> Attempt {
     match error {
         sqlx::Error::Database(db)
-            if db.code().is_some_and(|code| REJECTIONS.contains(&code.as_ref())) =>
+            if db
+                .code()
+                .is_some_and(|code| REJECTIONS.contains(&code.as_ref())) =>
         {
             Attempt::Rejected(db.message().to_owned())
         }

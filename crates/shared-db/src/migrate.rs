@@ -148,7 +148,10 @@ fn revision_of(migration: &str) -> Option<String> {
 
 /// A pool of exactly one connection that is never recycled: the session
 /// that takes the advisory lock is the one that runs the migrations.
-async fn connect_single(config: &DbConfig, timeout: Duration) -> Result<DatabaseConnection, DbError> {
+async fn connect_single(
+    config: &DbConfig,
+    timeout: Duration,
+) -> Result<DatabaseConnection, DbError> {
     let options = PgPoolOptions::new()
         .max_connections(1)
         .min_connections(1)
@@ -167,7 +170,11 @@ async fn with_lock<T>(
 ) -> Result<T, DbError> {
     acquire_lock(db, config, timeout).await?;
     let result = work.await;
-    let released = scalar_bool(db, &format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY}) AS value")).await;
+    let released = scalar_bool(
+        db,
+        &format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY}) AS value"),
+    )
+    .await;
     match (result, released) {
         (Err(error), _) => Err(error),
         (Ok(value), Ok(true)) => Ok(value),
@@ -187,7 +194,12 @@ async fn acquire_lock(
 ) -> Result<(), DbError> {
     let started = Instant::now();
     let try_lock = || async {
-        match scalar_bool(db, &format!("SELECT pg_try_advisory_lock({MIGRATION_LOCK_KEY}) AS value")).await {
+        match scalar_bool(
+            db,
+            &format!("SELECT pg_try_advisory_lock({MIGRATION_LOCK_KEY}) AS value"),
+        )
+        .await
+        {
             Ok(true) => Ok(Ok(())),
             Ok(false) => Err(LockWait::Held(lock_holder(db).await)),
             Err(error) => Ok(Err(error)),

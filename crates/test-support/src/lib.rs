@@ -4,6 +4,8 @@
 //! Not part of the product.
 
 pub mod bins;
+pub mod catalog;
+pub mod fixtures;
 pub mod postgres;
 
 pub use postgres::{PgCluster, TestDatabase, test_database};

@@ -4,7 +4,9 @@ use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// Channel a request came through (`integrationtype`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
 #[sea_orm(rs_type = "String", db_type = "Enum", enum_name = "integrationtype")]
 #[serde(rename_all = "UPPERCASE")]
 pub enum IntegrationType {
@@ -31,7 +33,9 @@ pub enum IntegrationType {
 }
 
 /// Life cycle of a request session (`sessionstatus`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
 #[sea_orm(rs_type = "String", db_type = "Enum", enum_name = "sessionstatus")]
 #[serde(rename_all = "UPPERCASE")]
 pub enum SessionStatus {
@@ -46,7 +50,9 @@ pub enum SessionStatus {
 }
 
 /// State of a notification delivery (`deliverystatus`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
 #[sea_orm(rs_type = "String", db_type = "Enum", enum_name = "deliverystatus")]
 #[serde(rename_all = "UPPERCASE")]
 pub enum DeliveryStatus {

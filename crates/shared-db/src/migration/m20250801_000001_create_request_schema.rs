@@ -10,7 +10,9 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .get_connection()
-            .execute_unprepared(include_str!("m20250801_000001_create_request_schema.up.sql"))
+            .execute_unprepared(include_str!(
+                "m20250801_000001_create_request_schema.up.sql"
+            ))
             .await
             .map(drop)
     }

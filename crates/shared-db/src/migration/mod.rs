@@ -16,8 +16,7 @@ impl MigratorTrait for Migrator {
 }
 
 /// `(migration name, alembic revision it brings the database to)`, in order.
-pub const ALEMBIC_REVISIONS: &[(&str, &str)] =
-    &[("m20250801_000001_create_request_schema", "001")];
+pub const ALEMBIC_REVISIONS: &[(&str, &str)] = &[("m20250801_000001_create_request_schema", "001")];
 
 /// The alembic revision the newest migration brings the database to.
 pub fn latest_alembic_revision() -> &'static str {
