@@ -118,7 +118,15 @@ impl PgCluster {
     pub fn stop_server(&self) -> Result<()> {
         self.run(
             "pg_ctl",
-            &["-D", path_str(&self.data_dir)?, "-m", "fast", "-w", "-s", "stop"],
+            &[
+                "-D",
+                path_str(&self.data_dir)?,
+                "-m",
+                "fast",
+                "-w",
+                "-s",
+                "stop",
+            ],
         )
     }
 
@@ -163,7 +171,11 @@ impl Drop for PgCluster {
     }
 }
 
-fn spawn_guardian(root: &Path, data_dir: &Path, run_as: Option<&str>) -> Result<(Child, ChildStdin)> {
+fn spawn_guardian(
+    root: &Path,
+    data_dir: &Path,
+    run_as: Option<&str>,
+) -> Result<(Child, ChildStdin)> {
     let prefix = run_as
         .map(|user| format!("runuser -u {user} -- "))
         .unwrap_or_default();
