@@ -1,0 +1,351 @@
+//! The HTTP core of the LlamaStack client: URLs, authentication, retries
+//! with backoff, and turning answers into values or [`LlamaStackError`]s.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use backon::{ExponentialBuilder, Retryable};
+use reqwest::header::{AUTHORIZATION, HeaderValue};
+use reqwest::{Method, Response, Url};
+use secrecy::ExposeSecret;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::config::LlamaStackConfig;
+use super::error::{LlamaStackError, snippet};
+
+/// A typed client for the LlamaStack 0.2.18 API subset of DESIGN §4.
+/// Cheap to clone (one connection pool shared by all clones).
+#[derive(Clone)]
+pub struct LlamaStackClient {
+    http: reqwest::Client,
+    config: Arc<LlamaStackConfig>,
+}
+
+/// What a request carries; rebuilt for every attempt.
+pub(crate) enum Body<'a> {
+    Empty,
+    Json(Vec<u8>),
+    File {
+        filename: &'a str,
+        content: &'a [u8],
+        purpose: &'a str,
+    },
+}
+
+impl LlamaStackClient {
+    pub fn new(config: LlamaStackConfig) -> Result<Self, LlamaStackError> {
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(key) = &config.api_key {
+            let mut value = HeaderValue::from_str(&format!("Bearer {}", key.expose_secret()))
+                .map_err(|_| {
+                    app_support::ConfigError::new(
+                        "LLAMA_STACK_API_KEY: contains characters not allowed in a header",
+                    )
+                })?;
+            value.set_sensitive(true);
+            headers.insert(AUTHORIZATION, value);
+        }
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .timeout(config.timeout)
+            .connect_timeout(config.connect_timeout.min(config.timeout))
+            .user_agent(concat!("self-service-agent/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|error| {
+                app_support::ConfigError::new(format!(
+                    "LlamaStack HTTP client: {}",
+                    describe(&error)
+                ))
+            })?;
+        Ok(Self {
+            http,
+            config: Arc::new(config),
+        })
+    }
+
+    /// Reads the settings from the environment ([`LlamaStackConfig::from_env`]).
+    pub fn from_env() -> Result<Self, LlamaStackError> {
+        Self::new(LlamaStackConfig::from_env()?)
+    }
+
+    pub fn config(&self) -> &LlamaStackConfig {
+        &self.config
+    }
+
+    /// One `GET /v1/health`, no retries, at most `timeout`: for readiness probes.
+    pub async fn ping(&self, timeout: Duration) -> Result<(), LlamaStackError> {
+        let path = "/v1/health";
+        let request = self
+            .http
+            .get(self.url(path, &[]))
+            .timeout(timeout.min(self.config.timeout));
+        let response = request
+            .send()
+            .await
+            .map_err(|error| connect_error(&Method::GET, path, &error))?;
+        let answer: serde_json::Value = read_json(
+            &Method::GET,
+            path,
+            check(&Method::GET, path, response).await?,
+        )
+        .await?;
+        match answer.get("status").and_then(|status| status.as_str()) {
+            Some(status) if status.eq_ignore_ascii_case("ok") => Ok(()),
+            other => Err(LlamaStackError::Status {
+                method: "GET".into(),
+                path: path.into(),
+                status: 503,
+                body: format!("health status {}", other.unwrap_or("missing")),
+            }),
+        }
+    }
+
+    /// Waits until [`ping`](Self::ping) succeeds, with backoff, for at most `timeout`.
+    pub async fn wait_until_ready(&self, timeout: Duration) -> Result<(), LlamaStackError> {
+        let started = Instant::now();
+        let mut pause = self.config.min_backoff.max(Duration::from_millis(50));
+        loop {
+            let remaining = timeout.saturating_sub(started.elapsed());
+            let attempt = self.ping(remaining.max(Duration::from_millis(100))).await;
+            match attempt {
+                Ok(()) => return Ok(()),
+                Err(error) if !error.is_unavailable() => return Err(error),
+                Err(error) => {
+                    let remaining = timeout.saturating_sub(started.elapsed());
+                    if remaining.is_zero() {
+                        return Err(LlamaStackError::Unavailable {
+                            target: self.config.target(),
+                            waited: started.elapsed(),
+                            reason: error.to_string(),
+                        });
+                    }
+                    tracing::debug!(target = %self.config.target(), %error, "LlamaStack not ready yet");
+                    tokio::time::sleep(pause.min(remaining)).await;
+                    pause = (pause * 2).min(Duration::from_secs(2));
+                }
+            }
+        }
+    }
+
+    pub(crate) fn url(&self, path: &str, query: &[(&str, &str)]) -> Url {
+        let mut url = self.config.base_url.clone();
+        let joined = format!("{}{path}", url.path().trim_end_matches('/'));
+        url.set_path(&joined);
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        url
+    }
+
+    /// Sends a request, retrying connection errors and 5xx answers with
+    /// exponential backoff; a 4xx is returned at once.
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Body<'_>,
+    ) -> Result<Response, LlamaStackError> {
+        let url = self.url(path, query);
+        let attempt = || async {
+            let mut request = self.http.request(method.clone(), url.clone());
+            request = match &body {
+                Body::Empty => request,
+                Body::Json(bytes) => request
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(bytes.clone()),
+                Body::File {
+                    filename,
+                    content,
+                    purpose,
+                } => {
+                    let part = reqwest::multipart::Part::bytes(content.to_vec())
+                        .file_name(filename.to_string())
+                        .mime_str("text/plain")
+                        .map_err(|error| connect_error(&method, path, &error))?;
+                    let form = reqwest::multipart::Form::new()
+                        .text("purpose", purpose.to_string())
+                        .part("file", part);
+                    request.multipart(form)
+                }
+            };
+            let response = request
+                .send()
+                .await
+                .map_err(|error| connect_error(&method, path, &error))?;
+            check(&method, path, response).await
+        };
+        attempt
+            .retry(self.backoff())
+            .when(LlamaStackError::is_retryable)
+            .notify(|error, pause| {
+                tracing::warn!(%error, retry_in_ms = pause.as_millis() as u64, "LlamaStack request failed, retrying");
+            })
+            .await
+    }
+
+    fn backoff(&self) -> ExponentialBuilder {
+        ExponentialBuilder::default()
+            .with_min_delay(self.config.min_backoff)
+            .with_max_delay(self.config.max_backoff)
+            .with_max_times(self.config.retries as usize)
+            .with_jitter()
+    }
+
+    pub(crate) async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, LlamaStackError> {
+        self.get_with(path, &[]).await
+    }
+
+    pub(crate) async fn get_with<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<T, LlamaStackError> {
+        let response = self.send(Method::GET, path, query, Body::Empty).await?;
+        read_json(&Method::GET, path, response).await
+    }
+
+    pub(crate) async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, LlamaStackError> {
+        let response = self.post_raw(path, body).await?;
+        read_json(&Method::POST, path, response).await
+    }
+
+    /// POST whose answer body is not needed (LlamaStack answers `null`).
+    pub(crate) async fn post_ignoring_answer<B: Serialize>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<(), LlamaStackError> {
+        self.post_raw(path, body).await.map(drop)
+    }
+
+    pub(crate) async fn post_raw<B: Serialize>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<Response, LlamaStackError> {
+        let bytes = serde_json::to_vec(body).map_err(|error| LlamaStackError::Decode {
+            method: "POST".into(),
+            path: path.into(),
+            reason: format!("request body: {error}"),
+        })?;
+        self.send(Method::POST, path, &[], Body::Json(bytes)).await
+    }
+
+    pub(crate) async fn delete(&self, path: &str) -> Result<(), LlamaStackError> {
+        self.send(Method::DELETE, path, &[], Body::Empty)
+            .await
+            .map(drop)
+    }
+}
+
+/// A path segment with everything but unreserved characters and `:`
+/// percent-encoded (ids such as `mcp::snow` stay readable).
+pub(crate) fn segment(id: &str) -> String {
+    let mut out = String::with_capacity(id.len());
+    for byte in id.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~' | b':') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+async fn check(
+    method: &Method,
+    path: &str,
+    response: Response,
+) -> Result<Response, LlamaStackError> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let body = response.text().await.unwrap_or_default();
+    Err(LlamaStackError::Status {
+        method: method.to_string(),
+        path: path.to_owned(),
+        status: status.as_u16(),
+        body: snippet(&body),
+    })
+}
+
+pub(crate) async fn read_json<T: DeserializeOwned>(
+    method: &Method,
+    path: &str,
+    response: Response,
+) -> Result<T, LlamaStackError> {
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|error| connect_error(method, path, &error))?;
+    serde_json::from_slice(&bytes).map_err(|error| LlamaStackError::Decode {
+        method: method.to_string(),
+        path: path.to_owned(),
+        reason: format!(
+            "{error}; body: {}",
+            snippet(&String::from_utf8_lossy(&bytes))
+        ),
+    })
+}
+
+pub(crate) fn connect_error(
+    method: &Method,
+    path: &str,
+    error: &(dyn std::error::Error + 'static),
+) -> LlamaStackError {
+    LlamaStackError::Connect {
+        method: method.to_string(),
+        path: path.to_owned(),
+        reason: describe(error),
+    }
+}
+
+/// The error and its causes on one line, without the URL reqwest adds.
+pub(crate) fn describe(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(error) = current {
+        let text = match error.downcast_ref::<reqwest::Error>() {
+            Some(reqwest_error) if reqwest_error.is_timeout() => "timed out".to_owned(),
+            Some(reqwest_error) if reqwest_error.is_connect() => "connection failed".to_owned(),
+            Some(reqwest_error) if reqwest_error.is_body() || reqwest_error.is_decode() => {
+                "reading the answer failed".to_owned()
+            }
+            Some(_) => "request failed".to_owned(),
+            None => error.to_string(),
+        };
+        if !parts.iter().any(|part| part == &text) && !text.contains("://") {
+            parts.push(text);
+        }
+        current = error.source();
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_encoded_as_path_segments() {
+        assert_eq!(segment("mcp::snow"), "mcp::snow");
+        assert_eq!(segment("laptop refresh/2"), "laptop%20refresh%2F2");
+    }
+
+    #[test]
+    fn a_base_path_prefix_is_kept() {
+        let config = LlamaStackConfig::for_url("http://host:1/llama/").expect("valid");
+        let client = LlamaStackClient::new(config).expect("client");
+        assert_eq!(
+            client.url("/v1/models", &[("limit", "2")]).as_str(),
+            "http://host:1/llama/v1/models?limit=2"
+        );
+    }
+}

@@ -1,0 +1,155 @@
+//! What can go wrong talking to LlamaStack, with enough context to act on:
+//! the method and path (never the full URL, which may carry credentials),
+//! the HTTP status and the start of the answer's body.
+
+use std::time::Duration;
+
+use app_support::{ConfigError, ExitStatus, Failure};
+
+/// How much of an error body is kept.
+pub(crate) const BODY_SNIPPET_CHARS: usize = 200;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LlamaStackError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+
+    /// No answer at all: connection refused, reset, timed out.
+    #[error("LlamaStack {method} {path}: no answer ({reason})")]
+    Connect {
+        method: String,
+        path: String,
+        reason: String,
+    },
+
+    /// An answer with a non-success status.
+    #[error("LlamaStack {method} {path}: HTTP {status}: {body}")]
+    Status {
+        method: String,
+        path: String,
+        status: u16,
+        body: String,
+    },
+
+    /// A success status whose body is not what the API promises.
+    #[error("LlamaStack {method} {path}: unexpected answer: {reason}")]
+    Decode {
+        method: String,
+        path: String,
+        reason: String,
+    },
+
+    /// The turn's event stream reported an error (LlamaStack sends it with HTTP 200).
+    #[error("LlamaStack turn on agent {agent_id} failed: {message}")]
+    TurnFailed { agent_id: String, message: String },
+
+    /// The event stream ended (or broke) before `turn_complete`.
+    #[error("LlamaStack turn on agent {agent_id} ended without an answer: {reason}")]
+    TurnIncomplete { agent_id: String, reason: String },
+
+    #[error("LlamaStack at {target} not ready after {}s: {reason}", waited.as_secs())]
+    Unavailable {
+        target: String,
+        waited: Duration,
+        reason: String,
+    },
+}
+
+impl LlamaStackError {
+    /// Worth another attempt: no answer, or a 5xx answer. Never a 4xx.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            LlamaStackError::Connect { .. } => true,
+            LlamaStackError::Status { status, .. } => *status >= 500,
+            _ => false,
+        }
+    }
+
+    /// The HTTP status of the answer, when there was one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            LlamaStackError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The server answered that the thing does not exist.
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(404)
+    }
+
+    /// LlamaStack itself could not be reached (as opposed to refusing a request).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            LlamaStackError::Connect { .. } | LlamaStackError::Unavailable { .. }
+        ) || self.status().is_some_and(|status| status >= 500)
+    }
+}
+
+impl Failure for LlamaStackError {
+    fn exit_status(&self) -> ExitStatus {
+        match self {
+            LlamaStackError::Config(_) => ExitStatus::Config,
+            error if error.is_unavailable() => ExitStatus::Unavailable,
+            _ => ExitStatus::Failure,
+        }
+    }
+}
+
+/// The first [`BODY_SNIPPET_CHARS`] characters of a body, on one line.
+pub(crate) fn snippet(body: &str) -> String {
+    let mut text: String = body
+        .chars()
+        .take(BODY_SNIPPET_CHARS)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if body.chars().nth(BODY_SNIPPET_CHARS).is_some() {
+        text.push('…');
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(code: u16) -> LlamaStackError {
+        LlamaStackError::Status {
+            method: "GET".into(),
+            path: "/v1/models".into(),
+            status: code,
+            body: String::new(),
+        }
+    }
+
+    #[test]
+    fn only_connection_errors_and_5xx_are_retried() {
+        assert!(status(500).is_retryable());
+        assert!(status(503).is_retryable());
+        assert!(!status(400).is_retryable());
+        assert!(!status(404).is_retryable());
+        let connect = LlamaStackError::Connect {
+            method: "GET".into(),
+            path: "/v1/health".into(),
+            reason: "refused".into(),
+        };
+        assert!(connect.is_retryable());
+    }
+
+    #[test]
+    fn long_bodies_are_cut_to_a_one_line_snippet() {
+        let body = format!("line one\nline two {}", "x".repeat(500));
+        let cut = snippet(&body);
+        assert!(!cut.contains('\n'));
+        assert_eq!(cut.chars().count(), BODY_SNIPPET_CHARS + 1);
+        assert!(cut.ends_with('…'));
+        assert_eq!(snippet("short"), "short");
+    }
+
+    #[test]
+    fn unavailable_and_refused_map_to_different_exit_codes() {
+        assert_eq!(status(503).exit_status(), ExitStatus::Unavailable);
+        assert_eq!(status(400).exit_status(), ExitStatus::Failure);
+    }
+}

@@ -1,0 +1,151 @@
+//! The OpenAI-compatible files and vector stores under `/v1/openai/v1`.
+
+use serde::de::DeserializeOwned;
+
+use super::client::{Body, LlamaStackClient, read_json, segment};
+use super::error::LlamaStackError;
+use super::types::{
+    AttachFile, CreateVectorStore, FileObject, Page, UpdateVectorStore, VectorStore,
+    VectorStoreFile,
+};
+
+const FILES: &str = "/v1/openai/v1/files";
+const VECTOR_STORES: &str = "/v1/openai/v1/vector_stores";
+/// Items per page when listing (the server's default is 20).
+const PAGE_SIZE: &str = "100";
+/// Bound on the pages followed, against a server whose cursor never ends.
+const MAX_PAGES: usize = 1000;
+
+impl LlamaStackClient {
+    /// `POST /v1/openai/v1/files` (multipart `purpose`, `file`).
+    pub async fn upload_file(
+        &self,
+        filename: &str,
+        content: &[u8],
+        purpose: &str,
+    ) -> Result<FileObject, LlamaStackError> {
+        let response = self
+            .send(
+                reqwest::Method::POST,
+                FILES,
+                &[],
+                Body::File {
+                    filename,
+                    content,
+                    purpose,
+                },
+            )
+            .await?;
+        read_json(&reqwest::Method::POST, FILES, response).await
+    }
+
+    /// `GET /v1/openai/v1/files`, every page.
+    pub async fn list_files(&self) -> Result<Vec<FileObject>, LlamaStackError> {
+        self.all_pages(FILES, |file: &FileObject| file.id.clone())
+            .await
+    }
+
+    /// `DELETE /v1/openai/v1/files/{id}`.
+    pub async fn delete_file(&self, file_id: &str) -> Result<(), LlamaStackError> {
+        self.delete(&format!("{FILES}/{}", segment(file_id))).await
+    }
+
+    /// `GET /v1/openai/v1/vector_stores`, every page.
+    pub async fn list_vector_stores(&self) -> Result<Vec<VectorStore>, LlamaStackError> {
+        self.all_pages(VECTOR_STORES, |store: &VectorStore| store.id.clone())
+            .await
+    }
+
+    /// `POST /v1/openai/v1/vector_stores`. LlamaStack also registers a
+    /// vector DB with the store's id (`vs_...`).
+    pub async fn create_vector_store(
+        &self,
+        request: &CreateVectorStore,
+    ) -> Result<VectorStore, LlamaStackError> {
+        self.post(VECTOR_STORES, request).await
+    }
+
+    /// `POST /v1/openai/v1/vector_stores/{id}` (name and/or metadata).
+    pub async fn update_vector_store(
+        &self,
+        vector_store_id: &str,
+        request: &UpdateVectorStore,
+    ) -> Result<VectorStore, LlamaStackError> {
+        self.post(
+            &format!("{VECTOR_STORES}/{}", segment(vector_store_id)),
+            request,
+        )
+        .await
+    }
+
+    /// `DELETE /v1/openai/v1/vector_stores/{id}` (its vector DB goes with it).
+    pub async fn delete_vector_store(&self, vector_store_id: &str) -> Result<(), LlamaStackError> {
+        self.delete(&format!("{VECTOR_STORES}/{}", segment(vector_store_id)))
+            .await
+    }
+
+    /// `GET /v1/openai/v1/vector_stores/{id}/files`, every page.
+    pub async fn list_vector_store_files(
+        &self,
+        vector_store_id: &str,
+    ) -> Result<Vec<VectorStoreFile>, LlamaStackError> {
+        let path = format!("{VECTOR_STORES}/{}/files", segment(vector_store_id));
+        self.all_pages(&path, |file: &VectorStoreFile| file.id.clone())
+            .await
+    }
+
+    /// `POST /v1/openai/v1/vector_stores/{id}/files`: chunks and embeds an uploaded file.
+    pub async fn attach_file(
+        &self,
+        vector_store_id: &str,
+        request: &AttachFile,
+    ) -> Result<VectorStoreFile, LlamaStackError> {
+        self.post(
+            &format!("{VECTOR_STORES}/{}/files", segment(vector_store_id)),
+            request,
+        )
+        .await
+    }
+
+    /// `DELETE /v1/openai/v1/vector_stores/{id}/files/{file_id}`: removes the
+    /// file's chunks from the store; the file object itself remains.
+    pub async fn detach_file(
+        &self,
+        vector_store_id: &str,
+        file_id: &str,
+    ) -> Result<(), LlamaStackError> {
+        self.delete(&format!(
+            "{VECTOR_STORES}/{}/files/{}",
+            segment(vector_store_id),
+            segment(file_id)
+        ))
+        .await
+    }
+
+    async fn all_pages<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        id_of: impl Fn(&T) -> String,
+    ) -> Result<Vec<T>, LlamaStackError> {
+        let mut items = Vec::new();
+        let mut after: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut query = vec![("limit", PAGE_SIZE), ("order", "asc")];
+            if let Some(cursor) = &after {
+                query.push(("after", cursor.as_str()));
+            }
+            let page: Page<T> = self.get_with(path, &query).await?;
+            let data = page.data.unwrap_or_default();
+            let next = data.last().map(&id_of).or(page.last_id);
+            let empty = data.is_empty();
+            items.extend(data);
+            match next {
+                Some(cursor) if page.has_more && !empty && after.as_ref() != Some(&cursor) => {
+                    after = Some(cursor);
+                }
+                _ => return Ok(items),
+            }
+        }
+        Ok(items)
+    }
+}
