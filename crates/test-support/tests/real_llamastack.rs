@@ -515,14 +515,14 @@ async fn toolgroups_agents_sessions_and_turns() {
         "{events:?}"
     );
 
-    // the routing agent of the stub's script
-    let (_, routing) = api
-        .post(
-            "/agents",
-            create(&unique("routing-agent"), "You are a routing agent.", &live),
-        )
-        .await;
+    // the routing agent of the stub's script, naming the model by its
+    // unprefixed name (kept as sent, and it works)
+    let mut body = create(&unique("routing-agent"), "You are a routing agent.", &live);
+    body["agent_config"]["model"] = json!("stub-llm");
+    let (_, routing) = api.post("/agents", body).await;
     let routing = routing["agent_id"].as_str().expect("agent_id").to_owned();
+    let (_, routing_agent) = api.get(&format!("/agents/{routing}")).await;
+    assert_eq!(routing_agent["agent_config"]["model"], "stub-llm");
     let (_, session) = api
         .post(
             &format!("/agents/{routing}/session"),
