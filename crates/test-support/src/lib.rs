@@ -6,6 +6,7 @@
 
 pub mod bins;
 pub mod catalog;
+pub mod fake_llamastack;
 pub mod fixtures;
 pub mod llamastack;
 pub mod openai_stub;

@@ -1,7 +1,7 @@
 //! A real LlamaStack 0.2.18 server for tests, on 127.0.0.1.
 //!
 //! The Python environment is provisioned outside the tests: a venv at
-//! `<workspace>/target/venv/llamastack` installed from
+//! `<target dir>/venv/llamastack` installed from
 //! `ci/python/llamastack.txt` (`cargo xtask test` does it), or the
 //! interpreter named by `LLAMASTACK_PYTHON`. Without it, tests call
 //! [`RealLlamaStack::available_or_skip`], which prints a `SKIPPED` line
@@ -55,11 +55,17 @@ impl RealLlamaStack {
     pub const EMBEDDING_DIMENSION: usize = openai_stub::EMBEDDING_DIMENSION;
 
     /// The Python interpreter of the provisioned venv, if there is one:
-    /// `LLAMASTACK_PYTHON`, else `<workspace>/target/venv/llamastack/bin/python`.
+    /// `LLAMASTACK_PYTHON`, else `venv/llamastack/bin/python` in the target
+    /// directory (`CARGO_TARGET_DIR`, else `<workspace>/target`, as
+    /// `cargo xtask provision` does).
     pub fn python() -> Option<PathBuf> {
         let path = match std::env::var_os("LLAMASTACK_PYTHON") {
             Some(path) if !path.is_empty() => PathBuf::from(path),
-            _ => workspace_root().join("target/venv/llamastack/bin/python"),
+            _ => std::env::var_os("CARGO_TARGET_DIR")
+                .filter(|dir| !dir.is_empty())
+                .map(PathBuf::from)
+                .unwrap_or_else(|| workspace_root().join("target"))
+                .join("venv/llamastack/bin/python"),
         };
         path.is_file().then_some(path)
     }
