@@ -68,7 +68,10 @@ fn main() -> ExitCode {
         .build();
     let result = match runtime {
         Ok(runtime) => runtime.block_on(run(cli)),
-        Err(error) => Err(Fatal::new(ExitStatus::Failure, format!("tokio runtime: {error}"))),
+        Err(error) => Err(Fatal::new(
+            ExitStatus::Failure,
+            format!("tokio runtime: {error}"),
+        )),
     };
     finish("db-migrate", result)
 }
@@ -128,7 +131,11 @@ fn print_status(report: &migrate::StatusReport) {
     for migration in &report.migrations {
         println!(
             "{:<8} {:<4} {}",
-            if migration.applied { "applied" } else { "pending" },
+            if migration.applied {
+                "applied"
+            } else {
+                "pending"
+            },
             migration.alembic_revision.as_deref().unwrap_or("-"),
             migration.name
         );

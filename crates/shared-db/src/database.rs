@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use backon::{ConstantBuilder, ExponentialBuilder, Retryable};
 use sea_orm::sqlx::postgres::PgPoolOptions;
-use sea_orm::sqlx::{self, PgPool};
+use sea_orm::sqlx::{self, Connection as _, PgConnection, PgPool};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, SqlxPostgresConnector, Statement};
 
 use crate::config::DbConfig;
@@ -42,20 +42,25 @@ pub(crate) async fn wait_for_pool(
     let target = config.target();
     let started = Instant::now();
     let connect_options = config.connect_options();
+    let attempt_timeout = ATTEMPT_TIMEOUT.min(timeout);
+    // A plain connection first: the pool would retry refused connections
+    // internally until its acquire timeout and hide the reason.
     let attempt = || {
         let pool_options = pool_options.clone();
         let connect_options = connect_options.clone();
         async move {
-            match tokio::time::timeout(
-                ATTEMPT_TIMEOUT.min(timeout),
-                pool_options.connect_with(connect_options),
-            )
-            .await
-            {
+            let connect = async {
+                PgConnection::connect_with(&connect_options)
+                    .await?
+                    .close()
+                    .await?;
+                pool_options.connect_with(connect_options).await
+            };
+            match tokio::time::timeout(attempt_timeout, connect).await {
                 Ok(result) => result.map_err(|error| describe(&error)),
                 Err(_) => Err(Attempt::Retry(format!(
-                    "no answer within {}s",
-                    ATTEMPT_TIMEOUT.min(timeout).as_secs()
+                    "no connection within {}s",
+                    attempt_timeout.as_secs()
                 ))),
             }
         }
@@ -63,20 +68,32 @@ pub(crate) async fn wait_for_pool(
     let backoff = ExponentialBuilder::default()
         .with_min_delay(Duration::from_millis(200))
         .with_max_delay(Duration::from_secs(2))
-        .without_max_times()
-        .with_total_delay(Some(timeout));
-    let outcome = attempt
+        .without_max_times();
+    let last_reason = Mutex::new(String::from("no attempt finished"));
+    let retrying = attempt
         .retry(backoff)
         .sleep(tokio::time::sleep)
         .when(|error| matches!(error, Attempt::Retry(_)))
         .notify(|error, delay| {
+            if let Ok(mut last) = last_reason.lock() {
+                *last = error.to_string();
+            }
             tracing::info!(
                 database = %target,
                 "waiting for the database: {error}; next try in {}ms",
                 delay.as_millis()
             );
-        })
-        .await;
+        });
+    // The timeout bounds the whole wait, attempts included.
+    let outcome = tokio::time::timeout(timeout, retrying)
+        .await
+        .unwrap_or_else(|_| {
+            let reason = last_reason
+                .lock()
+                .map(|last| last.clone())
+                .unwrap_or_default();
+            Err(Attempt::Retry(reason))
+        });
     match outcome {
         Ok(pool) => {
             tracing::debug!(database = %target, elapsed_ms = started.elapsed().as_millis() as u64, "connected");
