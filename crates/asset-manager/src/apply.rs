@@ -1,0 +1,347 @@
+//! Carries out a [`Plan`] step by step. A failed step is reported and the
+//! run goes on, except that an agent whose toolgroup or knowledge base
+//! failed is not touched (it would refer to something broken).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde_json::json;
+use shared_clients::llamastack::{
+    AgentToolgroup, AttachFile, JsonObject, LlamaStackClient, LlamaStackError, RagInsert,
+    UpdateVectorStore,
+};
+
+use crate::desired::{CHUNK_SIZE_IN_TOKENS, DesiredFile, FILE_PURPOSE, MANAGED_BY};
+use crate::plan::{Action, Kind, Plan, Step, Work};
+
+/// Counts of a run, printed as its one-line summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub created: usize,
+    pub replaced: usize,
+    pub unchanged: usize,
+    pub pruned: usize,
+    pub failed: usize,
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "created={} replaced={} unchanged={} pruned={} failed={}",
+            self.created, self.replaced, self.unchanged, self.pruned, self.failed
+        )
+    }
+}
+
+impl Summary {
+    /// What a plan would count if every step succeeded (`--dry-run`).
+    pub fn of_plan(plan: &Plan) -> Self {
+        let mut summary = Summary::default();
+        for step in &plan.steps {
+            summary.add(step.action);
+        }
+        summary
+    }
+
+    fn add(&mut self, action: Action) {
+        match action {
+            Action::Create => self.created += 1,
+            Action::Replace => self.replaced += 1,
+            Action::Unchanged => self.unchanged += 1,
+            Action::Prune => self.pruned += 1,
+        }
+    }
+}
+
+/// How one step went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub kind: Kind,
+    pub name: String,
+    pub action: Action,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub outcomes: Vec<Outcome>,
+    pub summary: Summary,
+}
+
+impl Report {
+    pub fn failures(&self) -> impl Iterator<Item = &Outcome> {
+        self.outcomes
+            .iter()
+            .filter(|outcome| outcome.error.is_some())
+    }
+}
+
+#[derive(Default)]
+struct Context {
+    /// Knowledge base → its vector store (id, metadata) after the store step.
+    stores: BTreeMap<String, (String, JsonObject)>,
+    failed_toolgroups: BTreeSet<String>,
+    failed_knowledge_bases: BTreeSet<String>,
+}
+
+pub async fn apply(client: &LlamaStackClient, plan: &Plan) -> Report {
+    let mut context = Context::default();
+    let mut report = Report::default();
+    for step in &plan.steps {
+        let result = run(client, step, &mut context).await;
+        if let Err(error) = &result {
+            tracing::error!(kind = %step.kind, name = %step.name, action = %step.action, %error, "step failed");
+            match step.kind {
+                Kind::Toolgroup => {
+                    context.failed_toolgroups.insert(step.name.clone());
+                }
+                Kind::VectorStore | Kind::VectorDb => {
+                    context.failed_knowledge_bases.insert(step.name.clone());
+                }
+                Kind::Agent => {}
+            }
+            report.summary.failed += 1;
+        } else {
+            if step.action != Action::Unchanged {
+                tracing::info!(kind = %step.kind, name = %step.name, action = %step.action, "{}", step.reason);
+            }
+            report.summary.add(step.action);
+        }
+        report.outcomes.push(Outcome {
+            kind: step.kind,
+            name: step.name.clone(),
+            action: step.action,
+            error: result.err(),
+        });
+    }
+    report
+}
+
+async fn run(client: &LlamaStackClient, step: &Step, context: &mut Context) -> Result<(), String> {
+    let text = |error: LlamaStackError| error.to_string();
+    match &step.work {
+        Work::Nothing => Ok(()),
+        Work::Toolgroup {
+            register,
+            unregister_first,
+        } => {
+            if *unregister_first {
+                ignore_missing(client.unregister_toolgroup(&register.toolgroup_id).await)
+                    .map_err(text)?;
+            }
+            client.register_toolgroup(register).await.map_err(text)
+        }
+        Work::VectorStore {
+            knowledge_base,
+            existing,
+            create,
+            upload,
+            remove,
+            retire,
+        } => {
+            let (id, metadata) = match existing {
+                Some(kept) => kept.clone(),
+                None => {
+                    let store = client.create_vector_store(create).await.map_err(text)?;
+                    (store.id, store.metadata)
+                }
+            };
+            context
+                .stores
+                .insert(knowledge_base.clone(), (id.clone(), metadata));
+            let mut problems = Vec::new();
+            for file in upload {
+                if let Err(problem) = upload_file(client, &id, knowledge_base, file).await {
+                    problems.push(problem);
+                }
+            }
+            for file_id in remove {
+                if let Err(error) = remove_file(client, &id, file_id).await {
+                    problems.push(error.to_string());
+                }
+            }
+            for (old, files) in retire {
+                if let Err(error) = delete_store(client, old, files).await {
+                    problems.push(error.to_string());
+                }
+            }
+            if problems.is_empty() {
+                Ok(())
+            } else {
+                Err(problems.join("; "))
+            }
+        }
+        Work::VectorDb {
+            knowledge_base,
+            register,
+            documents,
+            digest,
+            unregister_first,
+        } => {
+            if *unregister_first {
+                ignore_missing(client.unregister_vector_db(&register.vector_db_id).await)
+                    .map_err(text)?;
+            }
+            client.register_vector_db(register).await.map_err(text)?;
+            if !documents.is_empty() {
+                let insert = RagInsert {
+                    vector_db_id: register.vector_db_id.clone(),
+                    chunk_size_in_tokens: CHUNK_SIZE_IN_TOKENS,
+                    documents: documents.clone(),
+                };
+                client.rag_insert(&insert).await.map_err(text)?;
+            }
+            record_digest(client, context, knowledge_base, digest).await
+        }
+        Work::Agent {
+            config,
+            delete_after,
+        } => {
+            if let Some(broken) = broken_dependency(config, context) {
+                return Err(format!("not touched: {broken} failed"));
+            }
+            let id = client.create_agent(config).await.map_err(text)?;
+            tracing::debug!(agent = %step.name, %id, "agent created");
+            for old in delete_after {
+                ignore_missing(client.delete_agent(old).await).map_err(|error| {
+                    format!("created {id}, but deleting the old {old}: {error}")
+                })?;
+            }
+            Ok(())
+        }
+        Work::DeleteAgent(id) => ignore_missing(client.delete_agent(id).await).map_err(text),
+        Work::DeleteToolgroup(id) => {
+            ignore_missing(client.unregister_toolgroup(id).await).map_err(text)
+        }
+        Work::DeleteVectorDb(id) => {
+            ignore_missing(client.unregister_vector_db(id).await).map_err(text)
+        }
+        Work::DeleteVectorStore { id, files } => {
+            delete_store(client, id, files).await.map_err(text)
+        }
+    }
+}
+
+/// Uploads one document and attaches it with the attributes that let the
+/// next run recognise it; a file that cannot be attached is deleted again.
+async fn upload_file(
+    client: &LlamaStackClient,
+    store_id: &str,
+    knowledge_base: &str,
+    file: &DesiredFile,
+) -> Result<(), String> {
+    let uploaded = client
+        .upload_file(&file.file_name, file.content.as_bytes(), FILE_PURPOSE)
+        .await
+        .map_err(|error| format!("{}: {error}", file.document_id))?;
+    let mut attributes = JsonObject::new();
+    attributes.insert("managed_by".into(), json!(MANAGED_BY));
+    attributes.insert("knowledge_base".into(), json!(knowledge_base));
+    attributes.insert("document_id".into(), json!(file.document_id));
+    attributes.insert("sha256".into(), json!(file.sha256));
+    let attach = AttachFile {
+        file_id: uploaded.id.clone(),
+        attributes,
+    };
+    let problem = match client.attach_file(store_id, &attach).await {
+        Ok(attached) if attached.status != "failed" => return Ok(()),
+        Ok(attached) => {
+            let _ = client.detach_file(store_id, &uploaded.id).await;
+            format!(
+                "{}: the vector store could not ingest it: {}",
+                file.document_id,
+                attached
+                    .last_error
+                    .map(|e| e.to_string())
+                    .unwrap_or_default()
+            )
+        }
+        Err(error) => format!("{}: {error}", file.document_id),
+    };
+    if let Err(error) = client.delete_file(&uploaded.id).await {
+        tracing::warn!(file = %uploaded.id, %error, "could not delete the file that failed to attach");
+    }
+    Err(problem)
+}
+
+async fn remove_file(
+    client: &LlamaStackClient,
+    store_id: &str,
+    file_id: &str,
+) -> Result<(), LlamaStackError> {
+    ignore_missing(client.detach_file(store_id, file_id).await)?;
+    ignore_missing(client.delete_file(file_id).await)
+}
+
+async fn delete_store(
+    client: &LlamaStackClient,
+    id: &str,
+    files: &[String],
+) -> Result<(), LlamaStackError> {
+    ignore_missing(client.delete_vector_store(id).await)?;
+    for file in files {
+        ignore_missing(client.delete_file(file).await)?;
+    }
+    Ok(())
+}
+
+/// Writes the vector DB's digest into its knowledge base's vector store
+/// metadata, where the next run finds it.
+async fn record_digest(
+    client: &LlamaStackClient,
+    context: &mut Context,
+    knowledge_base: &str,
+    digest: &str,
+) -> Result<(), String> {
+    let Some((store_id, metadata)) = context.stores.get_mut(knowledge_base) else {
+        return Err("vector DB registered, but its vector store is missing: the next run registers it again".into());
+    };
+    metadata.insert("vector_db_digest".into(), json!(digest));
+    let update = UpdateVectorStore {
+        name: None,
+        metadata: Some(metadata.clone()),
+    };
+    client
+        .update_vector_store(store_id, &update)
+        .await
+        .map(drop)
+        .map_err(|error| format!("recording the vector DB digest: {error}"))
+}
+
+fn broken_dependency(
+    config: &shared_clients::llamastack::AgentConfig,
+    context: &Context,
+) -> Option<String> {
+    for group in &config.toolgroups {
+        match group {
+            AgentToolgroup::Name(name) if context.failed_toolgroups.contains(name) => {
+                return Some(format!("toolgroup {name}"));
+            }
+            AgentToolgroup::WithArgs { args, .. } => {
+                let ids = args.get("vector_db_ids").and_then(|v| v.as_array());
+                for id in ids.into_iter().flatten().filter_map(|v| v.as_str()) {
+                    if context.failed_knowledge_bases.contains(id) {
+                        return Some(format!("knowledge base {id}"));
+                    }
+                }
+            }
+            AgentToolgroup::Name(_) => {}
+        }
+    }
+    None
+}
+
+/// A removal that finds nothing to remove has done its job (LlamaStack
+/// answers 404 for vector DBs and toolgroups, 400 for agents and files).
+fn ignore_missing(result: Result<(), LlamaStackError>) -> Result<(), LlamaStackError> {
+    match result {
+        Err(error) if matches!(error.status(), Some(404)) => Ok(()),
+        Err(LlamaStackError::Status {
+            status: 400,
+            ref body,
+            ..
+        }) if body.contains("not found") || body.contains("Could not find") => Ok(()),
+        other => other,
+    }
+}

@@ -1,0 +1,555 @@
+//! From desired and actual state to a plan: one step per server object,
+//! each `create`, `replace`, `unchanged` or `prune`, in the order they are
+//! applied (toolgroups and knowledge bases before the agents that use them;
+//! removals last, agents first), names sorted within each group.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde_json::json;
+use shared_clients::llamastack::{
+    Agent, AgentConfig, CreateVectorStore, JsonObject, MCP_PROVIDER_ID, RagDocument,
+    RegisterToolgroup, RegisterVectorDb, VectorStore,
+};
+
+use crate::actual::{Actual, is_managed, knowledge_base_of};
+use crate::desired::{Desired, DesiredAgent, DesiredFile, DesiredKnowledgeBase, MANAGED_BY};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    Toolgroup,
+    VectorStore,
+    VectorDb,
+    Agent,
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Kind::Toolgroup => "toolgroup",
+            Kind::VectorStore => "vector-store",
+            Kind::VectorDb => "vector-db",
+            Kind::Agent => "agent",
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Create,
+    Replace,
+    Unchanged,
+    Prune,
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Action::Create => "create",
+            Action::Replace => "replace",
+            Action::Unchanged => "unchanged",
+            Action::Prune => "prune",
+        })
+    }
+}
+
+/// What reconciling will do, step by step.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub kind: Kind,
+    pub name: String,
+    pub action: Action,
+    /// Why, in a few words (for the plan printed by `--dry-run`).
+    pub reason: String,
+    pub(crate) work: Work,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Work {
+    Nothing,
+    Toolgroup {
+        register: RegisterToolgroup,
+        unregister_first: bool,
+    },
+    VectorStore {
+        knowledge_base: String,
+        /// The store kept (its id and metadata), or `None` to create one.
+        existing: Option<(String, JsonObject)>,
+        create: CreateVectorStore,
+        upload: Vec<DesiredFile>,
+        /// Files detached from the kept store and deleted.
+        remove: Vec<String>,
+        /// Stores replaced by this one: deleted with their files afterwards.
+        retire: Vec<(String, Vec<String>)>,
+    },
+    VectorDb {
+        knowledge_base: String,
+        register: RegisterVectorDb,
+        documents: Vec<RagDocument>,
+        digest: String,
+        unregister_first: bool,
+    },
+    Agent {
+        config: Box<AgentConfig>,
+        /// Older agents of the same name, deleted once the new one exists.
+        delete_after: Vec<String>,
+    },
+    DeleteAgent(String),
+    DeleteToolgroup(String),
+    DeleteVectorDb(String),
+    DeleteVectorStore {
+        id: String,
+        files: Vec<String>,
+    },
+}
+
+impl Plan {
+    /// Whether applying would change anything.
+    pub fn is_noop(&self) -> bool {
+        self.steps
+            .iter()
+            .all(|step| step.action == Action::Unchanged)
+    }
+
+    pub fn count(&self, action: Action) -> usize {
+        self.steps
+            .iter()
+            .filter(|step| step.action == action)
+            .count()
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for step in &self.steps {
+            writeln!(
+                f,
+                "{:<9} {:<12} {:<32} {}",
+                step.action.to_string(),
+                step.kind.to_string(),
+                step.name,
+                step.reason
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Which removals are allowed beyond the duplicates and replaced files of
+/// what this tool owns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Also remove agents, MCP toolgroups, vector DBs and managed vector
+    /// stores that the directory does not describe.
+    pub prune: bool,
+}
+
+pub fn plan(desired: &Desired, actual: &Actual, options: Options) -> Plan {
+    let mut steps = Vec::new();
+    let mut removals = Vec::new();
+    for group in &desired.toolgroups {
+        steps.push(plan_toolgroup(group, actual));
+    }
+    for base in &desired.knowledge_bases {
+        let (store_step, store_removals, recorded_digest) = plan_vector_store(base, actual);
+        steps.push(store_step);
+        removals.extend(store_removals);
+        steps.push(plan_vector_db(base, actual, recorded_digest.as_deref()));
+    }
+    for agent in &desired.agents {
+        let (step, duplicates) = plan_agent(agent, actual);
+        steps.push(step);
+        removals.extend(duplicates);
+    }
+    if options.prune {
+        removals.extend(plan_prune(desired, actual));
+    }
+    removals.sort_by(|a, b| {
+        removal_rank(a.kind)
+            .cmp(&removal_rank(b.kind))
+            .then(a.name.cmp(&b.name))
+    });
+    steps.extend(removals);
+    Plan { steps }
+}
+
+/// Agents go first: nothing may refer to a toolgroup or vector DB being removed.
+fn removal_rank(kind: Kind) -> u8 {
+    match kind {
+        Kind::Agent => 0,
+        Kind::Toolgroup => 1,
+        Kind::VectorStore => 2,
+        Kind::VectorDb => 3,
+    }
+}
+
+fn step(kind: Kind, name: &str, action: Action, reason: impl Into<String>, work: Work) -> Step {
+    Step {
+        kind,
+        name: name.to_owned(),
+        action,
+        reason: reason.into(),
+        work,
+    }
+}
+
+fn plan_toolgroup(group: &RegisterToolgroup, actual: &Actual) -> Step {
+    let id = &group.toolgroup_id;
+    let existing = actual.toolgroups.iter().find(|g| &g.identifier == id);
+    let (action, reason) = match existing {
+        None => (Action::Create, format!("mcp endpoint {}", uri(group))),
+        Some(found)
+            if found.provider_id == group.provider_id
+                && found.mcp_endpoint.as_ref().map(|e| e.uri.as_str()) == Some(uri(group)) =>
+        {
+            (Action::Unchanged, String::new())
+        }
+        Some(_) => (Action::Replace, format!("mcp endpoint now {}", uri(group))),
+    };
+    let work = match action {
+        Action::Unchanged => Work::Nothing,
+        _ => Work::Toolgroup {
+            register: group.clone(),
+            unregister_first: existing.is_some(),
+        },
+    };
+    step(Kind::Toolgroup, id, action, reason, work)
+}
+
+fn uri(group: &RegisterToolgroup) -> &str {
+    group
+        .mcp_endpoint
+        .as_ref()
+        .map(|e| e.uri.as_str())
+        .unwrap_or_default()
+}
+
+/// The knowledge base's vector store step, removals of its duplicates, and
+/// the vector DB digest recorded in the store kept (if any).
+fn plan_vector_store(
+    base: &DesiredKnowledgeBase,
+    actual: &Actual,
+) -> (Step, Vec<Step>, Option<String>) {
+    let mut candidates: Vec<&VectorStore> = actual
+        .vector_stores
+        .iter()
+        .filter(|store| knowledge_base_of(store) == Some(base.name.as_str()))
+        .collect();
+    candidates.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    let same_model = |store: &&VectorStore| {
+        actual
+            .vector_dbs
+            .iter()
+            .find(|db| db.identifier == store.id)
+            .is_none_or(|db| db.embedding_model == base.embedding_model)
+    };
+    let kept = candidates.iter().copied().find(same_model);
+    let files_of = |store: &VectorStore| -> Vec<String> {
+        actual
+            .store_files
+            .get(&store.id)
+            .map(|files| files.iter().map(|file| file.id.clone()).collect())
+            .unwrap_or_default()
+    };
+    let mut metadata = JsonObject::new();
+    metadata.insert("managed_by".into(), json!(MANAGED_BY));
+    metadata.insert("knowledge_base".into(), json!(base.name));
+    let create = CreateVectorStore {
+        name: base.name.clone(),
+        metadata,
+        embedding_model: Some(base.embedding_model.clone()),
+        embedding_dimension: Some(base.embedding_dimension),
+        provider_id: Some(base.provider_id.clone()),
+    };
+    let mut duplicates = Vec::new();
+    let mut retire = Vec::new();
+    for store in candidates
+        .iter()
+        .filter(|store| Some(store.id.as_str()) != kept.map(|k| k.id.as_str()))
+    {
+        if kept.is_some() {
+            duplicates.push(step(
+                Kind::VectorStore,
+                &store.id,
+                Action::Prune,
+                format!("duplicate vector store of knowledge base {}", base.name),
+                Work::DeleteVectorStore {
+                    id: store.id.clone(),
+                    files: files_of(store),
+                },
+            ));
+        } else {
+            retire.push((store.id.clone(), files_of(store)));
+        }
+    }
+    let Some(kept) = kept else {
+        let (action, reason) = if retire.is_empty() {
+            (Action::Create, format!("{} files", base.files.len()))
+        } else {
+            (
+                Action::Replace,
+                format!("embedding model now {}", base.embedding_model),
+            )
+        };
+        let work = Work::VectorStore {
+            knowledge_base: base.name.clone(),
+            existing: None,
+            create,
+            upload: base.files.clone(),
+            remove: Vec::new(),
+            retire,
+        };
+        return (
+            step(Kind::VectorStore, &base.name, action, reason, work),
+            duplicates,
+            None,
+        );
+    };
+    let actual_files = actual
+        .store_files
+        .get(&kept.id)
+        .cloned()
+        .unwrap_or_default();
+    let attribute = |file: &shared_clients::llamastack::VectorStoreFile, key: &str| {
+        file.attributes
+            .get(key)
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
+    let mut keep_ids = BTreeSet::new();
+    let mut upload = Vec::new();
+    for wanted in &base.files {
+        let current = actual_files.iter().find(|file| {
+            file.status == "completed"
+                && attribute(file, "document_id").as_deref() == Some(wanted.document_id.as_str())
+                && attribute(file, "sha256").as_deref() == Some(wanted.sha256.as_str())
+        });
+        match current {
+            Some(file) => {
+                keep_ids.insert(file.id.clone());
+            }
+            None => upload.push(wanted.clone()),
+        }
+    }
+    let remove: Vec<String> = actual_files
+        .iter()
+        .filter(|file| !keep_ids.contains(&file.id))
+        .map(|file| file.id.clone())
+        .collect();
+    let recorded = kept
+        .metadata
+        .get("vector_db_digest")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
+    let (action, reason) = if upload.is_empty() && remove.is_empty() {
+        (Action::Unchanged, kept.id.clone())
+    } else {
+        (
+            Action::Replace,
+            format!(
+                "{}: {} files to upload, {} to remove",
+                kept.id,
+                upload.len(),
+                remove.len()
+            ),
+        )
+    };
+    let work = match action {
+        Action::Unchanged => Work::Nothing,
+        _ => Work::VectorStore {
+            knowledge_base: base.name.clone(),
+            existing: Some((kept.id.clone(), kept.metadata.clone())),
+            create,
+            upload,
+            remove,
+            retire: Vec::new(),
+        },
+    };
+    (
+        step(Kind::VectorStore, &base.name, action, reason, work),
+        duplicates,
+        recorded,
+    )
+}
+
+fn plan_vector_db(
+    base: &DesiredKnowledgeBase,
+    actual: &Actual,
+    recorded_digest: Option<&str>,
+) -> Step {
+    let existing = actual
+        .vector_dbs
+        .iter()
+        .find(|db| db.identifier == base.name);
+    let (action, reason) = match existing {
+        None => (
+            Action::Create,
+            format!("{} documents", base.documents.len()),
+        ),
+        Some(db)
+            if db.embedding_model == base.embedding_model
+                && recorded_digest == Some(base.vector_db_digest.as_str()) =>
+        {
+            (Action::Unchanged, String::new())
+        }
+        Some(_) if recorded_digest.is_none() => (
+            Action::Replace,
+            "contents not recorded by register-assets".into(),
+        ),
+        Some(_) => (
+            Action::Replace,
+            "documents or embedding model changed".into(),
+        ),
+    };
+    let work = match action {
+        Action::Unchanged => Work::Nothing,
+        _ => Work::VectorDb {
+            knowledge_base: base.name.clone(),
+            register: base.vector_db.clone(),
+            documents: base.documents.clone(),
+            digest: base.vector_db_digest.clone(),
+            unregister_first: existing.is_some(),
+        },
+    };
+    step(Kind::VectorDb, &base.name, action, reason, work)
+}
+
+fn plan_agent(agent: &DesiredAgent, actual: &Actual) -> (Step, Vec<Step>) {
+    let mut named: Vec<&Agent> = actual
+        .agents
+        .iter()
+        .filter(|existing| existing.name() == Some(agent.name.as_str()))
+        .collect();
+    // Newest first: the one the service resolves the name to.
+    named.sort_by(|a, b| (b.created(), &b.agent_id).cmp(&(a.created(), &a.agent_id)));
+    let current = named
+        .iter()
+        .find(|existing| existing.agent_config.same_agent_as(&agent.config));
+    match current {
+        Some(current) => {
+            let duplicates = named
+                .iter()
+                .filter(|other| other.agent_id != current.agent_id)
+                .map(|other| {
+                    step(
+                        Kind::Agent,
+                        &agent.name,
+                        Action::Prune,
+                        format!(
+                            "duplicate {} (keeping {})",
+                            other.agent_id, current.agent_id
+                        ),
+                        Work::DeleteAgent(other.agent_id.clone()),
+                    )
+                })
+                .collect();
+            let reason = current.agent_id.clone();
+            (
+                step(
+                    Kind::Agent,
+                    &agent.name,
+                    Action::Unchanged,
+                    reason,
+                    Work::Nothing,
+                ),
+                duplicates,
+            )
+        }
+        None => {
+            let (action, reason) = if named.is_empty() {
+                (
+                    Action::Create,
+                    format!("prompt from {}", agent.prompt_source),
+                )
+            } else {
+                (
+                    Action::Replace,
+                    format!("configuration or prompt ({}) changed", agent.prompt_source),
+                )
+            };
+            let work = Work::Agent {
+                config: Box::new(agent.config.clone()),
+                delete_after: named.iter().map(|other| other.agent_id.clone()).collect(),
+            };
+            (
+                step(Kind::Agent, &agent.name, action, reason, work),
+                Vec::new(),
+            )
+        }
+    }
+}
+
+fn plan_prune(desired: &Desired, actual: &Actual) -> Vec<Step> {
+    let agent_names: BTreeSet<&str> = desired.agents.iter().map(|a| a.name.as_str()).collect();
+    let group_ids: BTreeSet<&str> = desired
+        .toolgroups
+        .iter()
+        .map(|g| g.toolgroup_id.as_str())
+        .collect();
+    let bases: BTreeSet<&str> = desired
+        .knowledge_bases
+        .iter()
+        .map(|b| b.name.as_str())
+        .collect();
+    let store_ids: BTreeSet<&str> = actual.vector_stores.iter().map(|s| s.id.as_str()).collect();
+    let mut steps = Vec::new();
+    for agent in &actual.agents {
+        if !agent.name().is_some_and(|name| agent_names.contains(name)) {
+            let name = agent.name().unwrap_or(&agent.agent_id);
+            steps.push(step(
+                Kind::Agent,
+                name,
+                Action::Prune,
+                format!("{} not in the asset directory", agent.agent_id),
+                Work::DeleteAgent(agent.agent_id.clone()),
+            ));
+        }
+    }
+    for group in &actual.toolgroups {
+        if group.provider_id == MCP_PROVIDER_ID && !group_ids.contains(group.identifier.as_str()) {
+            steps.push(step(
+                Kind::Toolgroup,
+                &group.identifier,
+                Action::Prune,
+                "not in the asset directory",
+                Work::DeleteToolgroup(group.identifier.clone()),
+            ));
+        }
+    }
+    for store in &actual.vector_stores {
+        if is_managed(store) && !knowledge_base_of(store).is_some_and(|kb| bases.contains(kb)) {
+            let files = actual
+                .store_files
+                .get(&store.id)
+                .map(|files| files.iter().map(|f| f.id.clone()).collect())
+                .unwrap_or_default();
+            steps.push(step(
+                Kind::VectorStore,
+                &store.id,
+                Action::Prune,
+                "knowledge base no longer in the asset directory",
+                Work::DeleteVectorStore {
+                    id: store.id.clone(),
+                    files,
+                },
+            ));
+        }
+    }
+    for db in &actual.vector_dbs {
+        if !bases.contains(db.identifier.as_str()) && !store_ids.contains(db.identifier.as_str()) {
+            steps.push(step(
+                Kind::VectorDb,
+                &db.identifier,
+                Action::Prune,
+                "not in the asset directory",
+                Work::DeleteVectorDb(db.identifier.clone()),
+            ));
+        }
+    }
+    steps
+}
