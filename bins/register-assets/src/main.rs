@@ -1,1 +1,109 @@
-fn main() {}
+//! `register-assets`: the asset registration Job. Loads the asset directory,
+//! waits for LlamaStack, reconciles the directory into it (create what is
+//! missing, replace what changed, leave the rest alone) and prints a
+//! one-line summary. Exit codes: 0 done, 78 invalid asset directory or
+//! settings, 69 LlamaStack unavailable, 1 a step failed.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use app_support::{ExitStatus, Fatal, finish, init_logging};
+use asset_manager::{Options, Summary};
+use clap::Parser;
+use shared_clients::llamastack::{LlamaStackClient, LlamaStackConfig};
+
+/// LlamaStack's location comes from LLAMA_STACK_URL (or LLAMASTACK_SERVICE_HOST,
+/// port 8321); an optional LLAMA_STACK_API_KEY is sent as a Bearer token.
+/// LOG_FORMAT=json for JSON logs; RUST_LOG or LOG_LEVEL for levels.
+#[derive(Debug, Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    /// The asset directory (config.yaml, agents/, prompts/, toolgroups/, knowledge_bases/).
+    #[arg(long, env = "ASSET_CONFIG_DIR", default_value = "/app/config")]
+    config: PathBuf,
+    /// Seconds to wait for LlamaStack to answer its health check.
+    #[arg(long, env = "LLAMA_STACK_WAIT_TIMEOUT", default_value_t = 120)]
+    wait_timeout: u64,
+    /// Print the plan and its summary; change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Also remove agents, MCP toolgroups, vector DBs and managed vector
+    /// stores that the asset directory does not describe (other teams' too).
+    #[arg(long)]
+    prune: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    let result = match runtime {
+        Ok(runtime) => runtime.block_on(run(cli)),
+        Err(error) => Err(Fatal::new(
+            ExitStatus::Failure,
+            format!("tokio runtime: {error}"),
+        )),
+    };
+    finish("register-assets", result)
+}
+
+async fn run(cli: Cli) -> Result<(), Fatal> {
+    // The directory is validated before LlamaStack is touched: a broken
+    // file registers nothing.
+    let assets = asset_manager::load(&cli.config)?;
+    let mut config = LlamaStackConfig::from_env()?;
+    if let Some(timeout) = assets.timeout {
+        config = config.with_timeout(timeout);
+    }
+    let target = config.target();
+    let client = LlamaStackClient::new(config)?;
+    client
+        .wait_until_ready(Duration::from_secs(cli.wait_timeout))
+        .await?;
+    let options = Options { prune: cli.prune };
+    let plan = asset_manager::plan(&client, &assets, options).await?;
+    if cli.dry_run {
+        print_plan(&plan);
+        return Ok(());
+    }
+    let report = asset_manager::apply(&client, &plan).await;
+    print_summary(&report.summary);
+    tracing::info!(llama_stack = %target, summary = %report.summary, "assets reconciled");
+    let failures: Vec<String> = report
+        .failures()
+        .map(|outcome| {
+            format!(
+                "{} {} {}: {}",
+                outcome.action,
+                outcome.kind,
+                outcome.name,
+                outcome.error.as_deref().unwrap_or_default()
+            )
+        })
+        .collect();
+    match failures.first() {
+        None => Ok(()),
+        Some(first) => Err(Fatal::new(
+            ExitStatus::Failure,
+            format!(
+                "{} of {} steps failed; first: {first}",
+                failures.len(),
+                report.outcomes.len()
+            ),
+        )),
+    }
+}
+
+#[allow(clippy::print_stdout)]
+fn print_plan(plan: &asset_manager::Plan) {
+    print!("{plan}");
+    println!("dry run: {}", Summary::of_plan(plan));
+}
+
+#[allow(clippy::print_stdout)]
+fn print_summary(summary: &Summary) {
+    println!("{summary}");
+}

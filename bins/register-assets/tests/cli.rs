@@ -1,0 +1,189 @@
+//! The `register-assets` binary as a Job runs it: exit codes, the summary
+//! line on stdout, errors on stderr, against the fake LlamaStack.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use test_support::fake_llamastack::FakeLlamaStack;
+
+fn project_assets() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/config")
+}
+
+async fn register(
+    url: Option<&str>,
+    config: &Path,
+    args: &[&str],
+    extra_env: &[(&str, &str)],
+) -> Output {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_register-assets"));
+    command
+        .args(args)
+        .env("ASSET_CONFIG_DIR", config)
+        .env("LLAMA_STACK_WAIT_TIMEOUT", "5")
+        .env("LLAMA_STACK_RETRIES", "2")
+        .env("RUST_LOG", "info")
+        .env_remove("LLAMASTACK_SERVICE_HOST")
+        .env_remove("LLAMA_STACK_API_KEY")
+        .env_remove("LOG_FORMAT");
+    match url {
+        Some(url) => command.env("LLAMA_STACK_URL", url),
+        None => command.env_remove("LLAMA_STACK_URL"),
+    };
+    for (name, value) in extra_env {
+        command.env(name, value);
+    }
+    command.output().await.expect("register-assets runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn a_first_run_creates_everything_and_the_next_changes_nothing() {
+    let fake = FakeLlamaStack::start().await;
+    let first = register(Some(&fake.url()), &project_assets(), &[], &[]).await;
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    assert_eq!(
+        stdout(&first),
+        "created=6 replaced=0 unchanged=0 pruned=0 failed=0\n"
+    );
+    let state = fake.snapshot();
+    let second = register(Some(&fake.url()), &project_assets(), &[], &[]).await;
+    assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
+    assert_eq!(
+        stdout(&second),
+        "created=0 replaced=0 unchanged=6 pruned=0 failed=0\n"
+    );
+    assert_eq!(fake.snapshot(), state);
+}
+
+#[tokio::test]
+async fn the_fixture_directory_registers_through_the_binary() {
+    let Some(dir) = test_support::fixtures::shared_fixture(
+        "asset-config",
+        "the_fixture_directory_registers_through_the_binary",
+    ) else {
+        return;
+    };
+    let fake = FakeLlamaStack::start().await;
+    let first = register(Some(&fake.url()), &dir, &[], &[]).await;
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    assert_eq!(
+        stdout(&first),
+        "created=6 replaced=0 unchanged=0 pruned=0 failed=0\n"
+    );
+    let again = register(Some(&fake.url()), &dir, &[], &[]).await;
+    assert_eq!(
+        stdout(&again),
+        "created=0 replaced=0 unchanged=6 pruned=0 failed=0\n"
+    );
+}
+
+#[tokio::test]
+async fn a_dry_run_prints_the_plan_and_changes_nothing() {
+    let fake = FakeLlamaStack::start().await;
+    let output = register(Some(&fake.url()), &project_assets(), &["--dry-run"], &[]).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains("create    toolgroup    mcp::snow"), "{text}");
+    assert!(
+        text.ends_with("dry run: created=6 replaced=0 unchanged=0 pruned=0 failed=0\n"),
+        "{text}"
+    );
+    assert!(fake.counters().no_changes());
+}
+
+#[tokio::test]
+async fn a_broken_yaml_file_is_a_config_error_naming_file_and_field_and_registers_nothing() {
+    let fake = FakeLlamaStack::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("agents")).expect("mkdir");
+    std::fs::write(
+        dir.path().join("agents/broken.yaml"),
+        "name: broken\nmax_infer_iters: lots\n",
+    )
+    .expect("write");
+    let output = register(Some(&fake.url()), dir.path(), &[], &[]).await;
+    assert_eq!(output.status.code(), Some(78));
+    let error = stderr(&output);
+    assert!(error.contains("agents/broken.yaml"), "{error}");
+    assert!(error.contains("max_infer_iters"), "{error}");
+    assert!(fake.requests().is_empty(), "LlamaStack was not contacted");
+}
+
+#[tokio::test]
+async fn llama_stack_down_is_retried_then_reported_as_unavailable() {
+    let fake = FakeLlamaStack::start().await;
+    fake.stop().await;
+    let started = std::time::Instant::now();
+    let output = register(
+        Some(&fake.url()),
+        &project_assets(),
+        &[],
+        &[("LLAMA_STACK_WAIT_TIMEOUT", "2")],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(69), "{}", stderr(&output));
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(2),
+        "it waited"
+    );
+    let error = stderr(&output);
+    assert!(error.contains("not ready after 2s"), "{error}");
+    assert!(error.contains("connection failed"), "{error}");
+    assert!(stdout(&output).is_empty());
+}
+
+#[tokio::test]
+async fn failing_steps_give_a_non_zero_exit_and_the_summary_counts_them() {
+    let fake = FakeLlamaStack::start().await;
+    fake.fail_next_with(Some("POST"), "/v1/agents", 100, 503);
+    let output = register(Some(&fake.url()), &project_assets(), &[], &[]).await;
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "created=4 replaced=0 unchanged=0 pruned=0 failed=2\n"
+    );
+    let error = stderr(&output);
+    assert!(error.contains("2 of 6 steps failed"), "{error}");
+    assert!(error.contains("POST /v1/agents: HTTP 503"), "{error}");
+    let attempts = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/v1/agents" && r.method == "POST")
+        .count();
+    assert_eq!(attempts, 6, "each agent tried 3 times (2 retries)");
+}
+
+#[tokio::test]
+async fn a_missing_llama_stack_location_is_a_config_error() {
+    let output = register(None, &project_assets(), &[], &[]).await;
+    assert_eq!(output.status.code(), Some(78));
+    assert!(
+        stderr(&output).contains("LLAMA_STACK_URL"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[tokio::test]
+async fn an_owned_by_someone_else_agent_survives_without_prune() {
+    let fake = FakeLlamaStack::start().await;
+    let theirs = fake
+        .add_agent(serde_json::json!({"name": "finance-bot", "model": "m", "instructions": "i"}));
+    let output = register(Some(&fake.url()), &project_assets(), &[], &[]).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(fake.snapshot().agents.contains_key(&theirs));
+    let pruned = register(Some(&fake.url()), &project_assets(), &["--prune"], &[]).await;
+    assert_eq!(
+        stdout(&pruned),
+        "created=0 replaced=0 unchanged=6 pruned=1 failed=0\n"
+    );
+    assert!(!fake.snapshot().agents.contains_key(&theirs));
+}
