@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod image;
 mod provision;
 mod test;
 mod workspace;
@@ -21,11 +22,19 @@ enum Task {
     Provision,
     /// Provision, then run the whole test suite.
     Test(test::TestArgs),
+    /// Build the static binaries and the image (podman, docker, buildah, or
+    /// an OCI archive written directly); record reference and digest in
+    /// target/image/last-build.json.
+    BuildImage(image::BuildArgs),
+    /// Push the last built image to its registry and print the digest.
+    Push(image::PushArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().task {
         Task::Provision => provision::run(),
         Task::Test(args) => test::run(args),
+        Task::BuildImage(args) => image::build(args),
+        Task::Push(args) => image::push(args),
     }
 }

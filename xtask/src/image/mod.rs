@@ -1,0 +1,213 @@
+//! `cargo xtask build-image` and `cargo xtask push`.
+//!
+//! `build-image` builds the static musl binaries, stages them with the CA
+//! bundle and the asset directory into `target/image/context/<name>`, and
+//! builds the image from the Containerfile with podman, buildah or docker,
+//! or writes the OCI archive itself when there is no container tool. The
+//! result is `target/image/<name>.oci.tar` and a record of its reference and
+//! digest in `target/image/last-build.json` (`last-build-<name>.json` for
+//! template images). `push` sends that archive to the registry.
+
+mod oci;
+mod record;
+mod registry;
+mod settings;
+mod spec;
+mod stage;
+mod tool;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+
+use record::BuildRecord;
+use settings::{ImageOptions, ImageRef, ImageSettings};
+use tool::Tool;
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    image: ImageOptions,
+    /// Container tool [env: CONTAINER_TOOL; default: podman, docker, buildah, whichever is found first, else none]
+    #[arg(long, value_enum)]
+    tool: Option<Tool>,
+    /// Rebuild every layer instead of reusing docker's cache (podman and
+    /// buildah never use their layer cache here, see tool.rs).
+    #[arg(long)]
+    no_cache: bool,
+    /// Package the binaries already in target/ instead of running cargo.
+    #[arg(long)]
+    no_cargo: bool,
+    /// Print the resolved settings and stop.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    #[command(flatten)]
+    image: ImageOptions,
+    /// Container tool [env: CONTAINER_TOOL]; with none (or without skopeo)
+    /// the archive goes through the registry API.
+    #[arg(long, value_enum)]
+    tool: Option<Tool>,
+    /// Allow plain HTTP and unverified TLS (a local registry).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    tls_verify: bool,
+}
+
+pub fn build(args: BuildArgs) -> Result<()> {
+    let settings = ImageSettings::resolve(&args.image)?;
+    let tool = Tool::select(args.tool)?;
+    let spec = spec::image_spec(&settings)?;
+    if args.dry_run {
+        println!("IMAGE={}", settings.image.reference());
+        println!("VERSION={}", settings.version);
+        println!("CONTAINER_TOOL={}", tool.name());
+        println!("SOURCE_DATE_EPOCH={}", settings.source_date_epoch);
+        println!("REVISION={}", settings.revision);
+        println!("ARCHIVE={}", settings.archive_path().display());
+        println!("RECORD={}", settings.record_path().display());
+        return Ok(());
+    }
+    if !args.no_cargo {
+        stage::build_binaries(&spec.packages)?;
+    }
+    let context = stage::stage_context(&spec, &settings.context_dir())?;
+    let reference = settings.image.reference();
+    let archive = settings.archive_path();
+    let digest = match tool {
+        Tool::None => Some(oci::write_archive(
+            &spec,
+            &context.join("rootfs"),
+            &reference,
+            settings.source_date_epoch,
+            &settings.created()?,
+            &archive,
+        )?),
+        Tool::Podman | Tool::Buildah => {
+            tool.build(
+                &spec,
+                &context,
+                &reference,
+                settings.source_date_epoch,
+                args.no_cache,
+            )?;
+            let digest_file = settings
+                .out_dir
+                .join(format!("{}.digest", settings.artifact_name()));
+            Some(tool.export_archive(&reference, &archive, &digest_file)?)
+        }
+        Tool::Docker => {
+            tool.build(
+                &spec,
+                &context,
+                &reference,
+                settings.source_date_epoch,
+                args.no_cache,
+            )?;
+            None
+        }
+    };
+    let record = BuildRecord {
+        reference: reference.clone(),
+        repository: settings.image.repository.clone(),
+        tag: settings.image.tag.clone(),
+        digest,
+        archive: (tool != Tool::Docker).then_some(archive),
+        builder: tool.name().to_owned(),
+        version: settings.version.clone(),
+        revision: settings.revision.clone(),
+        source_date_epoch: settings.source_date_epoch,
+        pushed: None,
+    };
+    record.write(&settings.record_path())?;
+    eprintln!(
+        "built {} (recorded in {})",
+        record.pinned(),
+        settings.record_path().display()
+    );
+    println!("{}", record.pinned());
+    Ok(())
+}
+
+pub fn push(args: PushArgs) -> Result<()> {
+    let settings = ImageSettings::resolve(&args.image)?;
+    let tool = Tool::select(args.tool)?;
+    let record_path = settings.record_path();
+    let mut record = BuildRecord::read(&record_path)?;
+    // Explicit VERSION/REGISTRY/AGENT_IMG name the destination; otherwise
+    // the image goes where it was named at build time.
+    let destination = if settings.explicit_reference {
+        settings.image.clone()
+    } else {
+        ImageRef::parse(&record.reference)?
+    };
+    let credentials = registry::credentials(&destination)?;
+    let digest = match (tool, &record.archive) {
+        (Tool::Docker, _) => {
+            if destination.reference() != record.reference {
+                crate::workspace::run_command(std::process::Command::new("docker").args([
+                    "tag",
+                    &record.reference,
+                    &destination.reference(),
+                ]))?;
+            }
+            registry::push_with_docker(&destination, credentials.as_ref())?
+        }
+        (_, None) => bail!(
+            "{} has no OCI archive to push (built with docker?)",
+            record_path.display()
+        ),
+        (Tool::Podman | Tool::Buildah, Some(archive))
+            if crate::workspace::has_program("skopeo") =>
+        {
+            registry::push_with_skopeo(
+                archive,
+                &destination,
+                credentials.as_ref(),
+                args.tls_verify,
+            )?
+        }
+        (_, Some(archive)) => {
+            let archive = oci::OciArchive::open(archive)?;
+            if record
+                .digest
+                .as_deref()
+                .is_some_and(|digest| digest != archive.manifest_digest)
+            {
+                bail!(
+                    "{} changed since it was recorded; build the image again",
+                    record_path.display()
+                );
+            }
+            registry::push_native(
+                &archive,
+                &destination,
+                credentials.as_ref(),
+                args.tls_verify,
+            )?
+        }
+    };
+    if record
+        .digest
+        .as_deref()
+        .is_some_and(|recorded| recorded != digest)
+    {
+        bail!(
+            "the registry reports {digest} for {}, but the archive's digest is {}",
+            destination.reference(),
+            record.digest.as_deref().unwrap_or_default()
+        );
+    }
+    record.reference = destination.reference();
+    record.repository = destination.repository.clone();
+    record.tag = destination.tag.clone();
+    record.digest = Some(digest.clone());
+    record.pushed = Some(format!("{}@{digest}", destination.repository));
+    record
+        .write(&record_path)
+        .with_context(|| format!("updating {}", record_path.display()))?;
+    eprintln!("pushed {}@{digest}", destination.reference());
+    println!("{digest}");
+    Ok(())
+}

@@ -1,0 +1,304 @@
+//! Helpers for the image tests: running xtask and podman the way the CI
+//! sandbox needs (test setup only), building the images once per test
+//! process, reading OCI archives, and a local registry.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+pub mod registry;
+
+use std::collections::BTreeMap;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+/// A tool the test needs: `true` when present. When absent the test is
+/// skipped visibly, or fails under `SSA_REQUIRE_ALL=1`.
+pub fn require(tools: &[&str], test: &str) -> bool {
+    let missing: Vec<&str> = tools
+        .iter()
+        .copied()
+        .filter(|tool| !on_path(tool))
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let message = format!("{test}: {} not installed", missing.join(", "));
+    if std::env::var("SSA_REQUIRE_ALL").is_ok_and(|value| value == "1") {
+        panic!("{message} (SSA_REQUIRE_ALL=1; `cargo xtask provision` installs them)");
+    }
+    println!("SKIPPED: {message}");
+    eprintln!("SKIPPED: {message}");
+    false
+}
+
+pub fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+}
+
+/// The sandbox's podman cannot set rlimits: unless the caller already
+/// points CONTAINERS_CONF somewhere (`cargo xtask test` does), use a
+/// configuration without default ulimits. Test setup only.
+fn containers_conf() -> PathBuf {
+    static CONF: OnceLock<PathBuf> = OnceLock::new();
+    CONF.get_or_init(|| {
+        if let Some(path) = std::env::var_os("CONTAINERS_CONF") {
+            return PathBuf::from(path);
+        }
+        let path = scratch_dir().join("containers.conf");
+        std::fs::write(&path, "[containers]\ndefault_ulimits = []\n").unwrap();
+        path
+    })
+    .clone()
+}
+
+/// A directory for this test process, removed by nobody: it lives under
+/// the system temp dir and holds a few archives.
+pub fn scratch_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        tempfile::Builder::new()
+            .prefix("ssa-image-test-")
+            .tempdir()
+            .unwrap()
+            .keep()
+    })
+}
+
+/// `podman` with the sandbox configuration.
+pub fn podman() -> Command {
+    let mut command = Command::new("podman");
+    command.env("CONTAINERS_CONF", containers_conf());
+    command
+}
+
+/// `podman run --rm --runtime runc --read-only --network host` (runc: the
+/// sandbox's quirk, test setup only).
+pub fn podman_run() -> Command {
+    let mut command = podman();
+    command.args([
+        "run",
+        "--rm",
+        "--runtime",
+        "runc",
+        "--read-only",
+        "--network",
+        "host",
+    ]);
+    command
+}
+
+/// `cargo xtask` with none of the user's image settings leaking in.
+pub fn xtask() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    for var in [
+        "VERSION",
+        "REGISTRY",
+        "AGENT_IMG",
+        "CONTAINER_TOOL",
+        "REGISTRY_USERNAME",
+        "REGISTRY_PASSWORD",
+        "REGISTRY_AUTH_FILE",
+    ] {
+        command.env_remove(var);
+    }
+    command.env("CONTAINERS_CONF", containers_conf());
+    command
+}
+
+pub fn run(command: &mut Command) -> Output {
+    command
+        .output()
+        .unwrap_or_else(|error| panic!("starting {command:?}: {error}"))
+}
+
+/// Runs, panicking with its output when it fails; returns stdout.
+pub fn run_ok(command: &mut Command) -> String {
+    let output = run(command);
+    assert!(
+        output.status.success(),
+        "{command:?} failed with {}:\n{}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// One `cargo xtask build-image` result.
+#[derive(Debug, Clone)]
+pub struct Built {
+    pub reference: String,
+    pub digest: String,
+    pub archive: PathBuf,
+    pub record: Value,
+    pub out_dir: PathBuf,
+}
+
+/// `cargo xtask build-image <args>` into `out_dir`; reads its record.
+pub fn build_image(out_dir: &Path, tool: &str, args: &[&str]) -> Built {
+    run_ok(
+        xtask()
+            .args(["build-image", "--tool", tool, "--out-dir"])
+            .arg(out_dir)
+            .args(args),
+    );
+    let record_name = match args.iter().position(|arg| *arg == "--template") {
+        None => "last-build.json".to_owned(),
+        Some(at) => {
+            let binary = args[args.iter().position(|arg| *arg == "--binary").unwrap() + 1];
+            format!("last-build-{}-{binary}.json", args[at + 1])
+        }
+    };
+    let record: Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join(record_name)).unwrap()).unwrap();
+    Built {
+        reference: record["reference"].as_str().unwrap().to_owned(),
+        digest: record["digest"].as_str().unwrap().to_owned(),
+        archive: PathBuf::from(record["archive"].as_str().unwrap()),
+        record,
+        out_dir: out_dir.to_path_buf(),
+    }
+}
+
+/// The unified image built with podman (binaries built by cargo), once per
+/// test process; a failed build fails every test that needs it, without
+/// building again.
+pub fn agent_image() -> &'static Built {
+    static BUILT: OnceLock<Result<Built, String>> = OnceLock::new();
+    once(&BUILT, || {
+        build_image(
+            &scratch_dir().join("podman"),
+            "podman",
+            &[
+                "--image",
+                &format!("localhost/ssa-test/agent:{}", std::process::id()),
+            ],
+        )
+    })
+}
+
+/// The unified image as an OCI archive written without a container tool.
+pub fn native_archive() -> &'static Built {
+    static BUILT: OnceLock<Result<Built, String>> = OnceLock::new();
+    once(&BUILT, || {
+        // The binaries come from the podman build (same cargo invocation).
+        agent_image();
+        build_image(
+            &scratch_dir().join("native"),
+            "none",
+            &[
+                "--no-cargo",
+                "--image",
+                &format!("localhost/ssa-test/native:{}", std::process::id()),
+            ],
+        )
+    })
+}
+
+fn once(cell: &'static OnceLock<Result<Built, String>>, build: fn() -> Built) -> &'static Built {
+    let result = cell.get_or_init(|| {
+        std::panic::catch_unwind(build).map_err(|panic| {
+            panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_else(|| "the build panicked".to_owned())
+        })
+    });
+    match result {
+        Ok(built) => built,
+        Err(message) => panic!("the shared image build failed: {message}"),
+    }
+}
+
+/// A file in an image layer, as the tests compare them.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LayerFile {
+    pub layer: usize,
+    pub path: String,
+    pub directory: bool,
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+    pub size: u64,
+    pub mtime: u64,
+}
+
+/// An OCI archive's manifest, config and layer contents.
+pub struct Archive {
+    pub manifest_digest: String,
+    pub manifest: Value,
+    pub config: Value,
+    pub files: Vec<LayerFile>,
+    /// Compressed and uncompressed size of each layer.
+    pub layer_sizes: Vec<(u64, u64)>,
+}
+
+pub fn read_archive(path: &Path) -> Archive {
+    let mut entries: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut tar = tar::Archive::new(std::fs::File::open(path).unwrap());
+    for entry in tar.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        if entry.header().entry_type().is_file() {
+            let name = entry.path().unwrap().to_string_lossy().into_owned();
+            let mut data = Vec::new();
+            entry.read_to_end(&mut data).unwrap();
+            entries.insert(name, data);
+        }
+    }
+    let blob = |digest: &str| -> &Vec<u8> {
+        &entries[&format!("blobs/sha256/{}", digest.trim_start_matches("sha256:"))]
+    };
+    let index: Value = serde_json::from_slice(&entries["index.json"]).unwrap();
+    let manifest_digest = index["manifests"][0]["digest"].as_str().unwrap().to_owned();
+    let manifest: Value = serde_json::from_slice(blob(&manifest_digest)).unwrap();
+    let config: Value =
+        serde_json::from_slice(blob(manifest["config"]["digest"].as_str().unwrap())).unwrap();
+    let mut files = Vec::new();
+    let mut layer_sizes = Vec::new();
+    for (layer, descriptor) in manifest["layers"].as_array().unwrap().iter().enumerate() {
+        let compressed = blob(descriptor["digest"].as_str().unwrap());
+        let mut tar_bytes = Vec::new();
+        flate2::read::GzDecoder::new(compressed.as_slice())
+            .read_to_end(&mut tar_bytes)
+            .unwrap();
+        layer_sizes.push((compressed.len() as u64, tar_bytes.len() as u64));
+        let mut layer_tar = tar::Archive::new(tar_bytes.as_slice());
+        for entry in layer_tar.entries().unwrap() {
+            let entry = entry.unwrap();
+            let header = entry.header();
+            files.push(LayerFile {
+                layer,
+                path: entry
+                    .path()
+                    .unwrap()
+                    .to_string_lossy()
+                    .trim_end_matches('/')
+                    .to_owned(),
+                directory: header.entry_type().is_dir(),
+                mode: header.mode().unwrap() & 0o7777,
+                uid: header.uid().unwrap(),
+                gid: header.gid().unwrap(),
+                size: header.size().unwrap(),
+                mtime: header.mtime().unwrap(),
+            });
+        }
+    }
+    files.sort();
+    Archive {
+        manifest_digest,
+        manifest,
+        config,
+        files,
+        layer_sizes,
+    }
+}
+
+/// Removes a podman image, ignoring whether it existed.
+pub fn remove_image(reference: &str) {
+    let _ = podman().args(["rmi", "--force", reference]).output();
+}
