@@ -29,7 +29,7 @@ pub(crate) fn insert_agent(inner: &Inner, sent: &Map<String, Value>) -> String {
 
 pub(super) async fn list_agents(State(inner): Shared) -> Answer {
     let data: Vec<Value> = lock(&inner.state).agents.values().cloned().collect();
-    ok(json!({"data": data, "has_more": false, "url": null}))
+    ok(json!({"data": data, "has_more": false, "url": "/v1/agents"}))
 }
 
 pub(super) fn agent_missing(id: &str) -> Response {
@@ -64,7 +64,7 @@ pub(super) async fn delete_agent(State(inner): Shared, Path(id): Path<String>) -
     }
     state.sessions.retain(|_, session| session.agent_id != id);
     lock(&inner.counters).delete("agent");
-    ok(Value::Null)
+    no_content()
 }
 
 pub(super) async fn create_session(
@@ -192,9 +192,13 @@ pub(super) fn turn_events(
     });
     let payload = |payload: Value| json!({"event": {"payload": payload}});
     let mut events = vec![
-        payload(json!({"event_type": "turn_start", "turn_id": turn_id})),
+        // as 0.2.18 streams it: no turn_start, and the first delta is empty
         payload(
             json!({"event_type": "step_start", "step_type": "inference", "step_id": step_id, "metadata": {}}),
+        ),
+        payload(
+            json!({"event_type": "step_progress", "step_type": "inference", "step_id": step_id,
+                       "delta": {"type": "text", "text": ""}}),
         ),
         payload(
             json!({"event_type": "step_progress", "step_type": "inference", "step_id": step_id,

@@ -152,7 +152,7 @@ fn invalid_field(location: &[&str], message: &str) -> Response {
     (
         StatusCode::BAD_REQUEST,
         axum::Json(
-            json!({"detail": {"errors": [{"loc": loc, "msg": message, "type": "missing"}]}}),
+            json!({"error": {"detail": {"errors": [{"loc": loc, "msg": message, "type": "missing"}]}}}),
         ),
     )
         .into_response()
@@ -174,6 +174,11 @@ fn required_str(body: &Map<String, Value>, field: &str) -> Result<String, Respon
 
 fn ok(value: Value) -> Answer {
     Ok(axum::Json(value).into_response())
+}
+
+/// What the legacy API answers to a successful DELETE.
+fn no_content() -> Answer {
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 fn list(data: Vec<Value>) -> Answer {

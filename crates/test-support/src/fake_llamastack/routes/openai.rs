@@ -74,6 +74,12 @@ pub(super) async fn upload_file(State(inner): Shared, headers: HeaderMap, bytes:
         .find(|part| part.name == "purpose")
         .map(|part| String::from_utf8_lossy(&part.content).into_owned())
         .ok_or_else(|| invalid_field(&["purpose"], "Field required"))?;
+    if !matches!(purpose.as_str(), "assistants" | "batch") {
+        return Err(invalid_field(
+            &["purpose"],
+            "Input should be 'assistants' or 'batch'",
+        ));
+    }
     let file = parts
         .into_iter()
         .find(|part| part.name == "file")
@@ -124,7 +130,7 @@ pub(super) async fn delete_file(State(inner): Shared, Path(id): Path<String>) ->
 // ---- OpenAI-compatible vector stores ----
 
 pub(super) fn store_missing(id: &str) -> Response {
-    not_found(format!("Vector store '{id}' not found"))
+    bad_request(format!("Vector_db '{id}' not found"))
 }
 
 pub(super) async fn list_stores(

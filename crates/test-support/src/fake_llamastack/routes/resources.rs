@@ -77,34 +77,44 @@ pub(super) async fn register_vector_db(State(inner): Shared, bytes: Bytes) -> An
     if !provider_exists(&state.providers, "vector_io", &provider) {
         return Err(bad_request(format!("Provider `{provider}` not found")));
     }
+    // 0.2.18: registering an existing id is a silent no-op answering the stored object.
+    if let Some(stored) = state.vector_dbs.get(&id) {
+        return ok(stored.clone());
+    }
     let object = json!({
         "identifier": id,
         "provider_resource_id": body.get("provider_vector_db_id").and_then(Value::as_str).unwrap_or(&id),
         "provider_id": provider,
         "type": "vector_db",
-        "owner": null,
+        // the model's dimension, whatever the request says
         "embedding_model": model,
         "embedding_dimension": dimension,
         "vector_db_name": body.get("vector_db_name").cloned().unwrap_or(Value::Null),
     });
-    // 0.2.18 keeps the registry entry of an existing id but gives the
-    // provider a fresh, empty index: its documents are gone.
     state.documents.insert(id.clone(), Vec::new());
-    if let std::collections::btree_map::Entry::Vacant(entry) = state.vector_dbs.entry(id) {
-        entry.insert(object.clone());
-        lock(&inner.counters).create("vector_db");
-    }
-    ok(object)
+    state.vector_dbs.insert(id, object.clone());
+    lock(&inner.counters).create("vector_db");
+    let mut answer = object;
+    answer["owner"] = Value::Null;
+    answer["source"] = json!("via_register_api");
+    ok(answer)
 }
 
 pub(super) async fn unregister_vector_db(State(inner): Shared, Path(id): Path<String>) -> Answer {
     let mut state = lock(&inner.state);
     if state.vector_dbs.remove(&id).is_none() {
-        return Err(not_found(format!("Vector store '{id}' not found")));
+        return Err(not_found(format!(
+            "Vector Store '{id}' not found. Use 'client.vector_dbs.list()' to list available Vector Stores."
+        )));
     }
     state.documents.remove(&id);
-    lock(&inner.counters).delete("vector_db");
-    ok(Value::Null)
+    let mut counters = lock(&inner.counters);
+    counters.delete("vector_db");
+    // The vector DB of an OpenAI vector store takes the store with it.
+    if state.vector_stores.remove(&id).is_some() {
+        counters.delete("vector_store");
+    }
+    no_content()
 }
 
 pub(super) async fn rag_insert(State(inner): Shared, bytes: Bytes) -> Answer {
@@ -120,10 +130,6 @@ pub(super) async fn rag_insert(State(inner): Shared, bytes: Bytes) -> Answer {
     {
         return Err(invalid_field(&["chunk_size_in_tokens"], "Field required"));
     }
-    let mut state = lock(&inner.state);
-    if !state.vector_dbs.contains_key(&id) {
-        return Err(not_found(format!("Vector store '{id}' not found")));
-    }
     for (index, document) in documents.iter().enumerate() {
         if document
             .get("document_id")
@@ -136,6 +142,16 @@ pub(super) async fn rag_insert(State(inner): Shared, bytes: Bytes) -> Answer {
                 "Field required",
             ));
         }
+    }
+    // 0.2.18 looks the vector DB up only when there is something to insert.
+    if documents.is_empty() {
+        return ok(Value::Null);
+    }
+    let mut state = lock(&inner.state);
+    if !state.vector_dbs.contains_key(&id) {
+        return Err(bad_request(format!(
+            "Vector_db `{id}` not served by provider: `faiss`. Make sure there is a vector_io provider serving this vector_db."
+        )));
     }
     let stored = state.documents.entry(id).or_default();
     let mut counters = lock(&inner.counters);
@@ -152,10 +168,16 @@ pub(super) async fn list_toolgroups(State(inner): Shared) -> Answer {
     list(lock(&inner.state).toolgroups.values().cloned().collect())
 }
 
+fn toolgroup_missing(id: &str) -> Response {
+    not_found(format!(
+        "Tool Group '{id}' not found. Use 'client.toolgroups.list()' to list available Tool Groups."
+    ))
+}
+
 pub(super) async fn get_toolgroup(State(inner): Shared, Path(id): Path<String>) -> Answer {
     match lock(&inner.state).toolgroups.get(&id) {
         Some(group) => ok(group.clone()),
-        None => Err(not_found(format!("Tool Group '{id}' not found"))),
+        None => Err(toolgroup_missing(&id)),
     }
 }
 
@@ -167,27 +189,34 @@ pub(super) async fn register_toolgroup(State(inner): Shared, bytes: Bytes) -> An
     if !provider_exists(&state.providers, "tool_runtime", &provider) {
         return Err(bad_request(format!("Provider `{provider}` not found")));
     }
-    // 0.2.18 keeps an existing registration with the same provider unchanged.
-    if let std::collections::btree_map::Entry::Vacant(entry) = state.toolgroups.entry(id.clone()) {
-        let object = json!({
-            "identifier": id,
-            "provider_resource_id": id,
-            "provider_id": provider,
-            "type": "tool_group",
-            "owner": null,
-            "mcp_endpoint": body.get("mcp_endpoint").cloned().unwrap_or(Value::Null),
-            "args": body.get("args").cloned().unwrap_or(Value::Null),
-        });
-        entry.insert(object);
+    let object = json!({
+        "identifier": id,
+        "provider_resource_id": id,
+        "provider_id": provider,
+        "type": "tool_group",
+        "mcp_endpoint": body.get("mcp_endpoint").cloned().unwrap_or(Value::Null),
+        "args": body.get("args").cloned().unwrap_or(Value::Null),
+    });
+    // 0.2.18 keeps an existing registration unchanged (but echoes the
+    // request), and registers an MCP toolgroup without endpoint before
+    // refusing it.
+    if let std::collections::btree_map::Entry::Vacant(entry) = state.toolgroups.entry(id) {
+        entry.insert(object.clone());
         lock(&inner.counters).create("toolgroup");
     }
-    ok(Value::Null)
+    if provider == "model-context-protocol" && object["mcp_endpoint"].is_null() {
+        return Err(bad_request("mcp_endpoint is required".into()));
+    }
+    let mut answer = object;
+    answer["owner"] = Value::Null;
+    answer["source"] = json!("via_register_api");
+    ok(answer)
 }
 
 pub(super) async fn unregister_toolgroup(State(inner): Shared, Path(id): Path<String>) -> Answer {
     if lock(&inner.state).toolgroups.remove(&id).is_none() {
-        return Err(not_found(format!("Tool Group '{id}' not found")));
+        return Err(toolgroup_missing(&id));
     }
     lock(&inner.counters).delete("toolgroup");
-    ok(Value::Null)
+    no_content()
 }
