@@ -3,5 +3,7 @@
 //! Knows nothing of the database.
 
 pub mod llamastack;
+pub mod request_api;
 
 pub use llamastack::{LlamaStackClient, LlamaStackConfig, LlamaStackError};
+pub use request_api::{RequestApiClient, RequestApiError};

@@ -1,0 +1,329 @@
+//! Who is calling. Behind a service mesh the caller's identity arrives in a
+//! trusted header (`x-user-id`, the default, as existing clients send it);
+//! without one, API keys (`Authorization: Bearer <key>`) name the user. A
+//! key file line `* <key>` is a service key: it authenticates an
+//! integration that acts for the user named in the identity header.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use app_support::ConfigError;
+use axum::http::HeaderMap;
+use axum::http::header::AUTHORIZATION;
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiError;
+
+/// The longest user id the schema stores (`varchar(255)`).
+const MAX_USER_ID_LEN: usize = 255;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMode {
+    /// Identity from the trusted header only.
+    Header,
+    /// A valid API key is required.
+    ApiKey,
+    /// An API key when one is sent, else the trusted header.
+    HeaderOrApiKey,
+}
+
+impl AuthMode {
+    pub fn accepts_api_keys(self) -> bool {
+        matches!(self, AuthMode::ApiKey | AuthMode::HeaderOrApiKey)
+    }
+}
+
+impl FromStr for AuthMode {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "header" => Ok(AuthMode::Header),
+            "api-key" => Ok(AuthMode::ApiKey),
+            "header-or-api-key" => Ok(AuthMode::HeaderOrApiKey),
+            other => Err(format!(
+                "unknown mode '{other}'; expected header, api-key or header-or-api-key"
+            )),
+        }
+    }
+}
+
+/// An authenticated user id.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Identity(String);
+
+impl Identity {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Identity({})", self.0)
+    }
+}
+
+impl fmt::Display for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Clone)]
+enum KeyOwner {
+    User(String),
+    Service,
+}
+
+/// API keys, kept only as SHA-256 digests.
+#[derive(Clone, Default)]
+pub struct ApiKeys {
+    by_digest: HashMap<[u8; 32], KeyOwner>,
+}
+
+impl fmt::Debug for ApiKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ApiKeys({} keys)", self.by_digest.len())
+    }
+}
+
+impl ApiKeys {
+    /// Reads `<user_id> <key>` lines; blank lines and `#` comments are skipped.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|error| {
+            ConfigError::new(format!(
+                "API_KEYS_FILE: cannot read {}: {error}",
+                path.display()
+            ))
+        })?;
+        Self::parse(&text).map_err(|problem| {
+            ConfigError::new(format!("API_KEYS_FILE: {}: {problem}", path.display()))
+        })
+    }
+
+    fn parse(text: &str) -> Result<Self, String> {
+        let mut by_digest = HashMap::new();
+        for (index, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            // Never quote the line: it holds a key.
+            let mut fields = line.split_whitespace();
+            let (Some(user), Some(key), None) = (fields.next(), fields.next(), fields.next())
+            else {
+                return Err(format!("line {}: expected '<user_id> <key>'", index + 1));
+            };
+            if key.len() < 16 {
+                return Err(format!(
+                    "line {}: keys must be at least 16 characters",
+                    index + 1
+                ));
+            }
+            let owner = match user {
+                "*" => KeyOwner::Service,
+                user => KeyOwner::User(user.to_owned()),
+            };
+            by_digest.insert(digest(key), owner);
+        }
+        if by_digest.is_empty() {
+            return Err("no keys".into());
+        }
+        Ok(Self { by_digest })
+    }
+
+    fn owner(&self, key: &str) -> Option<&KeyOwner> {
+        self.by_digest.get(&digest(key))
+    }
+}
+
+fn digest(key: &str) -> [u8; 32] {
+    Sha256::digest(key.as_bytes()).into()
+}
+
+/// Turns request headers into an [`Identity`] per the configured mode.
+#[derive(Debug, Clone)]
+pub struct Authenticator {
+    mode: AuthMode,
+    header: Arc<str>,
+    keys: Arc<ApiKeys>,
+}
+
+impl Authenticator {
+    pub fn new(mode: AuthMode, header: &str, keys: ApiKeys) -> Self {
+        Self {
+            mode,
+            header: header.into(),
+            keys: Arc::new(keys),
+        }
+    }
+
+    pub fn mode(&self) -> AuthMode {
+        self.mode
+    }
+
+    /// `Ok(None)`: no credentials at all. `Err`: credentials that are wrong.
+    pub fn identify(&self, headers: &HeaderMap) -> Result<Option<Identity>, ApiError> {
+        let bearer = bearer_token(headers)?;
+        match (self.mode, bearer) {
+            (AuthMode::Header, _) | (AuthMode::HeaderOrApiKey, None) => {
+                self.header_identity(headers)
+            }
+            (AuthMode::ApiKey, None) => Ok(None),
+            (AuthMode::ApiKey | AuthMode::HeaderOrApiKey, Some(key)) => {
+                match self.keys.owner(key) {
+                    Some(KeyOwner::User(user)) => Ok(Some(Identity(user.clone()))),
+                    Some(KeyOwner::Service) => {
+                        self.header_identity(headers)?.map(Some).ok_or_else(|| {
+                            ApiError::Unauthorized(format!(
+                                "a service key must name the user in the {} header",
+                                self.header
+                            ))
+                        })
+                    }
+                    None => Err(ApiError::Unauthorized("invalid API key".into())),
+                }
+            }
+        }
+    }
+
+    fn header_identity(&self, headers: &HeaderMap) -> Result<Option<Identity>, ApiError> {
+        let Some(value) = headers.get(self.header.as_ref()) else {
+            return Ok(None);
+        };
+        let user = value
+            .to_str()
+            .map_err(|_| ApiError::BadRequest(format!("the {} header must be text", self.header)))?
+            .trim();
+        if user.is_empty() {
+            return Err(ApiError::Unauthorized(format!(
+                "the {} header is empty",
+                self.header
+            )));
+        }
+        if user.len() > MAX_USER_ID_LEN {
+            return Err(ApiError::BadRequest(format!(
+                "the {} header is longer than {MAX_USER_ID_LEN} characters",
+                self.header
+            )));
+        }
+        Ok(Some(Identity(user.to_owned())))
+    }
+
+    pub fn missing_identity_message(&self) -> String {
+        match self.mode {
+            AuthMode::Header => format!("authentication required: send the {} header", self.header),
+            AuthMode::ApiKey => {
+                "authentication required: send Authorization: Bearer <API key>".into()
+            }
+            AuthMode::HeaderOrApiKey => format!(
+                "authentication required: send Authorization: Bearer <API key> or the {} header",
+                self.header
+            ),
+        }
+    }
+}
+
+fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    let Some(value) = headers.get(AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::Unauthorized("malformed Authorization header".into()))?;
+    match value.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(Some(token.trim()))
+        }
+        _ => Err(ApiError::Unauthorized(
+            "the Authorization header must be 'Bearer <API key>'".into(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    const KEY: &str = "alice-key-0123456789";
+    const SERVICE_KEY: &str = "slack-bot-key-0123456789";
+
+    fn keys() -> ApiKeys {
+        ApiKeys::parse(&format!("# users\nalice {KEY}\n* {SERVICE_KEY}\n")).unwrap()
+    }
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn header_mode_trusts_the_identity_header() {
+        let auth = Authenticator::new(AuthMode::Header, "x-user-id", ApiKeys::default());
+        let who = auth.identify(&headers(&[("x-user-id", "bob")])).unwrap();
+        assert_eq!(who.unwrap().as_str(), "bob");
+        assert!(auth.identify(&HeaderMap::new()).unwrap().is_none());
+    }
+
+    #[test]
+    fn api_key_mode_names_the_key_owner_and_ignores_a_forged_header() {
+        let auth = Authenticator::new(AuthMode::ApiKey, "x-user-id", keys());
+        let auth_header = format!("Bearer {KEY}");
+        let who = auth
+            .identify(&headers(&[
+                ("authorization", &auth_header),
+                ("x-user-id", "mallory"),
+            ]))
+            .unwrap();
+        assert_eq!(who.unwrap().as_str(), "alice");
+        assert!(
+            auth.identify(&headers(&[("x-user-id", "mallory")]))
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_wrong_key_is_rejected_without_echoing_it() {
+        let auth = Authenticator::new(AuthMode::ApiKey, "x-user-id", keys());
+        let error = auth
+            .identify(&headers(&[("authorization", "Bearer not-a-valid-key-123")]))
+            .unwrap_err();
+        assert_eq!(error.status(), 401);
+        assert!(!error.to_string().contains("not-a-valid-key-123"));
+    }
+
+    #[test]
+    fn a_service_key_acts_for_the_user_in_the_header() {
+        let auth = Authenticator::new(AuthMode::HeaderOrApiKey, "x-user-id", keys());
+        let auth_header = format!("Bearer {SERVICE_KEY}");
+        let who = auth
+            .identify(&headers(&[
+                ("authorization", &auth_header),
+                ("x-user-id", "carol"),
+            ]))
+            .unwrap();
+        assert_eq!(who.unwrap().as_str(), "carol");
+        assert!(
+            auth.identify(&headers(&[("authorization", &auth_header)]))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn a_key_file_line_without_a_key_is_reported_by_line_number_only() {
+        let error = ApiKeys::parse("alice\n").unwrap_err();
+        assert_eq!(error, "line 1: expected '<user_id> <key>'");
+    }
+}

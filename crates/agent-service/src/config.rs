@@ -1,0 +1,191 @@
+//! The service's own settings (the database and LlamaStack have theirs in
+//! `shared-db` and `shared-clients`), from environment variables.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use app_support::{ConfigError, from_env};
+use serde::Deserialize;
+
+use crate::auth::AuthMode;
+
+const ENV_VARS: &[&str] = &[
+    "LISTEN_ADDR",
+    "EXPECTED_MIGRATION_VERSION",
+    "AUTH_MODE",
+    "USER_ID_HEADER",
+    "API_KEYS_FILE",
+    "REQUEST_TIMEOUT",
+    "SHUTDOWN_TIMEOUT",
+    "MAX_BODY_BYTES",
+    "ROUTING_AGENT",
+    "MAX_AGENT_HANDOFFS",
+];
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+struct RawServiceConfig {
+    listen_addr: String,
+    expected_migration_version: String,
+    auth_mode: String,
+    user_id_header: String,
+    api_keys_file: Option<PathBuf>,
+    request_timeout: u64,
+    shutdown_timeout: u64,
+    max_body_bytes: usize,
+    routing_agent: String,
+    max_agent_handoffs: u32,
+}
+
+impl Default for RawServiceConfig {
+    fn default() -> Self {
+        Self {
+            listen_addr: "0.0.0.0:8080".into(),
+            expected_migration_version: shared_db::latest_alembic_revision().into(),
+            auth_mode: "header".into(),
+            user_id_header: "x-user-id".into(),
+            api_keys_file: None,
+            request_timeout: 120,
+            shutdown_timeout: 30,
+            max_body_bytes: 1024 * 1024,
+            routing_agent: "routing-agent".into(),
+            max_agent_handoffs: 3,
+        }
+    }
+}
+
+/// Validated settings of the request API.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    pub listen_addr: SocketAddr,
+    /// `/ready` fails until the schema is at this alembic revision.
+    pub expected_migration_version: String,
+    pub auth_mode: AuthMode,
+    /// Header carrying the caller's identity, set by a trusted proxy or mesh.
+    pub user_id_header: String,
+    /// `<user_id> <key>` per line; `*` as user id marks a service key that
+    /// acts for the user named in the identity header.
+    pub api_keys_file: Option<PathBuf>,
+    /// The longest one request (all its agent turns) may take.
+    pub request_timeout: Duration,
+    /// After SIGTERM, how long in-flight requests get to finish.
+    pub shutdown_timeout: Duration,
+    pub max_body_bytes: usize,
+    /// The agent every new session starts with.
+    pub routing_agent: String,
+    /// The most `ROUTE_TO:` hand-offs one request follows.
+    pub max_agent_handoffs: u32,
+}
+
+impl ServiceConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_raw(from_env(ENV_VARS)?)
+    }
+
+    fn from_raw(raw: RawServiceConfig) -> Result<Self, ConfigError> {
+        let mut problems = Vec::new();
+        let listen_addr = raw.listen_addr.parse().map_err(|_| {
+            problems.push(format!(
+                "LISTEN_ADDR: expected host:port such as 0.0.0.0:8080, found '{}'",
+                raw.listen_addr
+            ));
+        });
+        let auth_mode = raw.auth_mode.parse::<AuthMode>().map_err(|error| {
+            problems.push(format!("AUTH_MODE: {error}"));
+        });
+        if matches!(auth_mode, Ok(mode) if mode.accepts_api_keys()) && raw.api_keys_file.is_none() {
+            problems.push(format!(
+                "API_KEYS_FILE: required when AUTH_MODE is '{}'",
+                raw.auth_mode
+            ));
+        }
+        if raw.user_id_header.trim().is_empty()
+            || axum::http::HeaderName::try_from(raw.user_id_header.as_str()).is_err()
+        {
+            problems.push(format!(
+                "USER_ID_HEADER: '{}' is not a valid header name",
+                raw.user_id_header
+            ));
+        }
+        if raw.request_timeout == 0 {
+            problems.push("REQUEST_TIMEOUT: must be at least 1 second".into());
+        }
+        if raw.max_body_bytes < 1024 {
+            problems.push("MAX_BODY_BYTES: must be at least 1024".into());
+        }
+        if raw.routing_agent.trim().is_empty() {
+            problems.push("ROUTING_AGENT: must not be empty".into());
+        }
+        if raw.expected_migration_version.trim().is_empty() {
+            problems.push("EXPECTED_MIGRATION_VERSION: must not be empty".into());
+        }
+        ConfigError::check(problems)?;
+        match (listen_addr, auth_mode) {
+            (Ok(listen_addr), Ok(auth_mode)) => Ok(Self {
+                listen_addr,
+                expected_migration_version: raw.expected_migration_version,
+                auth_mode,
+                user_id_header: raw.user_id_header.to_ascii_lowercase(),
+                api_keys_file: raw.api_keys_file,
+                request_timeout: Duration::from_secs(raw.request_timeout),
+                shutdown_timeout: Duration::from_secs(raw.shutdown_timeout),
+                max_body_bytes: raw.max_body_bytes,
+                routing_agent: raw.routing_agent,
+                max_agent_handoffs: raw.max_agent_handoffs,
+            }),
+            _ => Err(ConfigError::new("invalid settings")),
+        }
+    }
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        match Self::from_raw(RawServiceConfig::default()) {
+            Ok(config) => config,
+            Err(error) => unreachable!("the defaults are valid: {error}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_listen_on_8080_with_header_identity() {
+        let config = ServiceConfig::default();
+        assert_eq!(config.listen_addr.port(), 8080);
+        assert_eq!(config.auth_mode, AuthMode::Header);
+        assert_eq!(config.expected_migration_version, "001");
+    }
+
+    #[test]
+    fn every_bad_setting_is_named() {
+        let error = ServiceConfig::from_raw(RawServiceConfig {
+            listen_addr: "everywhere".into(),
+            auth_mode: "api-key".into(),
+            request_timeout: 0,
+            ..RawServiceConfig::default()
+        })
+        .unwrap_err()
+        .to_string();
+        for var in ["LISTEN_ADDR", "API_KEYS_FILE", "REQUEST_TIMEOUT"] {
+            assert!(error.contains(var), "{var} missing from: {error}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_auth_mode_lists_the_valid_ones() {
+        let error = ServiceConfig::from_raw(RawServiceConfig {
+            auth_mode: "magic".into(),
+            ..RawServiceConfig::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("AUTH_MODE") && error.contains("header-or-api-key"),
+            "{error}"
+        );
+    }
+}

@@ -1,0 +1,67 @@
+//! Prometheus metrics: HTTP requests by route and status, request latency,
+//! agent turn latency, and the database pool, rendered at `/metrics`.
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use sea_orm::DatabaseConnection;
+
+const LATENCY_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
+];
+
+/// The process-wide recorder (metrics are global; installed on first use).
+pub fn handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
+                .unwrap_or_else(|_| PrometheusBuilder::new());
+            match builder.install_recorder() {
+                Ok(handle) => handle,
+                // Another recorder is already global (embedding): render our own.
+                Err(_) => PrometheusBuilder::new().build_recorder().handle(),
+            }
+        })
+        .clone()
+}
+
+/// Middleware: counts and times every request by its route template.
+pub async fn track(State(()): State<()>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|path| path.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+pub fn record_turn(agent: &str, elapsed: Duration, ok: bool) {
+    let outcome = if ok { "completed" } else { "failed" };
+    metrics::histogram!("agent_turn_duration_seconds", "agent" => agent.to_owned(), "outcome" => outcome)
+        .record(elapsed.as_secs_f64());
+}
+
+/// The exposition text, with the pool gauges read at scrape time.
+pub fn render(db: &DatabaseConnection) -> String {
+    let pool = db.get_postgres_connection_pool();
+    let idle = pool.num_idle() as f64;
+    let open = f64::from(pool.size());
+    metrics::gauge!("db_pool_connections", "state" => "idle").set(idle);
+    metrics::gauge!("db_pool_connections", "state" => "in_use").set((open - idle).max(0.0));
+    metrics::gauge!("db_pool_max_connections").set(f64::from(pool.options().get_max_connections()));
+    handle().render()
+}

@@ -1,0 +1,5 @@
+//! The HTTP routes, one module per resource.
+
+pub mod health;
+pub mod requests;
+pub mod sessions;

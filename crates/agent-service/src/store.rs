@@ -1,0 +1,301 @@
+//! The service's reads and writes of sessions and requests. The hot path
+//! takes three round trips: find the session, log the request (one
+//! statement that also bumps the session's counters), store the answer
+//! (one statement that also moves the session to the answering agent).
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, Statement,
+    TransactionTrait,
+};
+use serde_json::Value;
+use shared_db::entities::{IntegrationType, SessionStatus, request_logs, request_sessions};
+
+pub type Session = request_sessions::Model;
+pub type RequestLog = request_logs::Model;
+
+/// What a new session starts with besides its owner and channel.
+#[derive(Debug, Default, Clone)]
+pub struct NewSession {
+    pub channel_id: Option<String>,
+    pub thread_id: Option<String>,
+    pub external_session_id: Option<String>,
+    pub integration_metadata: Option<Value>,
+    pub user_context: Option<Value>,
+}
+
+pub async fn find_active_session<C: ConnectionTrait>(
+    db: &C,
+    user_id: &str,
+    integration: IntegrationType,
+) -> Result<Option<Session>, DbErr> {
+    request_sessions::Entity::find()
+        .filter(request_sessions::Column::UserId.eq(user_id))
+        .filter(request_sessions::Column::IntegrationType.eq(integration))
+        .filter(request_sessions::Column::Status.eq(SessionStatus::Active))
+        .order_by_desc(request_sessions::Column::CreatedAt)
+        .one(db)
+        .await
+}
+
+/// The user's ACTIVE session for the channel, created when there is none.
+/// Creation is serialised per (user, channel) with a transaction-scoped
+/// advisory lock, so concurrent first requests share one session, across
+/// replicas too.
+pub async fn active_session(
+    db: &DatabaseConnection,
+    user_id: &str,
+    integration: IntegrationType,
+) -> Result<Session, DbErr> {
+    if let Some(session) = find_active_session(db, user_id, integration).await? {
+        return Ok(session);
+    }
+    let tx = db.begin().await?;
+    lock_user_channel(&tx, user_id, integration).await?;
+    let session = match find_active_session(&tx, user_id, integration).await? {
+        Some(session) => session,
+        None => insert_session(&tx, user_id, integration, NewSession::default()).await?,
+    };
+    tx.commit().await?;
+    Ok(session)
+}
+
+/// Starts a new ACTIVE session; the user's previous active session on the
+/// channel becomes INACTIVE (one active session per user and channel).
+pub async fn open_session(
+    db: &DatabaseConnection,
+    user_id: &str,
+    integration: IntegrationType,
+    fields: NewSession,
+) -> Result<Session, DbErr> {
+    let tx = db.begin().await?;
+    lock_user_channel(&tx, user_id, integration).await?;
+    request_sessions::Entity::update_many()
+        .col_expr(
+            request_sessions::Column::Status,
+            Expr::value(SessionStatus::Inactive),
+        )
+        .col_expr(
+            request_sessions::Column::UpdatedAt,
+            Expr::current_timestamp(),
+        )
+        .filter(request_sessions::Column::UserId.eq(user_id))
+        .filter(request_sessions::Column::IntegrationType.eq(integration))
+        .filter(request_sessions::Column::Status.eq(SessionStatus::Active))
+        .exec(&tx)
+        .await?;
+    let session = insert_session(&tx, user_id, integration, fields).await?;
+    tx.commit().await?;
+    Ok(session)
+}
+
+/// Makes `session` the user's one ACTIVE session on its channel.
+pub async fn reactivate_session(db: &DatabaseConnection, session: &Session) -> Result<(), DbErr> {
+    let tx = db.begin().await?;
+    lock_user_channel(&tx, &session.user_id, session.integration_type).await?;
+    request_sessions::Entity::update_many()
+        .col_expr(
+            request_sessions::Column::Status,
+            Expr::value(SessionStatus::Inactive),
+        )
+        .col_expr(
+            request_sessions::Column::UpdatedAt,
+            Expr::current_timestamp(),
+        )
+        .filter(request_sessions::Column::UserId.eq(session.user_id.as_str()))
+        .filter(request_sessions::Column::IntegrationType.eq(session.integration_type))
+        .filter(request_sessions::Column::Status.eq(SessionStatus::Active))
+        .filter(request_sessions::Column::SessionId.ne(session.session_id.as_str()))
+        .exec(&tx)
+        .await?;
+    request_sessions::Entity::update_many()
+        .col_expr(
+            request_sessions::Column::Status,
+            Expr::value(SessionStatus::Active),
+        )
+        .col_expr(
+            request_sessions::Column::UpdatedAt,
+            Expr::current_timestamp(),
+        )
+        .filter(request_sessions::Column::SessionId.eq(session.session_id.as_str()))
+        .exec(&tx)
+        .await?;
+    tx.commit().await
+}
+
+async fn lock_user_channel(
+    tx: &DatabaseTransaction,
+    user_id: &str,
+    integration: IntegrationType,
+) -> Result<(), DbErr> {
+    let key = format!("ssa-session/{user_id}/{integration:?}");
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+        [key.into()],
+    ))
+    .await
+    .map(drop)
+}
+
+async fn insert_session(
+    tx: &DatabaseTransaction,
+    user_id: &str,
+    integration: IntegrationType,
+    fields: NewSession,
+) -> Result<Session, DbErr> {
+    let now = chrono::Utc::now().fixed_offset();
+    request_sessions::ActiveModel {
+        session_id: Set(uuid::Uuid::new_v4().to_string()),
+        user_id: Set(user_id.to_owned()),
+        integration_type: Set(integration),
+        status: Set(SessionStatus::Active),
+        channel_id: Set(fields.channel_id),
+        thread_id: Set(fields.thread_id),
+        external_session_id: Set(fields.external_session_id),
+        integration_metadata: Set(fields.integration_metadata),
+        user_context: Set(fields.user_context),
+        total_requests: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(tx)
+    .await
+}
+
+pub async fn get_session(
+    db: &DatabaseConnection,
+    session_id: &str,
+) -> Result<Option<Session>, DbErr> {
+    request_sessions::Entity::find()
+        .filter(request_sessions::Column::SessionId.eq(session_id))
+        .one(db)
+        .await
+}
+
+pub async fn save_session(
+    db: &DatabaseConnection,
+    session: request_sessions::ActiveModel,
+) -> Result<Session, DbErr> {
+    session.update(db).await
+}
+
+/// A request as received, before any agent has seen it.
+#[derive(Debug, Clone)]
+pub struct NewRequest<'a> {
+    pub request_id: &'a str,
+    pub session_id: &'a str,
+    pub request_type: &'a str,
+    pub content: &'a str,
+    pub normalized: Value,
+}
+
+/// Records the request and counts it on its session, in one statement.
+pub async fn log_request(db: &DatabaseConnection, request: NewRequest<'_>) -> Result<(), DbErr> {
+    db.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "WITH logged AS ( \
+           INSERT INTO request_logs (request_id, session_id, request_type, request_content, \
+                                     normalized_request, created_at, updated_at) \
+           VALUES ($1, $2, $3, $4, $5::json, now(), now()) \
+         ) \
+         UPDATE request_sessions SET total_requests = total_requests + 1, \
+           last_request_id = $1, last_request_at = now(), updated_at = now() \
+         WHERE session_id = $2",
+        [
+            request.request_id.into(),
+            request.session_id.into(),
+            request.request_type.into(),
+            request.content.into(),
+            request.normalized.into(),
+        ],
+    ))
+    .await
+    .map(drop)
+}
+
+/// An answered request and where the conversation now stands.
+#[derive(Debug, Clone)]
+pub struct Answer<'a> {
+    pub request_id: &'a str,
+    pub session_id: &'a str,
+    pub content: &'a str,
+    /// The agent that answered (by name); the session continues with it.
+    pub agent: &'a str,
+    pub processing_time_ms: i32,
+    pub metadata: Value,
+    /// The answering agent's LlamaStack session.
+    pub llama_stack_session_id: &'a str,
+    /// LlamaStack sessions used by this request, by agent name (merged in).
+    pub llama_stack_sessions: Value,
+}
+
+/// Stores the answer and moves the session on, in one statement.
+pub async fn complete_request(db: &DatabaseConnection, answer: Answer<'_>) -> Result<(), DbErr> {
+    db.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "WITH answered AS ( \
+           UPDATE request_logs SET response_content = $3, agent_id = $4, \
+             processing_time_ms = $5, response_metadata = $6::json, \
+             completed_at = now(), updated_at = now() \
+           WHERE request_id = $1 \
+         ) \
+         UPDATE request_sessions SET current_agent_id = $4, llama_stack_session_id = $7, \
+           conversation_context = (COALESCE(conversation_context::jsonb, '{}'::jsonb) \
+             || jsonb_build_object('llama_stack_sessions', \
+                  COALESCE(conversation_context::jsonb -> 'llama_stack_sessions', '{}'::jsonb) \
+                  || $8::jsonb))::json, \
+           updated_at = now() \
+         WHERE session_id = $2",
+        [
+            answer.request_id.into(),
+            answer.session_id.into(),
+            answer.content.into(),
+            answer.agent.into(),
+            answer.processing_time_ms.into(),
+            answer.metadata.into(),
+            answer.llama_stack_session_id.into(),
+            answer.llama_stack_sessions.into(),
+        ],
+    ))
+    .await
+    .map(drop)
+}
+
+/// Records that the request failed, with why; it is never left "processing".
+pub async fn fail_request(
+    db: &DatabaseConnection,
+    request_id: &str,
+    agent: Option<&str>,
+    processing_time_ms: i32,
+    metadata: Value,
+) -> Result<(), DbErr> {
+    db.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "UPDATE request_logs SET agent_id = $2, processing_time_ms = $3, \
+           response_metadata = $4::json, completed_at = now(), updated_at = now() \
+         WHERE request_id = $1",
+        [
+            request_id.into(),
+            agent.map(str::to_owned).into(),
+            processing_time_ms.into(),
+            metadata.into(),
+        ],
+    ))
+    .await
+    .map(drop)
+}
+
+/// A request with the session it belongs to.
+pub async fn get_request(
+    db: &DatabaseConnection,
+    request_id: &str,
+) -> Result<Option<(RequestLog, Option<Session>)>, DbErr> {
+    request_logs::Entity::find()
+        .filter(request_logs::Column::RequestId.eq(request_id))
+        .find_also_related(request_sessions::Entity)
+        .one(db)
+        .await
+}

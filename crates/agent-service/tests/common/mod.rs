@@ -1,0 +1,154 @@
+//! A service wired to a fresh migrated database and a fake LlamaStack with
+//! a routing agent and a laptop-refresh agent, driven in-process.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use agent_service::auth::AuthMode;
+use agent_service::{AppState, ServiceConfig, Settings};
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt as _;
+use serde_json::{Value, json};
+use shared_clients::llamastack::LlamaStackConfig;
+use shared_db::DbConfig;
+use shared_db::migrate::{self, Timeouts};
+use test_support::fake_llamastack::FakeLlamaStack;
+use test_support::{TestDatabase, test_database};
+use tower::ServiceExt as _;
+
+pub const ROUTING_GREETING: &str = "Hello, I am the routing agent. What do you need?";
+
+pub struct TestApp {
+    pub router: Router,
+    pub state: AppState,
+    pub db: TestDatabase,
+    pub fake: FakeLlamaStack,
+}
+
+pub async fn start() -> TestApp {
+    start_with(|_| {}).await
+}
+
+pub async fn start_with(configure: impl FnOnce(&mut ServiceConfig)) -> TestApp {
+    let db = test_database().await.unwrap();
+    let db_config = DbConfig::from_url(&db.url()).unwrap();
+    migrate::up(
+        &db_config,
+        Timeouts {
+            connect: Duration::from_secs(10),
+            lock: Duration::from_secs(10),
+        },
+    )
+    .await
+    .unwrap();
+    let fake = FakeLlamaStack::start().await;
+    add_agents(&fake);
+    let mut service = ServiceConfig::default();
+    configure(&mut service);
+    let settings = Settings {
+        service,
+        database: db_config,
+        llamastack: LlamaStackConfig::for_url(&fake.url())
+            .unwrap()
+            .with_retries(1, Duration::from_millis(10)),
+    };
+    let state = agent_service::state(settings).unwrap();
+    TestApp {
+        router: agent_service::app(state.clone()),
+        state,
+        db,
+        fake,
+    }
+}
+
+/// The two agents of the fixture, scripted: the routing agent hands laptop
+/// questions over, the laptop agent answers everything itself.
+pub fn add_agents(fake: &FakeLlamaStack) {
+    for name in ["routing-agent", "laptop-refresh"] {
+        fake.add_agent(json!({
+            "name": name,
+            "model": "vllm/llama-3-3-70b-instruct-w8a8",
+            "instructions": format!("You are the {name}."),
+            "toolgroups": [],
+            "enable_session_persistence": false,
+        }));
+    }
+    fake.set_reply("routing-agent", |_, message| {
+        if message.to_lowercase().contains("laptop") {
+            "ROUTE_TO: laptop-refresh".into()
+        } else {
+            ROUTING_GREETING.into()
+        }
+    });
+    fake.set_reply("laptop-refresh", |_, message| {
+        format!("laptop-refresh agent: about '{message}'")
+    });
+}
+
+impl TestApp {
+    pub async fn call(&self, request: Request<Body>) -> (StatusCode, Value) {
+        call(&self.router, request).await
+    }
+
+    /// `POST /api/v1/requests/generic/sync` as `user` over the CLI channel.
+    pub async fn send(&self, user: &str, content: &str) -> (StatusCode, Value) {
+        self.call(sync_request(user, content)).await
+    }
+}
+
+pub async fn call(router: &Router, request: Request<Body>) -> (StatusCode, Value) {
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+    };
+    (status, body)
+}
+
+pub fn sync_request(user: &str, content: &str) -> Request<Body> {
+    json_request(
+        "POST",
+        "/api/v1/requests/generic/sync",
+        Some(user),
+        &json!({
+            "user_id": user,
+            "content": content,
+            "integration_type": "CLI",
+            "request_type": "message",
+            "metadata": {},
+        }),
+    )
+}
+
+pub fn json_request(method: &str, uri: &str, user: Option<&str>, body: &Value) -> Request<Body> {
+    let mut builder = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/json");
+    if let Some(user) = user {
+        builder = builder.header("x-user-id", user);
+    }
+    builder.body(Body::from(body.to_string())).unwrap()
+}
+
+pub fn get(uri: &str, user: Option<&str>) -> Request<Body> {
+    let mut builder = Request::builder().method("GET").uri(uri);
+    if let Some(user) = user {
+        builder = builder.header("x-user-id", user);
+    }
+    builder.body(Body::empty()).unwrap()
+}
+
+pub fn api_key_mode(keys_file: &std::path::Path) -> impl FnOnce(&mut ServiceConfig) + '_ {
+    move |config| {
+        config.auth_mode = AuthMode::ApiKey;
+        config.api_keys_file = Some(keys_file.to_path_buf());
+    }
+}

@@ -1,0 +1,248 @@
+//! The request API as its clients speak it (the Python `shared_clients`
+//! request-manager client, and `self-service-agent chat`): send a message,
+//! read a request's status, reset a session; plus a readiness probe.
+
+mod chat;
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode, Url};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+pub use chat::{ChatOutcome, chat_loop};
+
+/// What went wrong talking to the request API.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestApiError {
+    #[error("invalid request API URL '{url}': {reason}")]
+    Url { url: String, reason: String },
+    #[error("{method} {path}: no answer ({reason})")]
+    Connect {
+        method: String,
+        path: String,
+        reason: String,
+    },
+    #[error("{method} {path}: HTTP {status}: {detail}")]
+    Status {
+        method: String,
+        path: String,
+        status: u16,
+        detail: String,
+    },
+    #[error("{method} {path}: unexpected answer: {reason}")]
+    Decode {
+        method: String,
+        path: String,
+        reason: String,
+    },
+}
+
+impl app_support::Failure for RequestApiError {
+    fn exit_status(&self) -> app_support::ExitStatus {
+        match self {
+            RequestApiError::Url { .. } => app_support::ExitStatus::Config,
+            RequestApiError::Connect { .. } => app_support::ExitStatus::Unavailable,
+            RequestApiError::Status { .. } | RequestApiError::Decode { .. } => {
+                app_support::ExitStatus::Failure
+            }
+        }
+    }
+}
+
+/// The answer of `POST /api/v1/requests/generic/sync`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct SyncResponse {
+    pub request_id: String,
+    pub session_id: String,
+    pub status: String,
+    pub response: AgentResponse,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct AgentResponse {
+    pub content: String,
+    pub agent_id: String,
+    #[serde(default)]
+    pub metadata: Value,
+    #[serde(default)]
+    pub processing_time_ms: i64,
+}
+
+/// A client of the request API acting for one user.
+#[derive(Clone)]
+pub struct RequestApiClient {
+    http: reqwest::Client,
+    base_url: Url,
+    user_id: String,
+    api_key: Option<SecretString>,
+}
+
+impl std::fmt::Debug for RequestApiClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestApiClient")
+            .field("base_url", &self.base_url.as_str())
+            .field("user_id", &self.user_id)
+            .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
+}
+
+impl RequestApiClient {
+    pub fn new(
+        base_url: &str,
+        user_id: impl Into<String>,
+        api_key: Option<SecretString>,
+        timeout: Duration,
+    ) -> Result<Self, RequestApiError> {
+        let url_error = |reason: String| RequestApiError::Url {
+            url: base_url.to_owned(),
+            reason,
+        };
+        let base_url = Url::parse(base_url).map_err(|error| url_error(error.to_string()))?;
+        if !matches!(base_url.scheme(), "http" | "https") {
+            return Err(url_error("expected http:// or https://".into()));
+        }
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|error| url_error(error.to_string()))?;
+        Ok(Self {
+            http,
+            base_url,
+            user_id: user_id.into(),
+            api_key,
+        })
+    }
+
+    pub fn user_id(&self) -> &str {
+        &self.user_id
+    }
+
+    pub fn base_url(&self) -> &Url {
+        &self.base_url
+    }
+
+    /// Sends one message; the answer says which session holds the conversation.
+    pub async fn send(
+        &self,
+        content: &str,
+        integration_type: &str,
+    ) -> Result<SyncResponse, RequestApiError> {
+        let body = json!({
+            "user_id": self.user_id,
+            "content": content,
+            "integration_type": integration_type,
+            "request_type": "message",
+            "metadata": {"command_context": {"command": "chat", "args": []}},
+        });
+        self.call(Method::POST, "/api/v1/requests/generic/sync", Some(&body))
+            .await
+    }
+
+    /// `GET /api/v1/requests/{id}`.
+    pub async fn request_status(&self, request_id: &str) -> Result<Value, RequestApiError> {
+        self.call(Method::GET, &format!("/api/v1/requests/{request_id}"), None)
+            .await
+    }
+
+    /// Ends the session: the next message starts a new one.
+    pub async fn reset_session(&self, session_id: &str) -> Result<(), RequestApiError> {
+        let _: Value = self
+            .call(
+                Method::PUT,
+                &format!("/api/v1/sessions/{session_id}"),
+                Some(&json!({"status": "INACTIVE"})),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn call<T: for<'de> Deserialize<'de>>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<T, RequestApiError> {
+        let url = self
+            .base_url
+            .join(path)
+            .map_err(|error| RequestApiError::Url {
+                url: path.to_owned(),
+                reason: error.to_string(),
+            })?;
+        let mut request = self
+            .http
+            .request(method.clone(), url)
+            .header("x-user-id", &self.user_id);
+        if let Some(key) = &self.api_key {
+            request = request.bearer_auth(key.expose_secret());
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|error| RequestApiError::Connect {
+                method: method.to_string(),
+                path: path.to_owned(),
+                reason: error.to_string(),
+            })?;
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        if !status.is_success() {
+            return Err(RequestApiError::Status {
+                method: method.to_string(),
+                path: path.to_owned(),
+                status: status.as_u16(),
+                detail: error_detail(&text),
+            });
+        }
+        serde_json::from_str(&text).map_err(|error| RequestApiError::Decode {
+            method: method.to_string(),
+            path: path.to_owned(),
+            reason: error.to_string(),
+        })
+    }
+}
+
+/// The `detail` of an error body, else its start.
+fn error_detail(body: &str) -> String {
+    serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|value| {
+            value
+                .get("detail")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| body.chars().take(200).collect())
+}
+
+/// One GET of `url`: `Ok(status)` for a 2xx answer, else why not. For exec
+/// probes in an image without a shell or curl.
+pub async fn probe(url: &str, timeout: Duration) -> Result<StatusCode, String> {
+    let client = reqwest::Client::builder()
+        .timeout(timeout)
+        .build()
+        .map_err(|error| error.to_string())?;
+    let response = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|error| format!("GET {url}: no answer ({error})"))?;
+    let status = response.status();
+    if status.is_success() {
+        Ok(status)
+    } else {
+        let body = response.text().await.unwrap_or_default();
+        Err(format!(
+            "GET {url}: HTTP {}: {}",
+            status.as_u16(),
+            body.chars().take(300).collect::<String>()
+        ))
+    }
+}
