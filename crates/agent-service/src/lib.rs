@@ -82,7 +82,6 @@ pub async fn run(settings: Settings) -> Result<(), Fatal> {
     let database = settings.database.target();
     let llamastack = settings.llamastack.target();
     let state = state(settings)?;
-    metrics::handle();
     let listener = tokio::net::TcpListener::bind(listen_addr)
         .await
         .map_err(|error| {

@@ -26,6 +26,8 @@ const TIMEOUT_MARGIN: Duration = Duration::from_secs(5);
 
 /// The whole HTTP application for `state`.
 pub fn app(state: AppState) -> Router {
+    // Metrics recorded before the recorder exists would be lost.
+    metrics::handle();
     let config = state.config.clone();
     Router::new()
         .merge(routes::requests::router())

@@ -5,9 +5,9 @@
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, Statement,
-    TransactionTrait,
+    ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait,
+    DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, Statement, TransactionTrait,
 };
 use serde_json::Value;
 use shared_db::entities::{IntegrationType, SessionStatus, request_logs, request_sessions};
@@ -74,7 +74,7 @@ pub async fn open_session(
     request_sessions::Entity::update_many()
         .col_expr(
             request_sessions::Column::Status,
-            Expr::value(SessionStatus::Inactive),
+            SessionStatus::Inactive.as_enum(),
         )
         .col_expr(
             request_sessions::Column::UpdatedAt,
@@ -97,7 +97,7 @@ pub async fn reactivate_session(db: &DatabaseConnection, session: &Session) -> R
     request_sessions::Entity::update_many()
         .col_expr(
             request_sessions::Column::Status,
-            Expr::value(SessionStatus::Inactive),
+            SessionStatus::Inactive.as_enum(),
         )
         .col_expr(
             request_sessions::Column::UpdatedAt,
@@ -112,7 +112,7 @@ pub async fn reactivate_session(db: &DatabaseConnection, session: &Session) -> R
     request_sessions::Entity::update_many()
         .col_expr(
             request_sessions::Column::Status,
-            Expr::value(SessionStatus::Active),
+            SessionStatus::Active.as_enum(),
         )
         .col_expr(
             request_sessions::Column::UpdatedAt,

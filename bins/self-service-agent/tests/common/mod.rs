@@ -1,0 +1,143 @@
+//! The service binary as a child process, pointed at a test database and an
+//! in-process fake LlamaStack.
+
+#![allow(dead_code)]
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use shared_db::DbConfig;
+use shared_db::migrate::{self, Timeouts};
+use test_support::TestDatabase;
+use test_support::fake_llamastack::FakeLlamaStack;
+use test_support::postgres::free_port;
+use tokio::io::AsyncReadExt;
+use tokio::process::{Child, Command};
+
+pub struct Service {
+    pub child: Child,
+    pub base_url: String,
+}
+
+pub async fn migrate(url: &str) {
+    let config = DbConfig::from_url(url).unwrap();
+    let timeouts = Timeouts {
+        connect: Duration::from_secs(20),
+        lock: Duration::from_secs(10),
+    };
+    migrate::up(&config, timeouts).await.unwrap();
+}
+
+/// A fake LlamaStack with the routing and laptop-refresh agents.
+pub async fn fake_llamastack() -> FakeLlamaStack {
+    let fake = FakeLlamaStack::start().await;
+    for name in ["routing-agent", "laptop-refresh"] {
+        fake.add_agent(json!({"name": name, "model": "m", "instructions": name, "toolgroups": []}));
+    }
+    fake.set_reply("routing-agent", |_, message| {
+        if message.contains("laptop") {
+            "ROUTE_TO: laptop-refresh".into()
+        } else {
+            "Hello from the routing agent".into()
+        }
+    });
+    fake.set_reply("laptop-refresh", |_, message| {
+        format!("laptop agent: {message}")
+    });
+    fake
+}
+
+pub fn service_env(
+    db: &TestDatabase,
+    llamastack_url: &str,
+    port: u16,
+) -> Vec<(&'static str, String)> {
+    let mut env = db.env();
+    env.push(("LLAMA_STACK_URL", llamastack_url.to_owned()));
+    env.push(("LISTEN_ADDR", format!("127.0.0.1:{port}")));
+    env.push(("LLAMA_STACK_RETRIES", "0".to_owned()));
+    env
+}
+
+/// Starts the binary with exactly `env` and waits until it serves `/health`.
+pub async fn spawn(env: &[(&str, String)]) -> Service {
+    let port = env
+        .iter()
+        .find(|(key, _)| *key == "LISTEN_ADDR")
+        .and_then(|(_, addr)| addr.rsplit(':').next()?.parse::<u16>().ok())
+        .expect("LISTEN_ADDR with a port");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_self-service-agent"));
+    command
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let child = command.spawn().unwrap();
+    let base_url = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    let client = reqwest::Client::new();
+    while started.elapsed() < Duration::from_secs(20) {
+        if client
+            .get(format!("{base_url}/health"))
+            .send()
+            .await
+            .is_ok()
+        {
+            return Service { child, base_url };
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the service did not serve /health within 20 s");
+}
+
+pub fn port() -> u16 {
+    free_port().unwrap()
+}
+
+impl Service {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    pub fn terminate(&self) {
+        let pid = self.child.id().expect("running").to_string();
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the exit; returns the status and everything it printed.
+    pub async fn finish(mut self) -> (std::process::ExitStatus, String) {
+        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("the service exits")
+            .unwrap();
+        let mut output = String::new();
+        if let Some(mut stdout) = self.child.stdout.take() {
+            stdout.read_to_string(&mut output).await.unwrap();
+        }
+        if let Some(mut stderr) = self.child.stderr.take() {
+            stderr.read_to_string(&mut output).await.unwrap();
+        }
+        (status, output)
+    }
+}
+
+pub async fn sync(
+    client: &reqwest::Client,
+    service: &Service,
+    user: &str,
+    content: &str,
+) -> reqwest::Response {
+    client
+        .post(service.url("/api/v1/requests/generic/sync"))
+        .header("x-user-id", user)
+        .json(&json!({"user_id": user, "content": content, "integration_type": "CLI"}))
+        .send()
+        .await
+        .unwrap()
+}

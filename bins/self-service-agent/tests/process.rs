@@ -1,0 +1,220 @@
+//! The service as Kubernetes runs it: a process configured by environment,
+//! stopped by SIGTERM, outliving database restarts.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{fake_llamastack, migrate, port, service_env, spawn, sync};
+use sea_orm::{ConnectionTrait, Database, Statement};
+use test_support::{PgCluster, test_database};
+
+#[tokio::test]
+async fn sigterm_finishes_in_flight_requests_and_refuses_new_connections() {
+    let db = test_database().await.unwrap();
+    migrate(&db.url()).await;
+    let fake = fake_llamastack().await;
+    let service = spawn(&service_env(&db, &fake.url(), port())).await;
+    let client = reqwest::Client::new();
+    // Warm up (agent ids cached), then make every LlamaStack call slow.
+    assert_eq!(
+        sync(&client, &service, "alice", "hello").await.status(),
+        200
+    );
+    fake.set_latency(Duration::from_millis(800));
+
+    let in_flight: Vec<_> = (0..3)
+        .map(|i| {
+            let client = client.clone();
+            let url = service.url("/api/v1/requests/generic/sync");
+            tokio::spawn(async move {
+                client
+                    .post(url)
+                    .header("x-user-id", format!("user-{i}"))
+                    .json(&serde_json::json!({"content": "hello", "integration_type": "CLI"}))
+                    .send()
+                    .await
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    service.terminate();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let refused = reqwest::Client::new()
+        .get(service.url("/health"))
+        .send()
+        .await;
+    assert!(
+        refused.is_err(),
+        "a new connection after SIGTERM must be refused"
+    );
+    for request in in_flight {
+        let response = request
+            .await
+            .unwrap()
+            .expect("an in-flight request gets its answer");
+        assert_eq!(response.status(), 200);
+    }
+    let (status, output) = service.finish().await;
+    assert!(status.success(), "{output}");
+
+    let conn = Database::connect(db.url()).await.unwrap();
+    let row = conn
+        .query_one_raw(Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT count(*) FROM request_logs WHERE response_content IS NOT NULL",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        row.try_get_by_index::<i64>(0).unwrap(),
+        4,
+        "all answers are stored"
+    );
+}
+
+#[tokio::test]
+async fn the_service_recovers_by_itself_when_its_database_comes_back() {
+    let cluster = tokio::task::spawn_blocking(PgCluster::start)
+        .await
+        .unwrap()
+        .unwrap();
+    let db = test_support::postgres::create_database(&cluster.admin_url())
+        .await
+        .unwrap();
+    migrate(&db.url()).await;
+    let fake = fake_llamastack().await;
+    let mut env = service_env(&db, &fake.url(), port());
+    env.push(("DB_POOL_TIMEOUT", "2".into()));
+    let service = spawn(&env).await;
+    let client = reqwest::Client::new();
+    assert_eq!(
+        client
+            .get(service.url("/ready"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    let cluster = tokio::task::spawn_blocking(move || {
+        cluster.stop_server().unwrap();
+        cluster
+    })
+    .await
+    .unwrap();
+
+    assert_eq!(
+        client
+            .get(service.url("/ready"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        503
+    );
+    let response = sync(&client, &service, "alice", "hello").await;
+    assert_eq!(response.status(), 503);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "database_unavailable", "{body}");
+
+    let _cluster = tokio::task::spawn_blocking(move || {
+        cluster.start_server().unwrap();
+        cluster
+    })
+    .await
+    .unwrap();
+    let started = Instant::now();
+    loop {
+        let status = client
+            .get(service.url("/ready"))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        if status == 200 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "not ready again after 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        sync(&client, &service, "alice", "hello").await.status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_bad_setting_is_named_and_gives_the_configuration_code() {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_self-service-agent"))
+        .env_clear()
+        .env("LLAMA_STACK_URL", "http://127.0.0.1:1")
+        .env("LISTEN_ADDR", "not-an-address")
+        .env("POSTGRES_PORT", "five")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(78));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("LISTEN_ADDR") && stderr.contains("POSTGRES_PORT"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn no_secret_reaches_the_output_at_trace_level() {
+    let db = test_database().await.unwrap();
+    migrate(&db.url()).await;
+    let fake = fake_llamastack().await;
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("api-keys");
+    let user_key = "alice-secret-key-6b1e0c";
+    std::fs::write(&keys, format!("alice {user_key}\n")).unwrap();
+    let llama_key = "llamastack-token-93af";
+    let mut env = service_env(&db, &fake.url(), port());
+    env.push(("RUST_LOG", "trace".into()));
+    env.push(("SQL_DEBUG", "true".into()));
+    env.push(("AUTH_MODE", "header-or-api-key".into()));
+    env.push(("API_KEYS_FILE", keys.display().to_string()));
+    env.push(("LLAMA_STACK_API_KEY", llama_key.into()));
+    let service = spawn(&env).await;
+    let client = reqwest::Client::new();
+    let response = client
+        .post(service.url("/api/v1/requests/generic/sync"))
+        .bearer_auth(user_key)
+        .json(&serde_json::json!({"content": "hello", "integration_type": "CLI"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let wrong = client
+        .get(service.url("/api/v1/requests/x"))
+        .bearer_auth("wrong-key-value-0c41d2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    client.get(service.url("/ready")).send().await.unwrap();
+    service.terminate();
+    let (_, output) = service.finish().await;
+    assert!(
+        output.contains("TRACE") || output.contains("trace"),
+        "trace logging is on"
+    );
+    for secret in [
+        db.password.as_str(),
+        user_key,
+        llama_key,
+        "wrong-key-value-0c41d2",
+    ] {
+        assert!(!output.contains(secret), "a secret leaked into the output");
+    }
+}
