@@ -1,8 +1,6 @@
-//! Running the workspace's own binaries from integration tests and tools.
+//! Running the workspace's own binaries from integration tests.
 
 use std::path::PathBuf;
-
-use anyhow::{Context, Result, bail};
 
 /// Path of a binary of this workspace, built by `cargo test` beforehand
 /// (integration tests of a bin crate get `CARGO_BIN_EXE_<name>`; other
@@ -15,15 +13,4 @@ pub fn workspace_binary(name: &str) -> PathBuf {
         .and_then(|deps| deps.parent())
         .expect("target directory layout");
     profile_dir.join(name)
-}
-
-/// A binary in the same directory as the running executable (a tool of
-/// this crate run from `target/<profile>/`).
-pub fn sibling_binary(name: &str) -> Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let path = exe.parent().context("executable directory")?.join(name);
-    if !path.is_file() {
-        bail!("{} is not built (cargo build -p {name})", path.display());
-    }
-    Ok(path)
 }

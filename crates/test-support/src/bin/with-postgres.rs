@@ -1,8 +1,7 @@
-//! `with-postgres [--migrate] -- <command> [args...]`: starts a throwaway
-//! PostgreSQL cluster, creates a database, runs the command with the
-//! `POSTGRES_*` variables (and `DATABASE_URL`) pointing at it, then removes
-//! the cluster. For benchmarks and manual runs; `--migrate` applies the
-//! schema first. The command's exit code is returned.
+//! `with-postgres -- <command> [args...]`: starts a throwaway PostgreSQL
+//! cluster, creates a database, runs the command with the `POSTGRES_*`
+//! variables (and `DATABASE_URL`) pointing at it, then removes the cluster.
+//! For benchmarks and manual runs. The command's exit code is returned.
 
 use std::process::{Command, ExitCode};
 
@@ -11,31 +10,17 @@ use test_support::PgCluster;
 
 fn main() -> anyhow::Result<ExitCode> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let migrate = args.first().is_some_and(|arg| arg == "--migrate");
-    if migrate {
-        args.remove(0);
-    }
     if args.first().is_some_and(|arg| arg == "--") {
         args.remove(0);
     }
     let Some((program, program_args)) = args.split_first() else {
-        bail!("usage: with-postgres [--migrate] -- <command> [args...]");
+        bail!("usage: with-postgres -- <command> [args...]");
     };
     let cluster = PgCluster::start()?;
     let runtime = tokio::runtime::Runtime::new()?;
     let db = runtime.block_on(test_support::postgres::create_database(
         &cluster.admin_url(),
     ))?;
-    if migrate {
-        let status = Command::new(test_support::bins::sibling_binary("db-migrate")?)
-            .envs(db.env())
-            .env("RUST_LOG", "warn")
-            .status()
-            .context("running db-migrate")?;
-        if !status.success() {
-            bail!("db-migrate failed: {status}");
-        }
-    }
     let status = Command::new(program)
         .args(program_args)
         .envs(db.env())
