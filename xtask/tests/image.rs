@@ -276,7 +276,7 @@ async fn self_service_agent_answers_health_and_ready_from_the_read_only_containe
         assert!(
             running && Instant::now() < deadline,
             "the service did not become ready (running: {running}); logs:\n{}",
-            String::from_utf8_lossy(&run(podman().args(["logs", &name])).stderr)
+            logs(&name)
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
@@ -285,6 +285,15 @@ async fn self_service_agent_answers_health_and_ready_from_the_read_only_containe
     assert!(health.status().is_success(), "/health: {}", health.status());
     let body: serde_json::Value = health.json().await.unwrap();
     assert_eq!(body["database_connected"], true, "{body}");
+}
+
+fn logs(container: &str) -> String {
+    let output = run(podman().args(["logs", container]));
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }
 
 /// Stops a detached container when the test ends, however it ends.
@@ -326,6 +335,25 @@ fn two_clean_builds_give_the_same_digest() {
         std::fs::read(&native.archive).unwrap(),
         "the archive files are byte for byte equal"
     );
+}
+
+#[test]
+fn buildah_builds_the_same_image_as_podman() {
+    if !require(
+        &["podman", "buildah"],
+        "buildah_builds_the_same_image_as_podman",
+    ) {
+        return;
+    }
+    let podman_built = agent_image();
+    let reference = format!("localhost/ssa-test/buildah:{}", std::process::id());
+    let buildah_built = build_image(
+        &scratch_dir().join("buildah"),
+        "buildah",
+        &["--no-cargo", "--image", &reference],
+    );
+    remove_image(&reference);
+    assert_eq!(buildah_built.digest, podman_built.digest);
 }
 
 #[test]
@@ -500,6 +528,7 @@ fn template_images_build_and_run_their_binary() {
         &scratch_dir().join("templates"),
         "podman",
         &[
+            "--no-cargo",
             "--template",
             "services",
             "--binary",
@@ -528,6 +557,7 @@ fn template_images_build_and_run_their_binary() {
         &scratch_dir().join("templates"),
         "podman",
         &[
+            "--no-cargo",
             "--template",
             "mcp",
             "--binary",

@@ -54,6 +54,9 @@ pub struct ImageOptions {
     /// The binary (cargo package of the same name) a template image holds.
     #[arg(long, requires = "template")]
     pub binary: Option<String>,
+    /// The commit recorded in the revision label [default: git rev-parse HEAD]
+    #[arg(long)]
+    pub revision: Option<String>,
     /// Where archives, build contexts and records go [default: target/image]
     #[arg(long)]
     pub out_dir: Option<PathBuf>,
@@ -154,7 +157,7 @@ impl ImageSettings {
                 || registry_explicit.is_some(),
             version,
             template,
-            revision: git_revision(),
+            revision: options.revision.clone().unwrap_or_else(git_revision),
             source_date_epoch: source_date_epoch()?,
             out_dir: options
                 .out_dir

@@ -87,6 +87,8 @@ impl Tool {
                 // (--layers=false would too, but podman 4.3 then fails removing
                 // the `binaries` stage, an alias of the `host` stage's image.)
                 command.arg("--no-cache");
+                // One layer per COPY (buildah's default squashes them into one).
+                command.arg("--layers");
             }
             Tool::Docker => {
                 command.arg("build");

@@ -55,16 +55,76 @@ fn containers_conf() -> PathBuf {
     .clone()
 }
 
-/// A directory for this test process, removed by nobody: it lives under
-/// the system temp dir and holds a few archives.
+/// `$TMPDIR/ssa-image-test-<pid>`, this test process's archives and
+/// contexts. Directories and `localhost/ssa-test/*:<pid>` images that
+/// earlier, finished test processes left behind are removed first.
 pub fn scratch_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        tempfile::Builder::new()
-            .prefix("ssa-image-test-")
-            .tempdir()
-            .unwrap()
-            .keep()
+        remove_leftovers();
+        let dir = std::env::temp_dir().join(format!("ssa-image-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    })
+}
+
+fn process_alive(pid: &str) -> bool {
+    Path::new("/proc").join(pid).exists()
+}
+
+fn remove_leftovers() {
+    if let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(pid) = name.strip_prefix("ssa-image-test-") {
+                if !process_alive(pid) {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+    }
+    if !on_path("podman") {
+        return;
+    }
+    let listed = Command::new("podman")
+        .args(["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        .args(["--filter", "reference=localhost/ssa-test/*"])
+        .output();
+    if let Ok(listed) = listed {
+        for reference in String::from_utf8_lossy(&listed.stdout).lines() {
+            let pid = reference.rsplit(':').next().unwrap_or_default();
+            if !pid.is_empty() && !process_alive(pid) {
+                remove_image(reference);
+            }
+        }
+    }
+}
+
+/// What every image build of this test process shares, frozen at its
+/// start: the commit and SOURCE_DATE_EPOCH (so a commit landing while the
+/// tests run does not change the labels between two builds).
+pub struct Inputs {
+    pub revision: String,
+    pub epoch: String,
+}
+
+pub fn inputs() -> &'static Inputs {
+    static INPUTS: OnceLock<Inputs> = OnceLock::new();
+    INPUTS.get_or_init(|| {
+        let git = |args: &[&str]| {
+            let output = Command::new("git")
+                .current_dir(test_support::fixtures::workspace_root())
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(output.status.success(), "git {args:?}");
+            String::from_utf8_lossy(&output.stdout).trim().to_owned()
+        };
+        Inputs {
+            revision: git(&["rev-parse", "HEAD"]),
+            epoch: git(&["log", "-1", "--format=%ct", "HEAD"]),
+        }
     })
 }
 
@@ -144,6 +204,8 @@ pub fn build_image(out_dir: &Path, tool: &str, args: &[&str]) -> Built {
         xtask()
             .args(["build-image", "--tool", tool, "--out-dir"])
             .arg(out_dir)
+            .args(["--revision", &inputs().revision])
+            .env("SOURCE_DATE_EPOCH", &inputs().epoch)
             .args(args),
     );
     let record_name = match args.iter().position(|arg| *arg == "--template") {
@@ -298,7 +360,10 @@ pub fn read_archive(path: &Path) -> Archive {
     }
 }
 
-/// Removes a podman image, ignoring whether it existed.
+/// Removes a podman image, ignoring whether it existed. (Plain podman: it
+/// runs no container, and `scratch_dir` calls it while initialising.)
 pub fn remove_image(reference: &str) {
-    let _ = podman().args(["rmi", "--force", reference]).output();
+    let _ = Command::new("podman")
+        .args(["rmi", "--force", reference])
+        .output();
 }
