@@ -63,6 +63,10 @@ struct HealthcheckArgs {
     timeout: u64,
 }
 
+// musl's allocator serialises a multi-threaded server; mimalloc does not.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();

@@ -50,24 +50,30 @@ pub async fn handle(state: AppState, message: Message) -> Result<Completed, ApiE
 }
 
 async fn process(state: &AppState, message: Message) -> Result<Completed, ApiError> {
-    let session = store::active_session(&state.db, &message.user_id, message.integration).await?;
     let request_id = uuid::Uuid::new_v4().to_string();
-    store::log_request(
-        &state.db,
-        NewRequest {
-            request_id: &request_id,
-            session_id: &session.session_id,
-            request_type: &message.request_type,
-            content: &message.content,
-            normalized: json!({
-                "content": message.content,
-                "integration_type": message.integration,
-                "request_type": message.request_type,
-                "metadata": message.metadata,
-            }),
-        },
-    )
-    .await?;
+    let request = NewRequest {
+        request_id: &request_id,
+        request_type: &message.request_type,
+        content: &message.content,
+        normalized: json!({
+            "content": message.content,
+            "integration_type": message.integration,
+            "request_type": message.request_type,
+            "metadata": message.metadata,
+        }),
+    };
+    let logged =
+        store::log_in_active_session(&state.db, &message.user_id, message.integration, &request)
+            .await?;
+    let session = match logged {
+        Some(session) => session,
+        None => {
+            let session =
+                store::active_session(&state.db, &message.user_id, message.integration).await?;
+            store::log_request(&state.db, &session.session_id, &request).await?;
+            session
+        }
+    };
     let started = Instant::now();
     let outcome = tokio::time::timeout(
         state.config.request_timeout,

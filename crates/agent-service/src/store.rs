@@ -1,7 +1,7 @@
 //! The service's reads and writes of sessions and requests. The hot path
-//! takes three round trips: find the session, log the request (one
-//! statement that also bumps the session's counters), store the answer
-//! (one statement that also moves the session to the answering agent).
+//! takes two statements: one finds the user's active session, logs the
+//! request in it and counts it; one stores the answer and moves the
+//! session to the answering agent.
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -186,14 +186,62 @@ pub async fn save_session(
 #[derive(Debug, Clone)]
 pub struct NewRequest<'a> {
     pub request_id: &'a str,
-    pub session_id: &'a str,
     pub request_type: &'a str,
     pub content: &'a str,
     pub normalized: Value,
 }
 
-/// Records the request and counts it on its session, in one statement.
-pub async fn log_request(db: &DatabaseConnection, request: NewRequest<'_>) -> Result<(), DbErr> {
+/// Logs the request in the user's ACTIVE session on the channel, counts it
+/// there and returns the session (as it was before the request), all in
+/// one statement; `None` when the user has no active session.
+pub async fn log_in_active_session(
+    db: &DatabaseConnection,
+    user_id: &str,
+    integration: IntegrationType,
+    request: &NewRequest<'_>,
+) -> Result<Option<Session>, DbErr> {
+    request_sessions::Entity::find()
+        .from_raw_sql(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "WITH session AS ( \
+               SELECT * FROM request_sessions \
+               WHERE user_id = $1 AND integration_type = CAST($2 AS integrationtype) \
+                 AND status = 'ACTIVE' \
+               ORDER BY created_at DESC LIMIT 1 \
+             ), logged AS ( \
+               INSERT INTO request_logs (request_id, session_id, request_type, request_content, \
+                                         normalized_request, created_at, updated_at) \
+               SELECT $3, session_id, $4, $5, $6::json, now(), now() FROM session \
+             ), counted AS ( \
+               UPDATE request_sessions SET total_requests = request_sessions.total_requests + 1, \
+                 last_request_id = $3, last_request_at = now(), updated_at = now() \
+               FROM session WHERE request_sessions.id = session.id \
+             ) \
+             SELECT id, session_id, user_id, integration_type::text AS integration_type, \
+               status::text AS status, channel_id, thread_id, integration_metadata, \
+               total_requests, last_request_at, expires_at, created_at, updated_at, \
+               external_session_id, current_agent_id, llama_stack_session_id, user_context, \
+               conversation_context, last_request_id \
+             FROM session",
+            [
+                user_id.into(),
+                integration.to_value().into(),
+                request.request_id.into(),
+                request.request_type.into(),
+                request.content.into(),
+                request.normalized.clone().into(),
+            ],
+        ))
+        .one(db)
+        .await
+}
+
+/// Records the request in `session_id` and counts it there, in one statement.
+pub async fn log_request(
+    db: &DatabaseConnection,
+    session_id: &str,
+    request: &NewRequest<'_>,
+) -> Result<(), DbErr> {
     db.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "WITH logged AS ( \
@@ -206,10 +254,10 @@ pub async fn log_request(db: &DatabaseConnection, request: NewRequest<'_>) -> Re
          WHERE session_id = $2",
         [
             request.request_id.into(),
-            request.session_id.into(),
+            session_id.into(),
             request.request_type.into(),
             request.content.into(),
-            request.normalized.into(),
+            request.normalized.clone().into(),
         ],
     ))
     .await

@@ -9,9 +9,12 @@ use std::time::Duration;
 
 use app_support::{ConfigError, from_env};
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sea_orm::sqlx::{ConnectOptions as _, Pool, Postgres};
+use sea_orm::sqlx::{ConnectOptions as _, Connection as _, Pool, Postgres};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+
+/// A pooled connection idle this long is checked before use.
+const STALE_AFTER: Duration = Duration::from_secs(2);
 
 /// The environment variables read by [`DbConfig::from_env`].
 pub const ENV_VARS: &[&str] = &[
@@ -176,6 +179,18 @@ impl DbConfig {
             .min_connections(0)
             .acquire_timeout(self.acquire_timeout)
             .max_lifetime(self.max_lifetime)
+            // sqlx pings on every acquire by default: a round trip per
+            // statement. Only a connection that sat idle may have died
+            // (a database restart, a proxy timeout), so only those are pinged.
+            .test_before_acquire(false)
+            .before_acquire(|connection, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= STALE_AFTER {
+                        connection.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
     }
 }
 
