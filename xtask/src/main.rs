@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod helm;
 mod image;
 mod provision;
 mod test;
@@ -28,6 +29,9 @@ enum Task {
     BuildImage(image::BuildArgs),
     /// Push the last built image to its registry and print the digest.
     Push(image::PushArgs),
+    /// Helm on the chart in helm/, with the image of the last build injected.
+    #[command(subcommand)]
+    Helm(helm::HelmCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -36,5 +40,6 @@ fn main() -> anyhow::Result<()> {
         Task::Test(args) => test::run(args),
         Task::BuildImage(args) => image::build(args),
         Task::Push(args) => image::push(args),
+        Task::Helm(cmd) => helm::run(cmd),
     }
 }
