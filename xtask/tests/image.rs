@@ -266,10 +266,10 @@ async fn self_service_agent_answers_health_and_ready_from_the_read_only_containe
     let base = format!("http://127.0.0.1:{port}");
     let deadline = started + Duration::from_secs(30);
     let ready = loop {
-        if let Ok(response) = client.get(format!("{base}/ready")).send().await {
-            if response.status().is_success() {
-                break started.elapsed();
-            }
+        if let Ok(response) = client.get(format!("{base}/ready")).send().await
+            && response.status().is_success()
+        {
+            break started.elapsed();
         }
         let state = run(podman().args(["inspect", "--format", "{{.State.Running}}", &name]));
         let running = String::from_utf8_lossy(&state.stdout).trim() == "true";

@@ -1,6 +1,9 @@
 //! `db-migrate` as a Kubernetes Job runs it: a process with settings in the
 //! environment, judged by its exit code and its output.
 
+// Tests (and their helpers) fail by panicking.
+#![allow(clippy::unwrap_used)]
+
 use std::process::Output;
 use std::time::Duration;
 

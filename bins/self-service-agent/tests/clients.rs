@@ -1,6 +1,9 @@
 //! Clients of the running service: the Python request-manager client, the
 //! `chat` subcommand and the `healthcheck` probe.
 
+// Tests (and their helpers) fail by panicking.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::process::Stdio;

@@ -1,6 +1,9 @@
 //! The service as Kubernetes runs it: a process configured by environment,
 //! stopped by SIGTERM, outliving database restarts.
 
+// Tests (and their helpers) fail by panicking.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::time::{Duration, Instant};

@@ -110,9 +110,11 @@ pub fn is_connection_error(error: &DbErr) -> bool {
         DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
         DbErr::Exec(sea_orm::RuntimeErr::SqlxError(inner))
         | DbErr::Query(sea_orm::RuntimeErr::SqlxError(inner)) => match inner.as_ref() {
-            Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::Tls(_) | Sqlx::Protocol(_) => {
-                true
-            }
+            Sqlx::Io(_)
+            | Sqlx::PoolTimedOut
+            | Sqlx::PoolClosed
+            | Sqlx::Tls(_)
+            | Sqlx::Protocol(_) => true,
             Sqlx::Database(db) => db
                 .code()
                 .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),

@@ -5,11 +5,11 @@ use std::future::Future;
 use std::time::Duration;
 
 use axum::Router;
-use axum::serve::ListenerExt as _;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Request, StatusCode};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
+use axum::serve::ListenerExt as _;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};

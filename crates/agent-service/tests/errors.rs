@@ -1,6 +1,9 @@
 //! Bad input and missing or foreign identity: always a 4xx with a JSON
 //! body that says what is wrong, never a 5xx.
 
+// Tests (and their helpers) fail by panicking.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use axum::body::Body;

@@ -1,5 +1,8 @@
 //! Liveness, readiness and metrics.
 
+// Tests (and their helpers) fail by panicking.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{get, start};

@@ -1,5 +1,8 @@
 //! The request flow: sessions, logging, agent turns, hand-off, failures.
 
+// Tests (and their helpers) fail by panicking.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::collections::{HashMap, HashSet};

@@ -1,5 +1,8 @@
 //! Sessions: create, read, reset (as the Python chat client does it).
 
+// Tests (and their helpers) fail by panicking.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{get, json_request, start};

@@ -80,6 +80,8 @@ fn describe(error: figment::Error) -> String {
 }
 
 #[cfg(test)]
+// figment::Jail's closures return figment's (large) error type.
+#[allow(clippy::result_large_err)]
 mod tests {
     use serde::Deserialize;
 

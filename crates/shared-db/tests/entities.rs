@@ -1,6 +1,9 @@
 //! The entities read and write every table of the schema, including the
 //! enum columns, json columns and the cascading foreign key.
 
+// Tests (and their helpers) fail by panicking.
+#![allow(clippy::unwrap_used)]
+
 use std::time::Duration;
 
 use chrono::Utc;

@@ -1,6 +1,9 @@
 //! The migration runner: idempotent re-runs, alembic adoption, refusal of
 //! unknown revisions, down/up round trip, concurrent runs, waiting.
 
+// Tests (and their helpers) fail by panicking.
+#![allow(clippy::unwrap_used)]
+
 use std::time::Duration;
 
 use sea_orm::{ConnectionTrait, Database, Statement};

@@ -2,6 +2,9 @@
 //! alembic revision 001: checked against the project's own snapshot always,
 //! and against the upstream `pg_dump` fixture when it is present.
 
+// Tests (and their helpers) fail by panicking.
+#![allow(clippy::unwrap_used)]
+
 use std::time::Duration;
 
 use shared_db::DbConfig;

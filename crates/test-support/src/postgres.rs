@@ -228,10 +228,10 @@ fn shared_admin_url() -> Result<String> {
         OnceLock::new();
     let shared = SHARED.get_or_init(|| {
         for var in ["TEST_DATABASE_URL", "DATABASE_URL"] {
-            if let Ok(url) = std::env::var(var) {
-                if !url.is_empty() {
-                    return Ok((None, url));
-                }
+            if let Ok(url) = std::env::var(var)
+                && !url.is_empty()
+            {
+                return Ok((None, url));
             }
         }
         PgCluster::start()

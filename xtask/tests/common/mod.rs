@@ -77,10 +77,10 @@ fn remove_leftovers() {
     if let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if let Some(pid) = name.strip_prefix("ssa-image-test-") {
-                if !process_alive(pid) {
-                    let _ = std::fs::remove_dir_all(entry.path());
-                }
+            if let Some(pid) = name.strip_prefix("ssa-image-test-")
+                && !process_alive(pid)
+            {
+                let _ = std::fs::remove_dir_all(entry.path());
             }
         }
     }

@@ -94,12 +94,14 @@ async fn sync(
     body: SyncRequestBody,
     integration: IntegrationType,
 ) -> Result<Json<SyncResponse>, ApiError> {
-    if let Some(user_id) = &body.user_id {
-        if user_id != caller.as_str() {
-            return Err(ApiError::Forbidden(
-                "user_id in the body does not match the authenticated user".into(),
-            ));
-        }
+    if body
+        .user_id
+        .as_deref()
+        .is_some_and(|user| user != caller.as_str())
+    {
+        return Err(ApiError::Forbidden(
+            "user_id in the body does not match the authenticated user".into(),
+        ));
     }
     if body.content.trim().is_empty() {
         return Err(ApiError::Unprocessable("content: must not be empty".into()));

@@ -35,10 +35,10 @@ fn main() -> anyhow::Result<()> {
         .with_context(|| format!("starting {program}"))?;
     let ready = runtime.block_on(async {
         while started.elapsed() < Duration::from_secs(30) {
-            if let Ok(response) = client.get(&url).send().await {
-                if response.status().is_success() {
-                    return Some(started.elapsed());
-                }
+            if let Ok(response) = client.get(&url).send().await
+                && response.status().is_success()
+            {
+                return Some(started.elapsed());
             }
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
