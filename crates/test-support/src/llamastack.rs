@@ -167,6 +167,12 @@ impl RealLlamaStack {
         format!("{}/mcp", self.stub.url())
     }
 
+    /// The URL of a stub MCP server of its own, named `server` (its tool is
+    /// `<server>_echo`): one per toolgroup of an agent.
+    pub fn named_mcp_url(&self, server: &str) -> String {
+        format!("{}/mcp/{server}", self.stub.url())
+    }
+
     /// Where the run.yaml, the stores and `server.log` are.
     pub fn state_dir(&self) -> &Path {
         &self.state_dir

@@ -14,7 +14,9 @@
 //!   f32 bytes in base64 (what the `openai` Python client asks for).
 //! - `POST /mcp`: a minimal MCP server (streamable HTTP, JSON answers) with
 //!   one tool, `echo`, so agents can list the tools of a toolgroup
-//!   registered with `mcp_endpoint.uri = <url>/mcp`.
+//!   registered with `mcp_endpoint.uri = <url>/mcp`; `POST /mcp/<server>`
+//!   is another such server whose tool is `<server>_echo` (an agent may use
+//!   several MCP servers, and tool names must not collide).
 //!
 //! Every completion gets a unique id. [`OpenAiStub::start`] serves on
 //! 127.0.0.1 from a thread of its own (its own tokio runtime), so it keeps
@@ -28,7 +30,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result};
 use axum::Router;
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -65,6 +67,10 @@ fn router_with_log(log: Shared) -> Router {
         .route("/v1/completions", post(completions))
         .route("/v1/embeddings", post(embeddings))
         .route("/mcp", post(mcp).get(mcp_no_stream).delete(mcp_no_stream))
+        .route(
+            "/mcp/{server}",
+            post(named_mcp).get(mcp_no_stream).delete(mcp_no_stream),
+        )
         .route("/health", get(|| async { "ok" }))
         .with_state(log)
 }
@@ -454,10 +460,18 @@ async fn embeddings(State(log): State<Shared>, body: String) -> Response {
     }))
 }
 
-/// One JSON-RPC message (no batches) of the MCP streamable HTTP transport,
-/// answered with `application/json`.
 async fn mcp(body: String) -> Response {
-    let message = match parse(&body) {
+    mcp_server("echo", &body)
+}
+
+async fn named_mcp(Path(server): Path<String>, body: String) -> Response {
+    mcp_server(&format!("{server}_echo"), &body)
+}
+
+/// One JSON-RPC message (no batches) of the MCP streamable HTTP transport,
+/// answered with `application/json`, by a server whose one tool is `tool`.
+fn mcp_server(tool: &str, body: &str) -> Response {
+    let message = match parse(body) {
         Ok(message) => message,
         Err(response) => return *response,
     };
@@ -477,7 +491,7 @@ async fn mcp(body: String) -> Response {
         "ping" => json!({}),
         "tools/list" => json!({
             "tools": [{
-                "name": "echo",
+                "name": tool,
                 "description": "Echoes its text argument.",
                 "inputSchema": {
                     "type": "object",
