@@ -7,7 +7,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use app_support::{ExitStatus, Fatal, finish, init_logging};
+use app_support::{ExitStatus, Fatal, Runtime, init_logging};
 use clap::{Args, Parser, Subcommand};
 use shared_db::migrate::{self, Timeouts};
 use shared_db::{DbConfig, latest_alembic_revision, wait_for_migration};
@@ -63,17 +63,7 @@ struct DownArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build();
-    let result = match runtime {
-        Ok(runtime) => runtime.block_on(run(cli)),
-        Err(error) => Err(Fatal::new(
-            ExitStatus::Failure,
-            format!("tokio runtime: {error}"),
-        )),
-    };
-    finish("db-migrate", result)
+    app_support::run("db-migrate", Runtime::CurrentThread, run(cli))
 }
 
 async fn run(cli: Cli) -> Result<(), Fatal> {

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use app_support::{ExitStatus, Fatal, finish, init_logging};
+use app_support::{ExitStatus, Fatal, Runtime, init_logging};
 use asset_manager::{Options, Summary};
 use clap::Parser;
 use shared_clients::llamastack::{LlamaStackClient, LlamaStackConfig};
@@ -37,17 +37,7 @@ struct Cli {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build();
-    let result = match runtime {
-        Ok(runtime) => runtime.block_on(run(cli)),
-        Err(error) => Err(Fatal::new(
-            ExitStatus::Failure,
-            format!("tokio runtime: {error}"),
-        )),
-    };
-    finish("register-assets", result)
+    app_support::run("register-assets", Runtime::CurrentThread, run(cli))
 }
 
 async fn run(cli: Cli) -> Result<(), Fatal> {

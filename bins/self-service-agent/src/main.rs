@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use app_support::{ExitStatus, Fatal, finish, init_logging};
+use app_support::{ExitStatus, Fatal, Runtime, init_logging};
 use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
 use shared_clients::request_api::{RequestApiClient, chat_loop, probe};
@@ -70,17 +70,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build();
-    let result = match runtime {
-        Ok(runtime) => runtime.block_on(run(cli)),
-        Err(error) => Err(Fatal::new(
-            ExitStatus::Failure,
-            format!("tokio runtime: {error}"),
-        )),
-    };
-    finish("self-service-agent", result)
+    app_support::run("self-service-agent", Runtime::MultiThread, run(cli))
 }
 
 async fn run(cli: Cli) -> Result<(), Fatal> {

@@ -59,6 +59,17 @@ impl Identity {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A body may name its user (existing clients send `user_id`); it must
+    /// be the caller.
+    pub fn check_claimed(&self, claimed: Option<&str>) -> Result<(), ApiError> {
+        match claimed {
+            Some(user) if user != self.0 => Err(ApiError::Forbidden(
+                "user_id in the body does not match the authenticated user".into(),
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl fmt::Debug for Identity {

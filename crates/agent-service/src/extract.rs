@@ -56,11 +56,10 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let authenticator = Authenticator::from_ref(state);
-        match authenticator.identify(&parts.headers)? {
-            Some(identity) => Ok(Self(identity)),
-            None => Err(ApiError::Unauthorized(
-                authenticator.missing_identity_message(),
+        match MaybeCaller::from_request_parts(parts, state).await? {
+            MaybeCaller(Some(identity)) => Ok(Self(identity)),
+            MaybeCaller(None) => Err(ApiError::Unauthorized(
+                Authenticator::from_ref(state).missing_identity_message(),
             )),
         }
     }

@@ -71,20 +71,7 @@ pub async fn open_session(
 ) -> Result<Session, DbErr> {
     let tx = db.begin().await?;
     lock_user_channel(&tx, user_id, integration).await?;
-    request_sessions::Entity::update_many()
-        .col_expr(
-            request_sessions::Column::Status,
-            SessionStatus::Inactive.as_enum(),
-        )
-        .col_expr(
-            request_sessions::Column::UpdatedAt,
-            Expr::current_timestamp(),
-        )
-        .filter(request_sessions::Column::UserId.eq(user_id))
-        .filter(request_sessions::Column::IntegrationType.eq(integration))
-        .filter(request_sessions::Column::Status.eq(SessionStatus::Active))
-        .exec(&tx)
-        .await?;
+    deactivate_sessions(&tx, user_id, integration, None).await?;
     let session = insert_session(&tx, user_id, integration, fields).await?;
     tx.commit().await?;
     Ok(session)
@@ -94,21 +81,13 @@ pub async fn open_session(
 pub async fn reactivate_session(db: &DatabaseConnection, session: &Session) -> Result<(), DbErr> {
     let tx = db.begin().await?;
     lock_user_channel(&tx, &session.user_id, session.integration_type).await?;
-    request_sessions::Entity::update_many()
-        .col_expr(
-            request_sessions::Column::Status,
-            SessionStatus::Inactive.as_enum(),
-        )
-        .col_expr(
-            request_sessions::Column::UpdatedAt,
-            Expr::current_timestamp(),
-        )
-        .filter(request_sessions::Column::UserId.eq(session.user_id.as_str()))
-        .filter(request_sessions::Column::IntegrationType.eq(session.integration_type))
-        .filter(request_sessions::Column::Status.eq(SessionStatus::Active))
-        .filter(request_sessions::Column::SessionId.ne(session.session_id.as_str()))
-        .exec(&tx)
-        .await?;
+    deactivate_sessions(
+        &tx,
+        &session.user_id,
+        session.integration_type,
+        Some(&session.session_id),
+    )
+    .await?;
     request_sessions::Entity::update_many()
         .col_expr(
             request_sessions::Column::Status,
@@ -122,6 +101,31 @@ pub async fn reactivate_session(db: &DatabaseConnection, session: &Session) -> R
         .exec(&tx)
         .await?;
     tx.commit().await
+}
+
+/// Sets the user's ACTIVE sessions on the channel INACTIVE, but `except`.
+async fn deactivate_sessions(
+    tx: &DatabaseTransaction,
+    user_id: &str,
+    integration: IntegrationType,
+    except: Option<&str>,
+) -> Result<(), DbErr> {
+    let mut update = request_sessions::Entity::update_many()
+        .col_expr(
+            request_sessions::Column::Status,
+            SessionStatus::Inactive.as_enum(),
+        )
+        .col_expr(
+            request_sessions::Column::UpdatedAt,
+            Expr::current_timestamp(),
+        )
+        .filter(request_sessions::Column::UserId.eq(user_id))
+        .filter(request_sessions::Column::IntegrationType.eq(integration))
+        .filter(request_sessions::Column::Status.eq(SessionStatus::Active));
+    if let Some(session_id) = except {
+        update = update.filter(request_sessions::Column::SessionId.ne(session_id));
+    }
+    update.exec(tx).await.map(drop)
 }
 
 async fn lock_user_channel(

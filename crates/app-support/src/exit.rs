@@ -68,6 +68,40 @@ impl<E: Failure> From<E> for Fatal {
     }
 }
 
+/// Which tokio runtime a binary's work runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runtime {
+    /// One thread: jobs that do one thing after another.
+    CurrentThread,
+    /// A worker per core: servers.
+    MultiThread,
+}
+
+/// The body of a binary's `main`: runs `work` on a tokio runtime and ends
+/// the process as [`finish`] does.
+pub fn run(
+    binary: &str,
+    runtime: Runtime,
+    work: impl std::future::Future<Output = Result<(), Fatal>>,
+) -> ExitCode {
+    let built = match runtime {
+        Runtime::CurrentThread => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        Runtime::MultiThread => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build(),
+    };
+    let result = match built {
+        Ok(runtime) => runtime.block_on(work),
+        Err(error) => Err(Fatal::new(
+            ExitStatus::Failure,
+            format!("tokio runtime: {error}"),
+        )),
+    };
+    finish(binary, result)
+}
+
 /// Ends `main`: success is 0; a failure is reported as one line on stderr
 /// (through the log pipeline when it is JSON) and mapped to its exit code.
 pub fn finish(binary: &str, result: Result<(), Fatal>) -> ExitCode {

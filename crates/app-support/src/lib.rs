@@ -8,5 +8,5 @@ mod exit;
 mod logging;
 
 pub use env_config::{ConfigError, from_env};
-pub use exit::{ExitStatus, Failure, Fatal, finish};
+pub use exit::{ExitStatus, Failure, Fatal, Runtime, finish, run};
 pub use logging::{LogFormat, init_logging};

@@ -94,15 +94,7 @@ async fn sync(
     body: SyncRequestBody,
     integration: IntegrationType,
 ) -> Result<Json<SyncResponse>, ApiError> {
-    if body
-        .user_id
-        .as_deref()
-        .is_some_and(|user| user != caller.as_str())
-    {
-        return Err(ApiError::Forbidden(
-            "user_id in the body does not match the authenticated user".into(),
-        ));
-    }
+    caller.check_claimed(body.user_id.as_deref())?;
     if body.content.trim().is_empty() {
         return Err(ApiError::Unprocessable("content: must not be empty".into()));
     }

@@ -4,10 +4,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::{DateTime, FixedOffset};
 use sea_orm::ActiveValue::Set;
 use sea_orm::IntoActiveModel;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 use shared_db::entities::{IntegrationType, SessionStatus};
 
@@ -26,54 +25,6 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-/// A session as the API shows it: every column but the internal row id.
-#[derive(Debug, Serialize)]
-pub struct SessionView {
-    pub session_id: String,
-    pub user_id: String,
-    pub integration_type: IntegrationType,
-    pub status: SessionStatus,
-    pub channel_id: Option<String>,
-    pub thread_id: Option<String>,
-    pub external_session_id: Option<String>,
-    pub current_agent_id: Option<String>,
-    pub llama_stack_session_id: Option<String>,
-    pub integration_metadata: Option<Value>,
-    pub user_context: Option<Value>,
-    pub conversation_context: Option<Value>,
-    pub total_requests: i32,
-    pub last_request_id: Option<String>,
-    pub last_request_at: Option<DateTime<FixedOffset>>,
-    pub expires_at: Option<DateTime<FixedOffset>>,
-    pub created_at: DateTime<FixedOffset>,
-    pub updated_at: DateTime<FixedOffset>,
-}
-
-impl From<Session> for SessionView {
-    fn from(s: Session) -> Self {
-        Self {
-            session_id: s.session_id,
-            user_id: s.user_id,
-            integration_type: s.integration_type,
-            status: s.status,
-            channel_id: s.channel_id,
-            thread_id: s.thread_id,
-            external_session_id: s.external_session_id,
-            current_agent_id: s.current_agent_id,
-            llama_stack_session_id: s.llama_stack_session_id,
-            integration_metadata: s.integration_metadata,
-            user_context: s.user_context,
-            conversation_context: s.conversation_context,
-            total_requests: s.total_requests,
-            last_request_id: s.last_request_id,
-            last_request_at: s.last_request_at,
-            expires_at: s.expires_at,
-            created_at: s.created_at,
-            updated_at: s.updated_at,
-        }
-    }
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSession {
@@ -90,16 +41,8 @@ async fn create_session(
     State(state): State<AppState>,
     Caller(caller): Caller,
     ApiJson(body): ApiJson<CreateSession>,
-) -> Result<(StatusCode, Json<SessionView>), ApiError> {
-    if body
-        .user_id
-        .as_deref()
-        .is_some_and(|user| user != caller.as_str())
-    {
-        return Err(ApiError::Forbidden(
-            "user_id in the body does not match the authenticated user".into(),
-        ));
-    }
+) -> Result<(StatusCode, Json<Session>), ApiError> {
+    caller.check_claimed(body.user_id.as_deref())?;
     for (field, value) in [
         ("channel_id", &body.channel_id),
         ("thread_id", &body.thread_id),
@@ -124,7 +67,7 @@ async fn create_session(
         },
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(session.into())))
+    Ok((StatusCode::CREATED, Json(session)))
 }
 
 async fn owned_session(
@@ -147,7 +90,7 @@ async fn get_session(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(session_id): Path<String>,
-) -> Result<Json<SessionView>, ApiError> {
+) -> Result<Json<Session>, ApiError> {
     Ok(Json(
         owned_session(&state, &session_id, Some(&caller))
             .await?
@@ -174,7 +117,7 @@ async fn update_session(
     MaybeCaller(caller): MaybeCaller,
     Path(session_id): Path<String>,
     ApiJson(body): ApiJson<UpdateSession>,
-) -> Result<Json<SessionView>, ApiError> {
+) -> Result<Json<Session>, ApiError> {
     if caller.is_none() && state.auth.mode().accepts_api_keys() {
         return Err(ApiError::Unauthorized(
             state.auth.missing_identity_message(),
@@ -215,5 +158,5 @@ async fn update_session(
         active.user_context = Set(Some(context));
     }
     active.updated_at = Set(chrono::Utc::now().fixed_offset());
-    Ok(Json(store::save_session(&state.db, active).await?.into()))
+    Ok(Json(store::save_session(&state.db, active).await?))
 }

@@ -8,7 +8,9 @@ use super::enums::{IntegrationType, SessionStatus};
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "request_sessions")]
 pub struct Model {
+    /// The row id is internal: APIs show `session_id`.
     #[sea_orm(primary_key)]
+    #[serde(skip_serializing)]
     pub id: i32,
     #[sea_orm(unique)]
     pub session_id: String,
