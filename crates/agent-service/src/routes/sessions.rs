@@ -92,9 +92,7 @@ async fn get_session(
     Path(session_id): Path<String>,
 ) -> Result<Json<Session>, ApiError> {
     Ok(Json(
-        owned_session(&state, &session_id, Some(&caller))
-            .await?
-            .into(),
+        owned_session(&state, &session_id, Some(&caller)).await?,
     ))
 }
 
