@@ -230,3 +230,31 @@ async fn unknown_fields_sent_by_newer_clients_are_ignored() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["response"]["content"], Value::from(ROUTING_GREETING));
 }
+
+#[tokio::test]
+async fn a_turn_past_the_request_timeout_answers_504_and_is_stored_as_failed() {
+    let app = common::start_with(|config| {
+        config.request_timeout = std::time::Duration::from_secs(1);
+    })
+    .await;
+    app.fake.set_latency(std::time::Duration::from_millis(1500));
+
+    let (status, body) = app.send("alice", "hello").await;
+
+    assert_eq!(status, 504, "{body}");
+    let request_id = body["request_id"]
+        .as_str()
+        .expect("the timed-out request is named");
+    app.fake.set_latency(std::time::Duration::ZERO);
+    let (_, read) = app
+        .call(get(
+            &format!("/api/v1/requests/{request_id}"),
+            Some("alice"),
+        ))
+        .await;
+    assert_eq!(read["status"], "failed", "{read}");
+    assert!(
+        read["error"].as_str().unwrap().contains("timeout"),
+        "{read}"
+    );
+}
