@@ -14,9 +14,12 @@ pub fn shared_fixture(relative: &str, test: &str) -> Option<PathBuf> {
     if path.exists() {
         Some(path)
     } else {
-        eprintln!(
-            "SKIPPED {test}: shared fixture {} is absent (only present beside the CI checkout)",
-            path.display()
+        crate::report_skip(
+            test,
+            &format!(
+                "shared fixture {} is absent (only present beside the CI checkout)",
+                path.display()
+            ),
         );
         None
     }

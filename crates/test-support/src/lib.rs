@@ -14,3 +14,11 @@ pub mod postgres;
 
 pub use llamastack::RealLlamaStack;
 pub use postgres::{PgCluster, TestDatabase, test_database};
+
+/// Tells that `test` did not run and why, where it is always seen: straight
+/// to the stderr handle (the test harness captures `println!`/`eprintln!`,
+/// and shows them only for failing tests).
+pub fn report_skip(test: &str, reason: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {reason} [{test}]");
+}

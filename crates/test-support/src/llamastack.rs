@@ -88,9 +88,7 @@ impl RealLlamaStack {
             std::env::var("SSA_REQUIRE_ALL").as_deref() != Ok("1"),
             "{test}: {message}, and SSA_REQUIRE_ALL=1"
         );
-        // straight to the stderr handle: the test harness captures
-        // `println!`/`eprintln!` but not this, so the line is always seen
-        let _ = writeln!(std::io::stderr(), "SKIPPED: {message} [{test}]");
+        crate::report_skip(test, message);
         false
     }
 
