@@ -4,6 +4,7 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod pod;
 pub mod registry;
 
 use std::collections::BTreeMap;
