@@ -362,3 +362,38 @@ async fn wait_returns_once_another_job_has_migrated() {
     let output = waiter.await.unwrap().unwrap();
     assert!(output.status.success(), "{}", text(&output));
 }
+
+#[tokio::test]
+async fn digits_only_user_password_and_database_name_are_taken_as_text() {
+    let db = test_database().await.unwrap();
+    // A role "1001" with password 123456 owning a database named by digits.
+    let digits_only = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+        .to_string();
+    let admin = Database::connect(db.url()).await.unwrap();
+    for sql in [
+        "DROP ROLE IF EXISTS \"1001\"".to_owned(),
+        "CREATE ROLE \"1001\" LOGIN PASSWORD '123456'".to_owned(),
+        format!("CREATE DATABASE \"{digits_only}\" OWNER \"1001\""),
+    ] {
+        admin.execute_unprepared(&sql).await.unwrap();
+    }
+    let env = [
+        ("POSTGRES_HOST", db.host.clone()),
+        ("POSTGRES_PORT", db.port.to_string()),
+        ("POSTGRES_DB", digits_only.clone()),
+        ("POSTGRES_USER", "1001".to_owned()),
+        ("POSTGRES_PASSWORD", "123456".to_owned()),
+    ];
+
+    let output = run(&env, &["up"]).await;
+
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(
+        text(&output).contains(&format!("1001@{}:{}/{digits_only}", db.host, db.port)),
+        "{}",
+        text(&output)
+    );
+}

@@ -4,8 +4,10 @@
 
 use std::fmt;
 
+use std::collections::BTreeMap;
+
 use figment::Figment;
-use figment::providers::Env;
+use figment::providers::Serialized;
 use serde::de::DeserializeOwned;
 
 /// Invalid settings: one entry per bad variable, each naming it.
@@ -52,12 +54,16 @@ impl crate::Failure for ConfigError {
 
 /// Reads `T` from the environment variables `vars` (upper-case names; the
 /// fields of `T` are their lower-case forms, missing ones take `T`'s defaults).
+///
+/// Values stay the strings they are: `001` is a revision, `123456` may be a
+/// password. They become numbers or booleans only where `T` asks for one.
 pub fn from_env<T: DeserializeOwned>(vars: &[&str]) -> Result<T, ConfigError> {
-    let lower: Vec<String> = vars.iter().map(|var| var.to_ascii_lowercase()).collect();
-    let lower: Vec<&str> = lower.iter().map(String::as_str).collect();
-    Figment::new()
-        .merge(Env::raw().only(&lower))
-        .extract()
+    let present: BTreeMap<String, String> = vars
+        .iter()
+        .filter_map(|var| Some((var.to_ascii_lowercase(), std::env::var(var).ok()?)))
+        .collect();
+    Figment::from(Serialized::defaults(present))
+        .extract_lossy()
         .map_err(|error| ConfigError {
             problems: error.into_iter().map(describe).collect(),
         })
@@ -113,6 +119,19 @@ mod tests {
             let message = error.to_string();
             assert!(message.contains("SAMPLE_PORT"), "{message}");
             assert!(message.contains("not-a-port"), "{message}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn values_that_look_like_numbers_stay_strings() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("SAMPLE_NAME", "001");
+            jail.set_env("SAMPLE_PORT", "6543");
+            let sample: Sample =
+                from_env(&["SAMPLE_PORT", "SAMPLE_NAME"]).map_err(|e| e.to_string())?;
+            assert_eq!(sample.sample_name, "001");
+            assert_eq!(sample.sample_port, 6543);
             Ok(())
         });
     }
