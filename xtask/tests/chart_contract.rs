@@ -86,13 +86,7 @@ fn prerequisites(test: &str) -> Option<PathBuf> {
     } else {
         return Some(python);
     };
-    let message = format!("SKIPPED: {test}: {missing}");
-    if std::env::var("SSA_REQUIRE_ALL").as_deref() == Ok("1") {
-        panic!("{message} and SSA_REQUIRE_ALL=1");
-    }
-    // Straight to the stderr handle: libtest captures print!/eprint! of
-    // passing tests, and a skip must stay visible.
-    let _ = writeln!(std::io::stderr(), "{message}");
+    test_support::skip_unless_required(test, &missing);
     None
 }
 

@@ -41,17 +41,14 @@ fn tools_python() -> Option<PathBuf> {
     if python.is_file() {
         return Some(python);
     }
-    let message = format!(
-        "SKIPPED: no Python tools venv at {} (python3 -m venv target/venv/tools && \
-         target/venv/tools/bin/pip install -r ci/python/tools.txt, or `cargo xtask provision`)",
-        python.display()
+    test_support::skip_unless_required(
+        "helm chart tests",
+        &format!(
+            "no Python tools venv at {} (python3 -m venv target/venv/tools && \
+             target/venv/tools/bin/pip install -r ci/python/tools.txt, or `cargo xtask provision`)",
+            python.display()
+        ),
     );
-    if std::env::var("SSA_REQUIRE_ALL").as_deref() == Ok("1") {
-        panic!("{message} and SSA_REQUIRE_ALL=1");
-    }
-    // Straight to the stderr handle: libtest captures print!/eprint! of
-    // passing tests, and a skip must stay visible.
-    let _ = writeln!(std::io::stderr(), "{message}");
     None
 }
 

@@ -82,13 +82,10 @@ impl RealLlamaStack {
         if Self::available() {
             return true;
         }
-        let message = "real LlamaStack not provisioned \
-                       (target/venv/llamastack missing; run cargo xtask test)";
-        assert!(
-            std::env::var("SSA_REQUIRE_ALL").as_deref() != Ok("1"),
-            "{test}: {message}, and SSA_REQUIRE_ALL=1"
+        crate::skip_unless_required(
+            test,
+            "real LlamaStack not provisioned (target/venv/llamastack missing; run cargo xtask test)",
         );
-        crate::report_skip(test, message);
         false
     }
 

@@ -26,12 +26,7 @@ pub fn require(tools: &[&str], test: &str) -> bool {
     if missing.is_empty() {
         return true;
     }
-    let message = format!("{test}: {} not installed", missing.join(", "));
-    if std::env::var("SSA_REQUIRE_ALL").is_ok_and(|value| value == "1") {
-        panic!("{message} (SSA_REQUIRE_ALL=1; `cargo xtask provision` installs them)");
-    }
-    println!("SKIPPED: {message}");
-    eprintln!("SKIPPED: {message}");
+    test_support::skip_unless_required(test, &format!("{} not installed", missing.join(", ")));
     false
 }
 
