@@ -84,7 +84,7 @@ pub fn build(args: BuildArgs) -> Result<()> {
             &settings.created()?,
             &archive,
         )?),
-        Tool::Podman | Tool::Buildah => {
+        Tool::Podman | Tool::Buildah | Tool::Docker => {
             tool.build(
                 &spec,
                 &context,
@@ -92,20 +92,15 @@ pub fn build(args: BuildArgs) -> Result<()> {
                 settings.source_date_epoch,
                 args.no_cache,
             )?;
-            let digest_file = settings
-                .out_dir
-                .join(format!("{}.digest", settings.artifact_name()));
-            Some(tool.export_archive(&reference, &archive, &digest_file)?)
-        }
-        Tool::Docker => {
-            tool.build(
-                &spec,
-                &context,
-                &reference,
-                settings.source_date_epoch,
-                args.no_cache,
-            )?;
-            None
+            // docker keeps images in its daemon: the digest is known at push.
+            if tool == Tool::Docker {
+                None
+            } else {
+                let digest_file = settings
+                    .out_dir
+                    .join(format!("{}.digest", settings.artifact_name()));
+                Some(tool.export_archive(&reference, &archive, &digest_file)?)
+            }
         }
     };
     let record = BuildRecord {
