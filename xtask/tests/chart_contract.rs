@@ -41,9 +41,8 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use common::pod::{Objects, PodContainer, Probe, ProbeAction, secret_object};
@@ -65,24 +64,14 @@ const ROUTING_REPLY: &str = "Hello from the routing agent.";
 
 // ---------------------------------------------------------------- harness
 
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| test_support::fixtures::workspace_root().join("target"))
-}
-
 /// podman and the tools venv's python, or `None` after a visible skip
 /// (a failure under `SSA_REQUIRE_ALL=1`).
 fn prerequisites(test: &str) -> Option<PathBuf> {
-    let python = target_dir().join("venv/tools/bin/python");
+    let python = common::render::venv_python();
     let missing = if !on_path("podman") {
         "podman not installed (`cargo xtask provision` installs it)".to_owned()
     } else if !python.is_file() {
-        format!(
-            "no Python tools venv at {} (python3 -m venv target/venv/tools && \
-             target/venv/tools/bin/pip install -r ci/python/tools.txt, or `cargo xtask provision`)",
-            python.display()
-        )
+        common::render::missing_venv(&python)
     } else {
         return Some(python);
     };
@@ -101,27 +90,7 @@ fn render(python: &Path, values: &Value) -> Vec<Value> {
         "lint": false,
         "kube_versions": [],
     });
-    let mut child = Command::new(python)
-        .arg(root.join("helm/tests/render.py"))
-        .current_dir(&root)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start render.py");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(request.to_string().as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "render.py: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let answer = common::render::render(python, &request);
     assert_eq!(answer["ok"], true, "render failed: {}", answer["error"]);
     answer["objects"]
         .as_array()

@@ -12,14 +12,16 @@
 #[allow(dead_code)]
 mod workspace;
 
+#[path = "common/render.rs"]
+mod render;
+
 #[path = "../src/helm.rs"]
 #[allow(dead_code)]
 mod helm;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use serde_json::{Value, json};
 
@@ -37,18 +39,11 @@ const SERVICE: &str = "/usr/local/bin/self-service-agent";
 // ---------------------------------------------------------------- harness
 
 fn tools_python() -> Option<PathBuf> {
-    let python = workspace::target_dir().join("venv/tools/bin/python");
+    let python = render::venv_python();
     if python.is_file() {
         return Some(python);
     }
-    test_support::skip_unless_required(
-        "helm chart tests",
-        &format!(
-            "no Python tools venv at {} (python3 -m venv target/venv/tools && \
-             target/venv/tools/bin/pip install -r ci/python/tools.txt, or `cargo xtask provision`)",
-            python.display()
-        ),
-    );
+    test_support::skip_unless_required("helm chart tests", &render::missing_venv(&python));
     None
 }
 
@@ -129,7 +124,7 @@ impl Render {
     }
 }
 
-fn render_with(python: &PathBuf, values: &Value, lint: bool) -> Render {
+fn render_with(python: &Path, values: &Value, lint: bool) -> Render {
     let root = workspace::root();
     let request = json!({
         "chart": root.join("helm"),
@@ -139,28 +134,7 @@ fn render_with(python: &PathBuf, values: &Value, lint: bool) -> Render {
         "lint": lint,
         "kube_versions": KUBE_VERSIONS,
     });
-    let mut child = Command::new(python)
-        .arg(root.join("helm/tests/render.py"))
-        .current_dir(&root)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start render.py");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(request.to_string().as_bytes())
-        .expect("write request");
-    let output = child.wait_with_output().expect("render.py output");
-    assert!(
-        output.status.success(),
-        "render.py failed ({}): {}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let answer: Value = serde_json::from_slice(&output.stdout).expect("render.py answers JSON");
+    let answer = render::render(python, &request);
     Render { answer }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod pod;
 pub mod registry;
+pub mod render;
 
 use std::collections::BTreeMap;
 use std::io::Read as _;
