@@ -39,18 +39,16 @@ pub async fn find_active_session<C: ConnectionTrait>(
         .await
 }
 
-/// The user's ACTIVE session for the channel, created when there is none.
-/// Creation is serialised per (user, channel) with a transaction-scoped
-/// advisory lock, so concurrent first requests share one session, across
-/// replicas too.
+/// The user's ACTIVE session for the channel, created when there is none
+/// (the hot path, [`log_in_active_session`], has already looked). Creation
+/// is serialised per (user, channel) with a transaction-scoped advisory
+/// lock, and the lock holder looks again, so concurrent first requests share
+/// one session, across replicas too.
 pub async fn active_session(
     db: &DatabaseConnection,
     user_id: &str,
     integration: IntegrationType,
 ) -> Result<Session, DbErr> {
-    if let Some(session) = find_active_session(db, user_id, integration).await? {
-        return Ok(session);
-    }
     let tx = db.begin().await?;
     lock_user_channel(&tx, user_id, integration).await?;
     let session = match find_active_session(&tx, user_id, integration).await? {
