@@ -91,36 +91,13 @@ impl ApiError {
 
 impl From<DbErr> for ApiError {
     fn from(error: DbErr) -> Self {
-        if is_connection_error(&error) {
+        if shared_db::is_unavailable(&error) {
             tracing::warn!(%error, "database unavailable");
             ApiError::DatabaseUnavailable
         } else {
             tracing::error!(%error, "database error");
             ApiError::Internal
         }
-    }
-}
-
-/// The database could not be reached or is going away (as opposed to
-/// rejecting a statement): I/O and pool errors, SQLSTATE class 08
-/// (connection exception) and 57P (shutdown, crash, starting up).
-pub fn is_connection_error(error: &DbErr) -> bool {
-    use sea_orm::sqlx::Error as Sqlx;
-    match error {
-        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
-        DbErr::Exec(sea_orm::RuntimeErr::SqlxError(inner))
-        | DbErr::Query(sea_orm::RuntimeErr::SqlxError(inner)) => match inner.as_ref() {
-            Sqlx::Io(_)
-            | Sqlx::PoolTimedOut
-            | Sqlx::PoolClosed
-            | Sqlx::Tls(_)
-            | Sqlx::Protocol(_) => true,
-            Sqlx::Database(db) => db
-                .code()
-                .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
-            _ => false,
-        },
-        _ => false,
     }
 }
 

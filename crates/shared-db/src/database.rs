@@ -135,6 +135,29 @@ fn describe(error: &sqlx::Error) -> Attempt {
     }
 }
 
+/// The database could not be reached or is going away (as opposed to
+/// rejecting a statement): I/O and pool errors, SQLSTATE class 08
+/// (connection exception) and 57P (shutdown, crash, starting up).
+pub fn is_unavailable(error: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    match error {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(sea_orm::RuntimeErr::SqlxError(inner))
+        | DbErr::Query(sea_orm::RuntimeErr::SqlxError(inner)) => match inner.as_ref() {
+            Sqlx::Io(_)
+            | Sqlx::PoolTimedOut
+            | Sqlx::PoolClosed
+            | Sqlx::Tls(_)
+            | Sqlx::Protocol(_) => true,
+            Sqlx::Database(db) => db
+                .code()
+                .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
 /// Liveness of the connection: one round trip.
 pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.execute_unprepared("SELECT 1").await.map(drop)
