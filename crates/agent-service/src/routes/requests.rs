@@ -4,9 +4,9 @@
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::{DateTime, FixedOffset};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
+use shared_clients::request_api::{AgentResponse, RequestState, RequestStatus, SyncResponse};
 use shared_db::entities::IntegrationType;
 
 use crate::auth::Identity;
@@ -40,22 +40,6 @@ pub struct SyncRequestBody {
 
 fn default_request_type() -> String {
     "message".into()
-}
-
-#[derive(Debug, Serialize)]
-pub struct SyncResponse {
-    pub request_id: String,
-    pub session_id: String,
-    pub status: &'static str,
-    pub response: AgentResponse,
-}
-
-#[derive(Debug, Serialize)]
-pub struct AgentResponse {
-    pub content: String,
-    pub agent_id: String,
-    pub metadata: Value,
-    pub processing_time_ms: i32,
 }
 
 async fn generic_sync(
@@ -126,28 +110,14 @@ async fn sync(
     Ok(Json(SyncResponse {
         request_id: completed.request_id,
         session_id: completed.session_id,
-        status: "completed",
+        status: RequestState::Completed,
         response: AgentResponse {
             content: completed.content,
             agent_id: completed.agent,
             metadata: completed.metadata,
-            processing_time_ms: completed.processing_time_ms,
+            processing_time_ms: i64::from(completed.processing_time_ms),
         },
     }))
-}
-
-#[derive(Debug, Serialize)]
-pub struct RequestStatus {
-    pub request_id: String,
-    pub session_id: String,
-    pub status: &'static str,
-    pub request_type: String,
-    pub created_at: DateTime<FixedOffset>,
-    pub completed_at: Option<DateTime<FixedOffset>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub response: Option<AgentResponse>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
 }
 
 async fn get_request(
@@ -176,15 +146,15 @@ async fn get_request(
                 .to_owned()
         });
     let status = match (&failed_reason, &log.response_content) {
-        (Some(_), _) => "failed",
-        (None, Some(_)) => "completed",
-        (None, None) => "processing",
+        (Some(_), _) => RequestState::Failed,
+        (None, Some(_)) => RequestState::Completed,
+        (None, None) => RequestState::Processing,
     };
     let response = log.response_content.map(|content| AgentResponse {
         content,
         agent_id: log.agent_id.clone().unwrap_or_default(),
         metadata: log.response_metadata.clone().unwrap_or(Value::Null),
-        processing_time_ms: log.processing_time_ms.unwrap_or_default(),
+        processing_time_ms: i64::from(log.processing_time_ms.unwrap_or_default()),
     });
     Ok(Json(RequestStatus {
         request_id: log.request_id,

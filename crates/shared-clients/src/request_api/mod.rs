@@ -3,15 +3,17 @@
 //! read a request's status, reset a session; plus a readiness probe.
 
 mod chat;
+mod wire;
 
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 pub use chat::{ChatOutcome, chat_loop};
+pub use wire::{AgentResponse, RequestState, RequestStatus, SyncResponse};
 
 /// What went wrong talking to the request API.
 #[derive(Debug, thiserror::Error)]
@@ -39,7 +41,7 @@ pub enum RequestApiError {
     },
 }
 
-impl app_support::Failure for RequestApiError {
+impl app_support::HasExitStatus for RequestApiError {
     fn exit_status(&self) -> app_support::ExitStatus {
         match self {
             RequestApiError::Url { .. } => app_support::ExitStatus::Config,
@@ -49,25 +51,6 @@ impl app_support::Failure for RequestApiError {
             }
         }
     }
-}
-
-/// The answer of `POST /api/v1/requests/generic/sync`.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-pub struct SyncResponse {
-    pub request_id: String,
-    pub session_id: String,
-    pub status: String,
-    pub response: AgentResponse,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-pub struct AgentResponse {
-    pub content: String,
-    pub agent_id: String,
-    #[serde(default)]
-    pub metadata: Value,
-    #[serde(default)]
-    pub processing_time_ms: i64,
 }
 
 /// A client of the request API acting for one user.
@@ -143,7 +126,7 @@ impl RequestApiClient {
     }
 
     /// `GET /api/v1/requests/{id}`.
-    pub async fn request_status(&self, request_id: &str) -> Result<Value, RequestApiError> {
+    pub async fn request_status(&self, request_id: &str) -> Result<RequestStatus, RequestApiError> {
         self.call(Method::GET, &format!("/api/v1/requests/{request_id}"), None)
             .await
     }
@@ -222,27 +205,53 @@ fn error_detail(body: &str) -> String {
         .unwrap_or_else(|| body.chars().take(200).collect())
 }
 
+/// Why a [`probe`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    #[error("GET {url}: cannot build the HTTP client ({reason})")]
+    Client { url: String, reason: String },
+    #[error("GET {url}: no answer ({reason})")]
+    NoAnswer { url: String, reason: String },
+    #[error("GET {url}: HTTP {status}: {body}")]
+    Status {
+        url: String,
+        status: u16,
+        body: String,
+    },
+}
+
+impl app_support::HasExitStatus for ProbeError {
+    fn exit_status(&self) -> app_support::ExitStatus {
+        app_support::ExitStatus::Unavailable
+    }
+}
+
 /// One GET of `url`: `Ok(status)` for a 2xx answer, else why not. For exec
 /// probes in an image without a shell or curl.
-pub async fn probe(url: &str, timeout: Duration) -> Result<StatusCode, String> {
+pub async fn probe(url: &str, timeout: Duration) -> Result<StatusCode, ProbeError> {
     let client = reqwest::Client::builder()
         .timeout(timeout)
         .build()
-        .map_err(|error| error.to_string())?;
+        .map_err(|error| ProbeError::Client {
+            url: url.to_owned(),
+            reason: error.to_string(),
+        })?;
     let response = client
         .get(url)
         .send()
         .await
-        .map_err(|error| format!("GET {url}: no answer ({error})"))?;
+        .map_err(|error| ProbeError::NoAnswer {
+            url: url.to_owned(),
+            reason: error.to_string(),
+        })?;
     let status = response.status();
     if status.is_success() {
-        Ok(status)
-    } else {
-        let body = response.text().await.unwrap_or_default();
-        Err(format!(
-            "GET {url}: HTTP {}: {}",
-            status.as_u16(),
-            body.chars().take(300).collect::<String>()
-        ))
+        return Ok(status);
     }
+    let body = response.text().await.unwrap_or_default();
+    Err(ProbeError::Status {
+        url: url.to_owned(),
+        status: status.as_u16(),
+        body: body.chars().take(300).collect(),
+    })
 }

@@ -1,0 +1,75 @@
+//! The request API's answers, as they cross the wire: the service
+//! serialises these types and the clients deserialise the same ones, so a
+//! change on one side that the other does not follow fails to compile.
+//! The contract is described in `docs/request-api.md`.
+
+use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Where a request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RequestState {
+    /// Stored, waiting for a worker (asynchronous requests).
+    Accepted,
+    /// An agent is working on it.
+    Processing,
+    /// Answered.
+    Completed,
+    /// Ended without an answer; the reason is in `error`.
+    Failed,
+}
+
+impl RequestState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestState::Accepted => "accepted",
+            RequestState::Processing => "processing",
+            RequestState::Completed => "completed",
+            RequestState::Failed => "failed",
+        }
+    }
+}
+
+impl std::fmt::Display for RequestState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The answer of `POST /api/v1/requests/{generic,cli,web}/sync`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncResponse {
+    pub request_id: String,
+    pub session_id: String,
+    pub status: RequestState,
+    pub response: AgentResponse,
+}
+
+/// What the answering agent said.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentResponse {
+    pub content: String,
+    /// The answering agent's name.
+    pub agent_id: String,
+    #[serde(default)]
+    pub metadata: Value,
+    #[serde(default)]
+    pub processing_time_ms: i64,
+}
+
+/// The answer of `GET /api/v1/requests/{request_id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestStatus {
+    pub request_id: String,
+    pub session_id: String,
+    pub status: RequestState,
+    pub request_type: String,
+    pub created_at: DateTime<FixedOffset>,
+    pub completed_at: Option<DateTime<FixedOffset>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<AgentResponse>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
