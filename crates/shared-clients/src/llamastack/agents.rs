@@ -5,7 +5,7 @@ use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 
 use super::agent_config::{Agent, AgentConfig, newest_named};
-use super::client::{LlamaStackClient, describe, segment};
+use super::client::{ApiPath, LlamaStackClient, describe};
 use super::error::{LlamaStackError, snippet};
 use super::types::{AgentIdAnswer, DataList, SessionIdAnswer, TurnAnswer};
 
@@ -23,7 +23,7 @@ impl LlamaStackClient {
 
     /// `GET /v1/agents/{id}`.
     pub async fn get_agent(&self, agent_id: &str) -> Result<Agent, LlamaStackError> {
-        self.get(&format!("/v1/agents/{}", segment(agent_id))).await
+        self.get(ApiPath::new("/v1/agents").id(agent_id)).await
     }
 
     /// `POST /v1/agents` `{"agent_config": ...}` → the new agent's id.
@@ -36,8 +36,7 @@ impl LlamaStackClient {
 
     /// `DELETE /v1/agents/{id}` (its sessions go with it).
     pub async fn delete_agent(&self, agent_id: &str) -> Result<(), LlamaStackError> {
-        self.delete(&format!("/v1/agents/{}", segment(agent_id)))
-            .await
+        self.delete(ApiPath::new("/v1/agents").id(agent_id)).await
     }
 
     /// `POST /v1/agents/{id}/session` → the new session's id.
@@ -48,7 +47,7 @@ impl LlamaStackClient {
     ) -> Result<String, LlamaStackError> {
         let answer: SessionIdAnswer = self
             .post(
-                &format!("/v1/agents/{}/session", segment(agent_id)),
+                ApiPath::new("/v1/agents").id(agent_id).then("session"),
                 &json!({ "session_name": session_name }),
             )
             .await?;
@@ -65,11 +64,11 @@ impl LlamaStackClient {
         session_id: &str,
         user_message: &str,
     ) -> Result<TurnAnswer, LlamaStackError> {
-        let path = format!(
-            "/v1/agents/{}/session/{}/turn",
-            segment(agent_id),
-            segment(session_id)
-        );
+        let path = ApiPath::new("/v1/agents")
+            .id(agent_id)
+            .then("session")
+            .id(session_id)
+            .then("turn");
         let body = json!({
             "messages": [{"role": "user", "content": user_message}],
             "stream": true,
@@ -89,7 +88,7 @@ impl LlamaStackClient {
             let value: Value =
                 serde_json::from_str(data).map_err(|error| LlamaStackError::Decode {
                     method: "POST".into(),
-                    path: path.clone(),
+                    path: path.to_string(),
                     reason: format!("event is not JSON ({error}): {}", snippet(data)),
                 })?;
             match interpret(&value) {
@@ -146,8 +145,9 @@ fn interpret(value: &Value) -> Event {
     }
 }
 
-/// Message content is a string, a `{type: "text", text}` item, or a list of items.
-fn content_text(content: &Value) -> String {
+/// The text of a message's content, in LlamaStack and OpenAI messages alike:
+/// a string, a `{type: "text", text}` item, or a list of items.
+pub fn content_text(content: &Value) -> String {
     match content {
         Value::String(text) => text.clone(),
         Value::Array(items) => items.iter().map(content_text).collect::<Vec<_>>().join(""),

@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use super::config::LlamaStackConfig;
 use super::error::{LlamaStackError, snippet};
 
-/// A typed client for the LlamaStack 0.2.18 API subset of DESIGN §4.
+/// A typed client for the LlamaStack 0.2.18 API subset of `docs/llamastack.md`.
 /// Cheap to clone (one connection pool shared by all clones).
 #[derive(Clone)]
 pub struct LlamaStackClient {
@@ -31,6 +31,59 @@ pub(crate) enum Body<'a> {
         content: &'a [u8],
         purpose: &'a str,
     },
+}
+
+/// A path under the base URL: fixed parts and ids. Each id becomes exactly
+/// one path segment (percent-encoded by [`Url::path_segments_mut`]), so an
+/// id holding `/` or `?` cannot reach another route. Displayed unencoded,
+/// for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ApiPath(Vec<String>);
+
+impl ApiPath {
+    /// A fixed path such as `/v1/agents`.
+    pub(crate) fn new(fixed: &str) -> Self {
+        Self(
+            fixed
+                .split('/')
+                .filter(|part| !part.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        )
+    }
+
+    /// This path with `id` as its next segment.
+    pub(crate) fn id(mut self, id: &str) -> Self {
+        self.0.push(id.to_owned());
+        self
+    }
+
+    /// This path with the fixed `parts` appended.
+    pub(crate) fn then(mut self, parts: &str) -> Self {
+        self.0.extend(Self::new(parts).0);
+        self
+    }
+}
+
+impl From<&str> for ApiPath {
+    fn from(fixed: &str) -> Self {
+        Self::new(fixed)
+    }
+}
+
+impl From<&ApiPath> for ApiPath {
+    fn from(path: &ApiPath) -> Self {
+        path.clone()
+    }
+}
+
+impl std::fmt::Display for ApiPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for part in &self.0 {
+            write!(f, "/{part}")?;
+        }
+        Ok(())
+    }
 }
 
 impl LlamaStackClient {
@@ -75,10 +128,11 @@ impl LlamaStackClient {
 
     /// One `GET /v1/health`, no retries, at most `timeout`: for readiness probes.
     pub async fn ping(&self, timeout: Duration) -> Result<(), LlamaStackError> {
+        let api_path = ApiPath::new("/v1/health");
         let path = "/v1/health";
         let request = self
             .http
-            .get(self.url(path, &[]))
+            .get(self.url(&api_path, &[]))
             .timeout(timeout.min(self.config.timeout));
         let response = request
             .send()
@@ -104,34 +158,39 @@ impl LlamaStackClient {
     /// Waits until [`ping`](Self::ping) succeeds, with backoff, for at most `timeout`.
     pub async fn wait_until_ready(&self, timeout: Duration) -> Result<(), LlamaStackError> {
         let started = Instant::now();
-        let mut pause = self.config.min_backoff.max(Duration::from_millis(50));
-        loop {
-            let remaining = timeout.saturating_sub(started.elapsed());
-            let attempt = self.ping(remaining.max(Duration::from_millis(100))).await;
-            match attempt {
-                Ok(()) => return Ok(()),
-                Err(error) if !error.is_unavailable() => return Err(error),
-                Err(error) => {
-                    let remaining = timeout.saturating_sub(started.elapsed());
-                    if remaining.is_zero() {
-                        return Err(LlamaStackError::Unavailable {
-                            target: self.config.target(),
-                            waited: started.elapsed(),
-                            reason: error.to_string(),
-                        });
+        let remaining = || timeout.saturating_sub(started.elapsed());
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(self.config.min_backoff.max(Duration::from_millis(50)))
+            .with_max_delay(Duration::from_secs(2))
+            .without_max_times();
+        (|| self.ping(remaining().max(Duration::from_millis(100))))
+            .retry(backoff)
+            .when(|error: &LlamaStackError| error.is_unavailable() && !remaining().is_zero())
+            // the last pause ends at the deadline, not past it
+            .adjust(|_, pause| pause.map(|pause| pause.min(remaining())))
+            .notify(|error, _| {
+                tracing::debug!(target = %self.config.target(), %error, "LlamaStack not ready yet");
+            })
+            .await
+            .map_err(|error| {
+                if error.is_unavailable() {
+                    LlamaStackError::Unavailable {
+                        target: self.config.target(),
+                        waited: started.elapsed(),
+                        reason: error.to_string(),
                     }
-                    tracing::debug!(target = %self.config.target(), %error, "LlamaStack not ready yet");
-                    tokio::time::sleep(pause.min(remaining)).await;
-                    pause = (pause * 2).min(Duration::from_secs(2));
+                } else {
+                    error
                 }
-            }
-        }
+            })
     }
 
-    pub(crate) fn url(&self, path: &str, query: &[(&str, &str)]) -> Url {
+    pub(crate) fn url(&self, path: &ApiPath, query: &[(&str, &str)]) -> Url {
         let mut url = self.config.base_url.clone();
-        let joined = format!("{}{path}", url.path().trim_end_matches('/'));
-        url.set_path(&joined);
+        // http(s) URLs always have path segments.
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments.pop_if_empty().extend(&path.0);
+        }
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }
@@ -143,11 +202,14 @@ impl LlamaStackClient {
     pub(crate) async fn send(
         &self,
         method: Method,
-        path: &str,
+        path: impl Into<ApiPath>,
         query: &[(&str, &str)],
         body: Body<'_>,
     ) -> Result<Response, LlamaStackError> {
-        let url = self.url(path, query);
+        let api_path = path.into();
+        let url = self.url(&api_path, query);
+        let path = api_path.to_string();
+        let path = path.as_str();
         let attempt = || async {
             let mut request = self.http.request(method.clone(), url.clone());
             request = match &body {
@@ -193,32 +255,37 @@ impl LlamaStackClient {
             .with_jitter()
     }
 
-    pub(crate) async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, LlamaStackError> {
+    pub(crate) async fn get<T: DeserializeOwned>(
+        &self,
+        path: impl Into<ApiPath>,
+    ) -> Result<T, LlamaStackError> {
         self.get_with(path, &[]).await
     }
 
     pub(crate) async fn get_with<T: DeserializeOwned>(
         &self,
-        path: &str,
+        path: impl Into<ApiPath>,
         query: &[(&str, &str)],
     ) -> Result<T, LlamaStackError> {
-        let response = self.send(Method::GET, path, query, Body::Empty).await?;
-        read_json(&Method::GET, path, response).await
+        let path = path.into();
+        let response = self.send(Method::GET, &path, query, Body::Empty).await?;
+        read_json(&Method::GET, &path.to_string(), response).await
     }
 
     pub(crate) async fn post<B: Serialize, T: DeserializeOwned>(
         &self,
-        path: &str,
+        path: impl Into<ApiPath>,
         body: &B,
     ) -> Result<T, LlamaStackError> {
-        let response = self.post_raw(path, body).await?;
-        read_json(&Method::POST, path, response).await
+        let path = path.into();
+        let response = self.post_raw(&path, body).await?;
+        read_json(&Method::POST, &path.to_string(), response).await
     }
 
     /// POST whose answer body is not needed (LlamaStack answers `null`).
     pub(crate) async fn post_ignoring_answer<B: Serialize>(
         &self,
-        path: &str,
+        path: impl Into<ApiPath>,
         body: &B,
     ) -> Result<(), LlamaStackError> {
         self.post_raw(path, body).await.map(drop)
@@ -226,36 +293,23 @@ impl LlamaStackClient {
 
     pub(crate) async fn post_raw<B: Serialize>(
         &self,
-        path: &str,
+        path: impl Into<ApiPath>,
         body: &B,
     ) -> Result<Response, LlamaStackError> {
+        let path = path.into();
         let bytes = serde_json::to_vec(body).map_err(|error| LlamaStackError::Decode {
             method: "POST".into(),
-            path: path.into(),
+            path: path.to_string(),
             reason: format!("request body: {error}"),
         })?;
         self.send(Method::POST, path, &[], Body::Json(bytes)).await
     }
 
-    pub(crate) async fn delete(&self, path: &str) -> Result<(), LlamaStackError> {
+    pub(crate) async fn delete(&self, path: impl Into<ApiPath>) -> Result<(), LlamaStackError> {
         self.send(Method::DELETE, path, &[], Body::Empty)
             .await
             .map(drop)
     }
-}
-
-/// A path segment with everything but unreserved characters and `:`
-/// percent-encoded (ids such as `mcp::snow` stay readable).
-pub(crate) fn segment(id: &str) -> String {
-    let mut out = String::with_capacity(id.len());
-    for byte in id.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~' | b':') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 async fn check(
@@ -334,9 +388,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ids_are_encoded_as_path_segments() {
-        assert_eq!(segment("mcp::snow"), "mcp::snow");
-        assert_eq!(segment("laptop refresh/2"), "laptop%20refresh%2F2");
+    fn ids_are_encoded_as_one_path_segment_each() {
+        let config = LlamaStackConfig::for_url("http://host:1").expect("valid");
+        let client = LlamaStackClient::new(config).expect("client");
+        let url = |path: &ApiPath| client.url(path, &[]).to_string();
+        assert_eq!(
+            url(&ApiPath::new("/v1/toolgroups").id("mcp::snow")),
+            "http://host:1/v1/toolgroups/mcp::snow"
+        );
+        assert_eq!(
+            url(&ApiPath::new("/v1/vector-dbs").id("laptop refresh/2?x")),
+            "http://host:1/v1/vector-dbs/laptop%20refresh%2F2%3Fx"
+        );
+        assert_eq!(
+            ApiPath::new("/v1/agents")
+                .id("a/b")
+                .then("session")
+                .to_string(),
+            "/v1/agents/a/b/session"
+        );
     }
 
     #[test]
@@ -344,7 +414,9 @@ mod tests {
         let config = LlamaStackConfig::for_url("http://host:1/llama/").expect("valid");
         let client = LlamaStackClient::new(config).expect("client");
         assert_eq!(
-            client.url("/v1/models", &[("limit", "2")]).as_str(),
+            client
+                .url(&ApiPath::new("/v1/models"), &[("limit", "2")])
+                .as_str(),
             "http://host:1/llama/v1/models?limit=2"
         );
     }

@@ -1,5 +1,5 @@
 //! Typed async client for the LlamaStack 0.2.18 API subset the project uses
-//! (DESIGN §4): models, providers, vector DBs and the RAG tool, toolgroups,
+//! (`docs/llamastack.md`): models, providers, vector DBs and the RAG tool, toolgroups,
 //! agents, sessions and streamed turns, OpenAI-compatible files and vector
 //! stores. Retries connection errors and 5xx answers with backoff, never a
 //! 4xx; errors name the method, path, status and the start of the body.
@@ -28,9 +28,10 @@ pub use agent_config::{
     Agent, AgentConfig, AgentToolgroup, KNOWLEDGE_SEARCH_TOOLGROUP, SamplingParams,
     SamplingStrategy, ToolConfig, newest_named,
 };
+pub use agents::content_text;
 pub use client::LlamaStackClient;
 pub use config::{
-    DEFAULT_PORT, DEFAULT_RETRIES, DEFAULT_TIMEOUT, ENV_VARS, LlamaStackConfig, duration_from_secs,
+    DEFAULT_PORT, DEFAULT_RETRIES, DEFAULT_TIMEOUT, LlamaStackConfig, duration_from_secs,
 };
 pub use error::LlamaStackError;
 pub use types::{

@@ -2,7 +2,7 @@
 
 use serde::de::DeserializeOwned;
 
-use super::client::{Body, LlamaStackClient, read_json, segment};
+use super::client::{ApiPath, Body, LlamaStackClient, read_json};
 use super::error::LlamaStackError;
 use super::types::{
     AttachFile, CreateVectorStore, FileObject, Page, UpdateVectorStore, VectorStore,
@@ -47,7 +47,7 @@ impl LlamaStackClient {
 
     /// `DELETE /v1/openai/v1/files/{id}`.
     pub async fn delete_file(&self, file_id: &str) -> Result<(), LlamaStackError> {
-        self.delete(&format!("{FILES}/{}", segment(file_id))).await
+        self.delete(ApiPath::new(FILES).id(file_id)).await
     }
 
     /// `GET /v1/openai/v1/vector_stores`, every page.
@@ -71,16 +71,13 @@ impl LlamaStackClient {
         vector_store_id: &str,
         request: &UpdateVectorStore,
     ) -> Result<VectorStore, LlamaStackError> {
-        self.post(
-            &format!("{VECTOR_STORES}/{}", segment(vector_store_id)),
-            request,
-        )
-        .await
+        self.post(ApiPath::new(VECTOR_STORES).id(vector_store_id), request)
+            .await
     }
 
     /// `DELETE /v1/openai/v1/vector_stores/{id}` (its vector DB goes with it).
     pub async fn delete_vector_store(&self, vector_store_id: &str) -> Result<(), LlamaStackError> {
-        self.delete(&format!("{VECTOR_STORES}/{}", segment(vector_store_id)))
+        self.delete(ApiPath::new(VECTOR_STORES).id(vector_store_id))
             .await
     }
 
@@ -89,7 +86,9 @@ impl LlamaStackClient {
         &self,
         vector_store_id: &str,
     ) -> Result<Vec<VectorStoreFile>, LlamaStackError> {
-        let path = format!("{VECTOR_STORES}/{}/files", segment(vector_store_id));
+        let path = ApiPath::new(VECTOR_STORES)
+            .id(vector_store_id)
+            .then("files");
         self.all_pages(&path, |file: &VectorStoreFile| file.id.clone())
             .await
     }
@@ -101,7 +100,9 @@ impl LlamaStackClient {
         request: &AttachFile,
     ) -> Result<VectorStoreFile, LlamaStackError> {
         self.post(
-            &format!("{VECTOR_STORES}/{}/files", segment(vector_store_id)),
+            ApiPath::new(VECTOR_STORES)
+                .id(vector_store_id)
+                .then("files"),
             request,
         )
         .await
@@ -114,19 +115,21 @@ impl LlamaStackClient {
         vector_store_id: &str,
         file_id: &str,
     ) -> Result<(), LlamaStackError> {
-        self.delete(&format!(
-            "{VECTOR_STORES}/{}/files/{}",
-            segment(vector_store_id),
-            segment(file_id)
-        ))
+        self.delete(
+            ApiPath::new(VECTOR_STORES)
+                .id(vector_store_id)
+                .then("files")
+                .id(file_id),
+        )
         .await
     }
 
     async fn all_pages<T: DeserializeOwned>(
         &self,
-        path: &str,
+        path: impl Into<ApiPath>,
         id_of: impl Fn(&T) -> String,
     ) -> Result<Vec<T>, LlamaStackError> {
+        let path = path.into();
         let mut items = Vec::new();
         let mut after: Option<String> = None;
         for _ in 0..MAX_PAGES {
@@ -134,7 +137,7 @@ impl LlamaStackClient {
             if let Some(cursor) = &after {
                 query.push(("after", cursor.as_str()));
             }
-            let page: Page<T> = self.get_with(path, &query).await?;
+            let page: Page<T> = self.get_with(&path, &query).await?;
             let data = page.data.unwrap_or_default();
             let next = data.last().map(&id_of).or(page.last_id);
             let empty = data.is_empty();

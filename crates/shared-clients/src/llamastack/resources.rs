@@ -1,6 +1,6 @@
 //! Models, providers, vector DBs (and the RAG tool's insert) and toolgroups.
 
-use super::client::{LlamaStackClient, segment};
+use super::client::{ApiPath, LlamaStackClient};
 use super::error::LlamaStackError;
 use super::types::{
     DataList, Model, Provider, RagInsert, RegisterToolgroup, RegisterVectorDb, Toolgroup, VectorDb,
@@ -38,7 +38,7 @@ impl LlamaStackClient {
 
     /// `DELETE /v1/vector-dbs/{id}`.
     pub async fn unregister_vector_db(&self, vector_db_id: &str) -> Result<(), LlamaStackError> {
-        self.delete(&format!("/v1/vector-dbs/{}", segment(vector_db_id)))
+        self.delete(ApiPath::new("/v1/vector-dbs").id(vector_db_id))
             .await
     }
 
@@ -66,7 +66,7 @@ impl LlamaStackClient {
 
     /// `DELETE /v1/toolgroups/{id}`.
     pub async fn unregister_toolgroup(&self, toolgroup_id: &str) -> Result<(), LlamaStackError> {
-        self.delete(&format!("/v1/toolgroups/{}", segment(toolgroup_id)))
+        self.delete(ApiPath::new("/v1/toolgroups").id(toolgroup_id))
             .await
     }
 }

@@ -1,4 +1,4 @@
-//! Wire types of the LlamaStack 0.2.18 API subset we use (DESIGN §4).
+//! Wire types of the LlamaStack 0.2.18 API subset we use (`docs/llamastack.md`).
 //! Answers are parsed leniently (unknown fields ignored, `null` where a list
 //! is expected read as empty) so that a newer server does not break us;
 //! requests carry exactly the fields the contract names.
