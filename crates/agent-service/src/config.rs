@@ -5,23 +5,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use app_support::{ConfigError, from_env};
+use app_support::{ConfigError, Seconds, from_env};
 use serde::Deserialize;
 
 use crate::auth::AuthMode;
-
-const ENV_VARS: &[&str] = &[
-    "LISTEN_ADDR",
-    "EXPECTED_MIGRATION_VERSION",
-    "AUTH_MODE",
-    "USER_ID_HEADER",
-    "API_KEYS_FILE",
-    "REQUEST_TIMEOUT",
-    "SHUTDOWN_TIMEOUT",
-    "MAX_BODY_BYTES",
-    "ROUTING_AGENT",
-    "MAX_AGENT_HANDOFFS",
-];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
@@ -31,8 +18,8 @@ struct RawServiceConfig {
     auth_mode: String,
     user_id_header: String,
     api_keys_file: Option<PathBuf>,
-    request_timeout: u64,
-    shutdown_timeout: u64,
+    request_timeout: Seconds,
+    shutdown_timeout: Seconds,
     max_body_bytes: usize,
     routing_agent: String,
     max_agent_handoffs: u32,
@@ -46,8 +33,8 @@ impl Default for RawServiceConfig {
             auth_mode: "header".into(),
             user_id_header: "x-user-id".into(),
             api_keys_file: None,
-            request_timeout: 120,
-            shutdown_timeout: 30,
+            request_timeout: Seconds::new(120),
+            shutdown_timeout: Seconds::new(30),
             max_body_bytes: 1024 * 1024,
             routing_agent: "routing-agent".into(),
             max_agent_handoffs: 3,
@@ -80,7 +67,7 @@ pub struct ServiceConfig {
 
 impl ServiceConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_raw(from_env(ENV_VARS)?)
+        Self::from_raw(from_env()?)
     }
 
     fn from_raw(raw: RawServiceConfig) -> Result<Self, ConfigError> {
@@ -108,7 +95,7 @@ impl ServiceConfig {
                 raw.user_id_header
             ));
         }
-        if raw.request_timeout == 0 {
+        if raw.request_timeout.is_zero() {
             problems.push("REQUEST_TIMEOUT: must be at least 1 second".into());
         }
         if raw.max_body_bytes < 1024 {
@@ -128,8 +115,8 @@ impl ServiceConfig {
                 auth_mode,
                 user_id_header: raw.user_id_header.to_ascii_lowercase(),
                 api_keys_file: raw.api_keys_file,
-                request_timeout: Duration::from_secs(raw.request_timeout),
-                shutdown_timeout: Duration::from_secs(raw.shutdown_timeout),
+                request_timeout: raw.request_timeout.duration(),
+                shutdown_timeout: raw.shutdown_timeout.duration(),
                 max_body_bytes: raw.max_body_bytes,
                 routing_agent: raw.routing_agent,
                 max_agent_handoffs: raw.max_agent_handoffs,
@@ -165,7 +152,7 @@ mod tests {
         let error = ServiceConfig::from_raw(RawServiceConfig {
             listen_addr: "everywhere".into(),
             auth_mode: "api-key".into(),
-            request_timeout: 0,
+            request_timeout: Seconds::new(0),
             ..RawServiceConfig::default()
         })
         .unwrap_err()

@@ -1,8 +1,8 @@
 //! Settings from environment variables (Kubernetes hands them over that way),
-//! through figment. Defaults live on the settings type (`#[serde(default)]`).
+//! through figment. Defaults live on the settings type (`#[serde(default)]`),
+//! and the variables are its field names in upper case: the list is derived
+//! from the type, so a field cannot be added without its variable being read.
 //! Every problem is reported with the variable's name, all of them at once.
-
-use std::fmt;
 
 use std::collections::BTreeMap;
 
@@ -11,7 +11,8 @@ use figment::providers::Serialized;
 use serde::de::DeserializeOwned;
 
 /// Invalid settings: one entry per bad variable, each naming it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration: {}", problems.join("; "))]
 pub struct ConfigError {
     problems: Vec<String>,
 }
@@ -38,27 +39,28 @@ impl ConfigError {
     }
 }
 
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid configuration: {}", self.problems.join("; "))
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
-impl crate::Failure for ConfigError {
+impl crate::HasExitStatus for ConfigError {
     fn exit_status(&self) -> crate::ExitStatus {
         crate::ExitStatus::Config
     }
 }
 
-/// Reads `T` from the environment variables `vars` (upper-case names; the
-/// fields of `T` are their lower-case forms, missing ones take `T`'s defaults).
+/// The environment variables [`from_env`] reads for `T`: its field names
+/// in upper case.
+pub fn env_vars<T: DeserializeOwned>() -> Vec<String> {
+    serde_aux::serde_introspection::serde_introspect::<T>()
+        .iter()
+        .map(|field| field.to_ascii_uppercase())
+        .collect()
+}
+
+/// Reads `T` from the environment: each field from the variable of its name
+/// in upper case; missing ones take `T`'s defaults.
 ///
 /// Values stay the strings they are: `001` is a revision, `123456` may be a
 /// password. They become numbers or booleans only where `T` asks for one.
-pub fn from_env<T: DeserializeOwned>(vars: &[&str]) -> Result<T, ConfigError> {
-    let present: BTreeMap<String, String> = vars
+pub fn from_env<T: DeserializeOwned>() -> Result<T, ConfigError> {
+    let present: BTreeMap<String, String> = env_vars::<T>()
         .iter()
         .filter_map(|var| Some((var.to_ascii_lowercase(), std::env::var(var).ok()?)))
         .collect();
@@ -114,8 +116,7 @@ mod tests {
         // figment::Jail isolates the process environment for the test.
         figment::Jail::expect_with(|jail| {
             jail.set_env("SAMPLE_PORT", "not-a-port");
-            let error = from_env::<Sample>(&["SAMPLE_PORT", "SAMPLE_NAME"])
-                .expect_err("a non-numeric port is invalid");
+            let error = from_env::<Sample>().expect_err("a non-numeric port is invalid");
             let message = error.to_string();
             assert!(message.contains("SAMPLE_PORT"), "{message}");
             assert!(message.contains("not-a-port"), "{message}");
@@ -128,8 +129,7 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.set_env("SAMPLE_NAME", "001");
             jail.set_env("SAMPLE_PORT", "6543");
-            let sample: Sample =
-                from_env(&["SAMPLE_PORT", "SAMPLE_NAME"]).map_err(|e| e.to_string())?;
+            let sample: Sample = from_env().map_err(|e| e.to_string())?;
             assert_eq!(sample.sample_name, "001");
             assert_eq!(sample.sample_port, 6543);
             Ok(())
@@ -137,11 +137,15 @@ mod tests {
     }
 
     #[test]
+    fn the_variables_are_the_fields_in_upper_case() {
+        assert_eq!(env_vars::<Sample>(), ["SAMPLE_PORT", "SAMPLE_NAME"]);
+    }
+
+    #[test]
     fn variables_override_defaults() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("SAMPLE_NAME", "from-env");
-            let sample: Sample =
-                from_env(&["SAMPLE_PORT", "SAMPLE_NAME"]).map_err(|e| e.to_string())?;
+            let sample: Sample = from_env().map_err(|e| e.to_string())?;
             assert_eq!(sample.sample_name, "from-env");
             assert_eq!(sample.sample_port, 5432);
             Ok(())

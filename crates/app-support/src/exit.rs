@@ -31,11 +31,11 @@ impl ExitStatus {
 }
 
 /// An error that knows which exit code it deserves.
-pub trait Failure: Display {
+pub trait HasExitStatus: Display {
     fn exit_status(&self) -> ExitStatus;
 }
 
-/// The error a binary's `run` returns: any [`Failure`] converts into it with
+/// The error a binary's `run` returns: any [`HasExitStatus`] error converts into it with
 /// `?`, and guards in the binary itself can build one directly.
 #[derive(Debug)]
 pub struct Fatal {
@@ -62,7 +62,7 @@ impl Display for Fatal {
     }
 }
 
-impl<E: Failure> From<E> for Fatal {
+impl<E: HasExitStatus> From<E> for Fatal {
     fn from(error: E) -> Self {
         Self::new(error.exit_status(), error.to_string())
     }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use app_support::{ExitStatus, Failure};
+use app_support::{ExitStatus, HasExitStatus};
 use shared_clients::llamastack::LlamaStackError;
 
 /// The asset directory is unreadable or invalid. Names the file (relative to
@@ -23,7 +23,7 @@ pub enum AssetError {
     InvalidFile { file: PathBuf, message: String },
 }
 
-impl Failure for AssetError {
+impl HasExitStatus for AssetError {
     fn exit_status(&self) -> ExitStatus {
         ExitStatus::Config
     }
@@ -42,7 +42,7 @@ pub enum ReconcileError {
     },
 }
 
-impl Failure for ReconcileError {
+impl HasExitStatus for ReconcileError {
     fn exit_status(&self) -> ExitStatus {
         match self {
             ReconcileError::Server(error) => error.exit_status(),

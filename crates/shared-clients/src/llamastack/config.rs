@@ -11,15 +11,6 @@ use reqwest::Url;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-/// The environment variables read by [`LlamaStackConfig::from_env`].
-pub const ENV_VARS: &[&str] = &[
-    "LLAMA_STACK_URL",
-    "LLAMASTACK_SERVICE_HOST",
-    "LLAMA_STACK_API_KEY",
-    "LLAMA_STACK_TIMEOUT",
-    "LLAMA_STACK_RETRIES",
-];
-
 /// LlamaStack's port when only a host is given (`LLAMASTACK_SERVICE_HOST`).
 pub const DEFAULT_PORT: u16 = 8321;
 /// Per-request timeout unless configured (the asset `config.yaml` default).
@@ -56,7 +47,7 @@ pub struct LlamaStackConfig {
 impl LlamaStackConfig {
     /// Reads and validates the settings; every bad variable is named.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let raw: RawConfig = from_env(ENV_VARS)?;
+        let raw: RawConfig = from_env()?;
         let mut problems = Vec::new();
         let base_url = match (&raw.llama_stack_url, &raw.llamastack_service_host) {
             (Some(url), _) if !url.trim().is_empty() => {

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use app_support::{ConfigError, ExitStatus, Failure};
+use app_support::{ConfigError, ExitStatus, HasExitStatus};
 
 /// How much of an error body is kept.
 pub(crate) const BODY_SNIPPET_CHARS: usize = 200;
@@ -87,7 +87,7 @@ impl LlamaStackError {
     }
 }
 
-impl Failure for LlamaStackError {
+impl HasExitStatus for LlamaStackError {
     fn exit_status(&self) -> ExitStatus {
         match self {
             LlamaStackError::Config(_) => ExitStatus::Config,
