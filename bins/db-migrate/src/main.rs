@@ -5,9 +5,8 @@
 //! unavailable, 1 migration failed, 64 destructive action not confirmed.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
-use app_support::{ExitStatus, Fatal, Runtime, init_logging};
+use app_support::{ExitStatus, Fatal, Runtime, Seconds, init_logging, parse_cli};
 use clap::{Args, Parser, Subcommand};
 use shared_db::migrate::{self, Timeouts};
 use shared_db::{DbConfig, latest_alembic_revision, wait_for_migration};
@@ -21,11 +20,11 @@ struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
     /// Seconds to wait for the database to accept connections.
-    #[arg(long, env = "DB_WAIT_TIMEOUT", default_value_t = 60, global = true)]
-    connect_timeout: u64,
+    #[arg(long, env = "DB_WAIT_TIMEOUT", default_value = "60", global = true)]
+    connect_timeout: Seconds,
     /// Seconds to wait for another db-migrate's lock to be released.
-    #[arg(long, env = "DB_LOCK_TIMEOUT", default_value_t = 300, global = true)]
-    lock_timeout: u64,
+    #[arg(long, env = "DB_LOCK_TIMEOUT", default_value = "300", global = true)]
+    lock_timeout: Seconds,
 }
 
 #[derive(Debug, Subcommand)]
@@ -46,8 +45,8 @@ struct WaitArgs {
     #[arg(long, env = "EXPECTED_MIGRATION_VERSION", default_value = latest_alembic_revision())]
     expected_version: String,
     /// Seconds to wait in total.
-    #[arg(long, env = "MIGRATION_WAIT_TIMEOUT", default_value_t = 300)]
-    timeout: u64,
+    #[arg(long, env = "MIGRATION_WAIT_TIMEOUT", default_value = "300")]
+    timeout: Seconds,
 }
 
 #[derive(Debug, Args)]
@@ -61,7 +60,10 @@ struct DownArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse_cli::<Cli>("db-migrate") {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     init_logging();
     app_support::run("db-migrate", Runtime::CurrentThread, run(cli))
 }
@@ -69,8 +71,8 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<(), Fatal> {
     let config = DbConfig::from_env()?.with_application_name("db-migrate");
     let timeouts = Timeouts {
-        connect: Duration::from_secs(cli.connect_timeout),
-        lock: Duration::from_secs(cli.lock_timeout),
+        connect: cli.connect_timeout.duration(),
+        lock: cli.lock_timeout.duration(),
     };
     match cli.command.unwrap_or(Command::Up) {
         Command::Up => {
@@ -93,7 +95,7 @@ async fn run(cli: Cli) -> Result<(), Fatal> {
                 &db,
                 &config.target(),
                 &args.expected_version,
-                Duration::from_secs(args.timeout),
+                args.timeout.duration(),
             )
             .await?;
             tracing::info!(database = %config.target(), revision, "schema is ready");

@@ -397,3 +397,88 @@ async fn digits_only_user_password_and_database_name_are_taken_as_text() {
         text(&output)
     );
 }
+
+#[tokio::test]
+async fn a_bad_duration_from_the_environment_is_a_configuration_error_naming_it() {
+    for (var, value) in [
+        ("DB_WAIT_TIMEOUT", "soon"),
+        ("DB_LOCK_TIMEOUT", "18446744073709551615"),
+        ("DB_POOL_TIMEOUT", "-3"),
+    ] {
+        let output = run(&[(var, value.to_owned())], &["up"]).await;
+        assert_eq!(
+            output.status.code(),
+            Some(EX_CONFIG),
+            "{var}: {}",
+            text(&output)
+        );
+        let lines = stderr_lines(&output);
+        assert_eq!(lines.len(), 1, "{var}: {lines:?}");
+        assert!(lines[0].contains(var), "{lines:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_same_bad_duration_as_a_flag_is_a_usage_error() {
+    let output = run(&[], &["up", "--connect-timeout", "soon"]).await;
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        text(&output).contains("--connect-timeout"),
+        "{}",
+        text(&output)
+    );
+}
+
+#[tokio::test]
+async fn a_url_parameter_naming_a_password_is_never_logged() {
+    let db = test_database().await.unwrap();
+    let secret = "Ssl-Key-Passphrase-91c2";
+    for key in ["sslpassword", "passwd", "pass"] {
+        let url = format!("{}?{key}={secret}", db.url());
+        let env = [("DATABASE_URL", url), ("RUST_LOG", "trace".to_owned())];
+        let output = run(&env, &["status"]).await;
+        assert!(output.status.success(), "{key}: {}", text(&output));
+        let all = text(&output);
+        assert!(!all.contains(secret), "{key} leaked: {all}");
+        assert!(all.contains(key), "the ignored parameter is named: {all}");
+    }
+}
+
+#[tokio::test]
+async fn a_url_of_another_database_kind_is_refused() {
+    let output = run(
+        &[(
+            "DATABASE_URL",
+            "mysql://app:s3cret@127.0.0.1:3306/agents".to_owned(),
+        )],
+        &["up"],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(EX_CONFIG), "{}", text(&output));
+    let lines = stderr_lines(&output);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains("DATABASE_URL") && lines[0].contains("mysql"),
+        "{lines:?}"
+    );
+    assert!(!lines[0].contains("s3cret"), "{lines:?}");
+}
+
+#[tokio::test]
+async fn sql_debug_logs_each_statement_without_its_values() {
+    let db = test_database().await.unwrap();
+    let mut env = db.env();
+    env.push(("SQL_DEBUG", "true".into()));
+    let output = run(&env, &["up"]).await;
+    assert!(output.status.success(), "{}", text(&output));
+    let all = text(&output);
+    assert!(
+        all.contains("pg_try_advisory_lock"),
+        "statements logged: {all}"
+    );
+    assert!(all.contains("CREATE TABLE"), "DDL logged: {all}");
+    assert!(!all.contains(&db.password), "{all}");
+
+    let quiet = run(&db.env(), &["status"]).await;
+    assert!(!text(&quiet).contains("SELECT"), "{}", text(&quiet));
+}

@@ -7,7 +7,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use app_support::{ConfigError, from_env};
+use app_support::{ConfigError, Seconds, from_env};
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sea_orm::sqlx::{ConnectOptions as _, Connection as _, Pool, Postgres};
 use secrecy::{ExposeSecret, SecretString};
@@ -15,21 +15,6 @@ use serde::Deserialize;
 
 /// A pooled connection idle this long is checked before use.
 const STALE_AFTER: Duration = Duration::from_secs(2);
-
-/// The environment variables read by [`DbConfig::from_env`].
-pub const ENV_VARS: &[&str] = &[
-    "DATABASE_URL",
-    "POSTGRES_HOST",
-    "POSTGRES_PORT",
-    "POSTGRES_DB",
-    "POSTGRES_USER",
-    "POSTGRES_PASSWORD",
-    "DB_POOL_SIZE",
-    "DB_MAX_OVERFLOW",
-    "DB_POOL_TIMEOUT",
-    "DB_POOL_RECYCLE",
-    "SQL_DEBUG",
-];
 
 #[derive(Deserialize)]
 #[serde(default)]
@@ -42,8 +27,8 @@ struct RawDbConfig {
     postgres_password: Option<SecretString>,
     db_pool_size: u32,
     db_max_overflow: u32,
-    db_pool_timeout: u64,
-    db_pool_recycle: u64,
+    db_pool_timeout: Seconds,
+    db_pool_recycle: Seconds,
     sql_debug: bool,
 }
 
@@ -58,8 +43,8 @@ impl Default for RawDbConfig {
             postgres_password: None,
             db_pool_size: 5,
             db_max_overflow: 10,
-            db_pool_timeout: 30,
-            db_pool_recycle: 3600,
+            db_pool_timeout: Seconds::new(30),
+            db_pool_recycle: Seconds::new(3600),
             sql_debug: false,
         }
     }
@@ -75,14 +60,15 @@ pub struct DbConfig {
     pub acquire_timeout: Duration,
     /// Connections older than this are closed and replaced (`DB_POOL_RECYCLE`).
     pub max_lifetime: Duration,
-    /// Log every statement at `info` (`SQL_DEBUG`).
+    /// Log every statement at `info` (`SQL_DEBUG`): its text, rows and
+    /// time, never the values bound to it.
     pub sql_debug: bool,
 }
 
 impl DbConfig {
     /// Reads and validates the settings; every bad variable is named.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let raw: RawDbConfig = from_env(ENV_VARS)?;
+        let raw: RawDbConfig = from_env()?;
         Self::from_raw(raw)
     }
 
@@ -99,16 +85,13 @@ impl DbConfig {
         if raw.db_pool_size == 0 {
             problems.push("DB_POOL_SIZE: must be at least 1".to_owned());
         }
-        if raw.db_pool_timeout == 0 {
+        if raw.db_pool_timeout.is_zero() {
             problems.push("DB_POOL_TIMEOUT: must be at least 1 second".to_owned());
         }
         let connect = match &raw.database_url {
             // The URL holds the password: report what is wrong, never the URL.
-            Some(url) => PgConnectOptions::from_str(url.expose_secret()).map_err(|error| {
-                problems.push(format!(
-                    "DATABASE_URL: not a valid postgres:// URL ({})",
-                    redact(&error.to_string(), url)
-                ));
+            Some(url) => database_url_options(url).map_err(|why| {
+                problems.push(format!("DATABASE_URL: {why}"));
             }),
             None => {
                 if raw.postgres_host.trim().is_empty() {
@@ -133,8 +116,8 @@ impl DbConfig {
         Ok(Self {
             connect: connect.disable_statement_logging(),
             max_connections: raw.db_pool_size + raw.db_max_overflow,
-            acquire_timeout: Duration::from_secs(raw.db_pool_timeout),
-            max_lifetime: Duration::from_secs(raw.db_pool_recycle.max(1)),
+            acquire_timeout: raw.db_pool_timeout.duration(),
+            max_lifetime: raw.db_pool_recycle.duration().max(Duration::from_secs(1)),
             sql_debug: raw.sql_debug,
         })
     }
@@ -158,9 +141,13 @@ impl DbConfig {
 
     pub(crate) fn connect_options(&self) -> PgConnectOptions {
         if self.sql_debug {
+            // Both levels: with statement logging disabled the slow-statement
+            // threshold is zero, so every statement counts as slow and
+            // would be logged at the slow level (off).
             self.connect
                 .clone()
                 .log_statements(tracing::log::LevelFilter::Info)
+                .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1))
         } else {
             self.connect.clone()
         }
@@ -207,9 +194,65 @@ impl fmt::Debug for DbConfig {
     }
 }
 
-/// Removes the URL from a parser message, in case a parser ever echoes it.
-fn redact(message: &str, url: &SecretString) -> String {
-    message.replace(url.expose_secret(), "[redacted]")
+/// The connection parameters sqlx understands in a URL's query; others are
+/// dropped here, by name only, because sqlx would log their values (and a
+/// parameter such as `sslpassword` is a secret).
+const KNOWN_PARAMETERS: &[&str] = &[
+    "sslmode",
+    "ssl-mode",
+    "sslrootcert",
+    "ssl-root-cert",
+    "ssl-ca",
+    "sslcert",
+    "ssl-cert",
+    "sslkey",
+    "ssl-key",
+    "statement-cache-capacity",
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "password",
+    "application_name",
+    "options",
+];
+
+/// `DATABASE_URL` as connection options. The URL holds the password: what
+/// is wrong is said, the URL and the values of its parameters never are.
+fn database_url_options(url: &SecretString) -> Result<PgConnectOptions, String> {
+    let mut parsed = url::Url::parse(url.expose_secret())
+        .map_err(|error| format!("not a valid URL ({error})"))?;
+    if !matches!(parsed.scheme(), "postgres" | "postgresql") {
+        return Err(format!(
+            "expected a postgres:// or postgresql:// URL, found a {}:// one",
+            parsed.scheme()
+        ));
+    }
+    type Pairs = Vec<(String, String)>;
+    let (known, ignored): (Pairs, Pairs) = parsed
+        .query_pairs()
+        .map(|(key, value)| (key.into_owned(), value.into_owned()))
+        .partition(|(key, _)| {
+            KNOWN_PARAMETERS.contains(&key.as_str())
+                || (key.starts_with("options[") && key.ends_with(']'))
+        });
+    for (key, _) in &ignored {
+        tracing::warn!(parameter = %key, "DATABASE_URL: ignoring a connection parameter sqlx does not know");
+    }
+    if known.is_empty() {
+        parsed.set_query(None);
+    } else {
+        parsed.query_pairs_mut().clear().extend_pairs(&known);
+    }
+    PgConnectOptions::from_str(parsed.as_str()).map_err(|error| {
+        let message = error.to_string();
+        if message.contains(parsed.as_str()) || message.contains(url.expose_secret()) {
+            "not a valid postgres:// URL".to_owned()
+        } else {
+            format!("not a valid postgres:// URL ({message})")
+        }
+    })
 }
 
 #[cfg(test)]
@@ -258,6 +301,29 @@ mod tests {
         .to_string();
         assert!(error.contains("DATABASE_URL"), "{error}");
         assert!(!error.contains("s3cret"), "{error}");
+    }
+
+    #[test]
+    fn a_url_of_another_database_is_refused() {
+        for url in [
+            "mysql://app:s3cret@db/agents",
+            "sqlite://agents.db",
+            "db:5432",
+        ] {
+            let error = DbConfig::from_url(url).unwrap_err().to_string();
+            assert!(error.contains("DATABASE_URL"), "{url}: {error}");
+            assert!(!error.contains("s3cret"), "{url}: {error}");
+        }
+    }
+
+    #[test]
+    fn unknown_url_parameters_are_dropped_and_known_ones_kept() {
+        let config = DbConfig::from_url(
+            "postgres://app:s3cret@db:5432/agents?sslpassword=hunter2&application_name=x&sslmode=disable",
+        )
+        .unwrap();
+        assert_eq!(config.target(), "app@db:5432/agents");
+        assert_eq!(config.connect.get_application_name(), Some("x"));
     }
 
     #[test]

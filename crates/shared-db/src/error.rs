@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use app_support::{ConfigError, ExitStatus, Failure};
+use app_support::{ConfigError, ExitStatus, HasExitStatus};
 use sea_orm::DbErr;
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +48,14 @@ pub enum DbError {
         waited: Duration,
     },
 
+    /// The session holding the migration lock ended during the run (a
+    /// database restart, a killed backend), and the lock with it.
+    #[error(
+        "the migration lock on {target} was lost during the run; check that the schema is \
+         complete with `db-migrate status`"
+    )]
+    LockLost { target: String },
+
     #[error("migration {migration} failed: {reason}")]
     Migration { migration: String, reason: String },
 
@@ -55,16 +63,17 @@ pub enum DbError {
     Query(#[from] DbErr),
 }
 
-impl Failure for DbError {
+impl HasExitStatus for DbError {
     fn exit_status(&self) -> ExitStatus {
         match self {
             DbError::Config(_) | DbError::Rejected { .. } => ExitStatus::Config,
             DbError::Unavailable { .. }
             | DbError::LockTimeout { .. }
             | DbError::NotMigrated { .. } => ExitStatus::Unavailable,
-            DbError::UnknownRevision { .. } | DbError::Migration { .. } | DbError::Query(_) => {
-                ExitStatus::Failure
-            }
+            DbError::UnknownRevision { .. }
+            | DbError::LockLost { .. }
+            | DbError::Migration { .. }
+            | DbError::Query(_) => ExitStatus::Failure,
         }
     }
 }

@@ -179,9 +179,8 @@ async fn with_lock<T>(
         (Err(error), _) => Err(error),
         (Ok(value), Ok(true)) => Ok(value),
         // The session ended mid-run (and with it the lock): say so, loudly.
-        (Ok(_), Ok(false)) => Err(DbError::Migration {
-            migration: "(run)".into(),
-            reason: "the migration lock was lost during the run; check that the schema is complete with `db-migrate status`".into(),
+        (Ok(_), Ok(false)) => Err(DbError::LockLost {
+            target: config.target(),
         }),
         (Ok(_), Err(error)) => Err(error.into()),
     }
