@@ -4,9 +4,8 @@
 //! configuration.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
-use app_support::{ExitStatus, Fatal, Runtime, init_logging};
+use app_support::{ExitStatus, Fatal, Runtime, Seconds, init_logging, parse_cli};
 use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
 use shared_clients::request_api::{RequestApiClient, chat_loop, probe};
@@ -50,8 +49,8 @@ struct ChatArgs {
     #[arg(long, default_value = "CLI")]
     integration_type: String,
     /// Seconds to wait for an answer.
-    #[arg(long, default_value_t = 180)]
-    timeout: u64,
+    #[arg(long, default_value = "180")]
+    timeout: Seconds,
 }
 
 #[derive(Debug, Args)]
@@ -59,8 +58,8 @@ struct HealthcheckArgs {
     #[arg(long, default_value = "http://127.0.0.1:8080/ready")]
     url: String,
     /// Seconds to wait for the answer.
-    #[arg(long, default_value_t = 3)]
-    timeout: u64,
+    #[arg(long, default_value = "3")]
+    timeout: Seconds,
 }
 
 // musl's allocator serialises a multi-threaded server; mimalloc does not.
@@ -68,7 +67,10 @@ struct HealthcheckArgs {
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse_cli::<Cli>("self-service-agent") {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     init_logging();
     app_support::run("self-service-agent", Runtime::MultiThread, run(cli))
 }
@@ -77,10 +79,9 @@ async fn run(cli: Cli) -> Result<(), Fatal> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => agent_service::run(agent_service::Settings::from_env()?).await,
         Command::Chat(args) => chat(args).await,
-        Command::Healthcheck(args) => probe(&args.url, Duration::from_secs(args.timeout))
-            .await
-            .map(drop)
-            .map_err(|reason| Fatal::new(ExitStatus::Unavailable, reason)),
+        Command::Healthcheck(args) => {
+            Ok(probe(&args.url, args.timeout.duration()).await.map(drop)?)
+        }
     }
 }
 
@@ -92,7 +93,7 @@ async fn chat(args: ChatArgs) -> Result<(), Fatal> {
         &args.url,
         user_id,
         args.api_key.map(SecretString::from),
-        Duration::from_secs(args.timeout),
+        args.timeout.duration(),
     )?;
     let stdin = tokio::io::BufReader::new(tokio::io::stdin());
     chat_loop(&client, &args.integration_type, stdin, std::io::stdout())

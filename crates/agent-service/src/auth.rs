@@ -102,6 +102,27 @@ impl fmt::Debug for ApiKeys {
     }
 }
 
+/// What is wrong with a line of the API key file. Never quotes the line:
+/// it holds a key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyFileError {
+    #[error("line {line}: expected '<user_id> <key>'")]
+    Malformed { line: usize },
+    #[error("line {line}: keys must be at least {MIN_KEY_LEN} characters")]
+    ShortKey { line: usize },
+    #[error("line {line}: the user id is longer than {MAX_USER_ID_LEN} characters")]
+    LongUserId { line: usize },
+    #[error("line {line}: the user id holds control characters")]
+    ControlCharacters { line: usize },
+    #[error("line {line}: the same key as line {first}; every key must name one user")]
+    DuplicateKey { line: usize, first: usize },
+    #[error("no keys")]
+    Empty,
+}
+
+/// The shortest key accepted.
+const MIN_KEY_LEN: usize = 16;
+
 impl ApiKeys {
     /// Reads `<user_id> <key>` lines; blank lines and `#` comments are skipped.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
@@ -116,33 +137,45 @@ impl ApiKeys {
         })
     }
 
-    fn parse(text: &str) -> Result<Self, String> {
+    fn parse(text: &str) -> Result<Self, KeyFileError> {
         let mut by_digest = HashMap::new();
+        let mut first_line = HashMap::new();
         for (index, line) in text.lines().enumerate() {
+            let number = index + 1;
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            // Never quote the line: it holds a key.
             let mut fields = line.split_whitespace();
             let (Some(user), Some(key), None) = (fields.next(), fields.next(), fields.next())
             else {
-                return Err(format!("line {}: expected '<user_id> <key>'", index + 1));
+                return Err(KeyFileError::Malformed { line: number });
             };
-            if key.len() < 16 {
-                return Err(format!(
-                    "line {}: keys must be at least 16 characters",
-                    index + 1
-                ));
+            if key.chars().count() < MIN_KEY_LEN {
+                return Err(KeyFileError::ShortKey { line: number });
+            }
+            if user.chars().count() > MAX_USER_ID_LEN {
+                return Err(KeyFileError::LongUserId { line: number });
+            }
+            if user.chars().any(char::is_control) {
+                return Err(KeyFileError::ControlCharacters { line: number });
             }
             let owner = match user {
                 "*" => KeyOwner::Service,
                 user => KeyOwner::User(user.to_owned()),
             };
-            by_digest.insert(digest(key), owner);
+            let digest = digest(key);
+            if let Some(&first) = first_line.get(&digest) {
+                return Err(KeyFileError::DuplicateKey {
+                    line: number,
+                    first,
+                });
+            }
+            first_line.insert(digest, number);
+            by_digest.insert(digest, owner);
         }
         if by_digest.is_empty() {
-            return Err("no keys".into());
+            return Err(KeyFileError::Empty);
         }
         Ok(Self { by_digest })
     }
@@ -335,6 +368,30 @@ mod tests {
     #[test]
     fn a_key_file_line_without_a_key_is_reported_by_line_number_only() {
         let error = ApiKeys::parse("alice\n").unwrap_err();
-        assert_eq!(error, "line 1: expected '<user_id> <key>'");
+        assert_eq!(error.to_string(), "line 1: expected '<user_id> <key>'");
+    }
+
+    #[test]
+    fn a_user_id_the_schema_cannot_hold_is_refused_at_load() {
+        let long = format!("{} {KEY}\n", "u".repeat(256));
+        assert_eq!(
+            ApiKeys::parse(&long).unwrap_err(),
+            KeyFileError::LongUserId { line: 1 }
+        );
+        let accented = format!("{} {KEY}\n", "é".repeat(255));
+        assert!(ApiKeys::parse(&accented).is_ok(), "255 characters fit");
+        let nul = format!("al\u{0}ice {KEY}\n");
+        assert_eq!(
+            ApiKeys::parse(&nul).unwrap_err(),
+            KeyFileError::ControlCharacters { line: 1 }
+        );
+    }
+
+    #[test]
+    fn one_key_given_to_two_users_is_refused_naming_both_lines() {
+        let text = format!("alice {KEY}\n# bob\nbob {KEY}\n");
+        let error = ApiKeys::parse(&text).unwrap_err();
+        assert_eq!(error, KeyFileError::DuplicateKey { line: 3, first: 1 });
+        assert!(!error.to_string().contains(KEY));
     }
 }

@@ -4,7 +4,7 @@
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -14,8 +14,9 @@ const LATENCY_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
 ];
 
-/// The process-wide recorder (metrics are global; installed on first use).
-pub fn handle() -> PrometheusHandle {
+/// Installs the process-wide recorder on first call (metrics are global)
+/// and returns its handle, which renders `/metrics`.
+pub fn install() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
@@ -32,7 +33,7 @@ pub fn handle() -> PrometheusHandle {
 }
 
 /// Middleware: counts and times every request by its route template.
-pub async fn track(State(()): State<()>, request: Request, next: Next) -> Response {
+pub async fn track(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().to_string();
     let route = request
@@ -56,12 +57,12 @@ pub fn record_turn(agent: &str, elapsed: Duration, ok: bool) {
 }
 
 /// The exposition text, with the pool gauges read at scrape time.
-pub fn render(db: &DatabaseConnection) -> String {
+pub fn render(handle: &PrometheusHandle, db: &DatabaseConnection) -> String {
     let pool = db.get_postgres_connection_pool();
     let idle = pool.num_idle() as f64;
     let open = f64::from(pool.size());
     metrics::gauge!("db_pool_connections", "state" => "idle").set(idle);
     metrics::gauge!("db_pool_connections", "state" => "in_use").set((open - idle).max(0.0));
     metrics::gauge!("db_pool_max_connections").set(f64::from(pool.options().get_max_connections()));
-    handle().render()
+    handle.render()
 }

@@ -27,14 +27,12 @@ const TIMEOUT_MARGIN: Duration = Duration::from_secs(5);
 
 /// The whole HTTP application for `state`.
 pub fn app(state: AppState) -> Router {
-    // Metrics recorded before the recorder exists would be lost.
-    metrics::handle();
     let config = state.config.clone();
     Router::new()
         .merge(routes::requests::router())
         .merge(routes::sessions::router())
         .merge(routes::health::router())
-        .route_layer(middleware::from_fn_with_state((), metrics::track))
+        .route_layer(middleware::from_fn(metrics::track))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))

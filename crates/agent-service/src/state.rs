@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use axum::extract::FromRef;
+use metrics_exporter_prometheus::PrometheusHandle;
 use sea_orm::DatabaseConnection;
 use shared_clients::llamastack::LlamaStackClient;
 
@@ -17,6 +18,9 @@ pub struct AppState {
     pub agents: Arc<AgentDirectory>,
     pub config: Arc<ServiceConfig>,
     pub auth: Authenticator,
+    /// Renders `/metrics`. Created with the state, so the recorder is in
+    /// place before the first request records anything.
+    pub metrics: PrometheusHandle,
 }
 
 impl AppState {
@@ -32,6 +36,7 @@ impl AppState {
             llama,
             config: Arc::new(config),
             auth,
+            metrics: crate::metrics::install(),
         }
     }
 }

@@ -100,6 +100,6 @@ async fn database_reachable(state: &AppState) -> Result<(), String> {
 async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        metrics::render(&state.db),
+        metrics::render(&state.metrics, &state.db),
     )
 }
