@@ -2,14 +2,16 @@
 //! checkout). CI has them; a clone elsewhere does not, so tests that need
 //! them say so visibly and skip.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+pub use crate::workspace_root;
 
 /// `<workspace>/../shared/fixtures/<relative>`, or `SSA_SHARED_FIXTURES/<relative>`.
 /// `None` (after printing a SKIPPED line for `test`) when it does not exist.
 pub fn shared_fixture(relative: &str, test: &str) -> Option<PathBuf> {
     let base = std::env::var_os("SSA_SHARED_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("../shared/fixtures"));
+        .unwrap_or_else(|| crate::workspace_root().join("../shared/fixtures"));
     let path = base.join(relative);
     if path.exists() {
         Some(path)
@@ -23,14 +25,6 @@ pub fn shared_fixture(relative: &str, test: &str) -> Option<PathBuf> {
         );
         None
     }
-}
-
-/// The workspace root, from this crate's manifest directory.
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
 }
 
 /// A `pg_dump` script without the psql-only meta-commands (`\restrict`),

@@ -15,6 +15,15 @@ pub mod postgres;
 pub use llamastack::RealLlamaStack;
 pub use postgres::{PgCluster, TestDatabase, test_database};
 
+/// The workspace root, from this crate's manifest directory.
+pub fn workspace_root() -> std::path::PathBuf {
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .join("../..")
+        .canonicalize()
+        .unwrap_or_else(|_| manifest.join("../.."))
+}
+
 /// Tells that `test` did not run and why, where it is always seen: straight
 /// to the stderr handle (the test harness captures `println!`/`eprintln!`,
 /// and shows them only for failing tests).

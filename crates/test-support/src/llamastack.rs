@@ -64,7 +64,7 @@ impl RealLlamaStack {
             _ => std::env::var_os("CARGO_TARGET_DIR")
                 .filter(|dir| !dir.is_empty())
                 .map(PathBuf::from)
-                .unwrap_or_else(|| workspace_root().join("target"))
+                .unwrap_or_else(|| crate::workspace_root().join("target"))
                 .join("venv/llamastack/bin/python"),
         };
         path.is_file().then_some(path)
@@ -230,15 +230,6 @@ impl Drop for RealLlamaStack {
             }
         }
     }
-}
-
-fn workspace_root() -> PathBuf {
-    // crates/test-support -> the workspace
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."))
 }
 
 fn start_timeout() -> Duration {

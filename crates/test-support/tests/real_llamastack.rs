@@ -1,7 +1,7 @@
-//! The LlamaStack wire contract of DESIGN §4, against a real LlamaStack
+//! The LlamaStack wire contract the project relies on, against a real LlamaStack
 //! 0.2.18 (one server shared by the tests of this file), with plain
 //! reqwest. What these tests pin down is written up in
-//! `crates/test-support/llamastack/WIRE-NOTES.md`.
+//! `docs/llamastack.md`.
 
 use std::time::Instant;
 
@@ -363,7 +363,7 @@ async fn toolgroups_agents_sessions_and_turns() {
     assert_eq!(status, StatusCode::OK, "{tools}");
     assert_eq!(tools["data"][0]["identifier"], "echo", "{tools}");
 
-    // agents with the DESIGN §4 toolgroups: RAG first, then MCP names
+    // agents with the toolgroups the project sends: RAG first, then MCP names
     let create = |name: &str, instructions: &str, mcp: &str| {
         json!({"agent_config": {
             "name": name,

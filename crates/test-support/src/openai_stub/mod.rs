@@ -1,0 +1,215 @@
+//! A small OpenAI-compatible inference server for tests: the model server
+//! behind a real LlamaStack (`remote::vllm`), deterministic and scriptable.
+//!
+//! - `GET /v1/models`: [`LLM_MODEL`] and [`EMBEDDING_MODEL`].
+//! - `POST /v1/chat/completions`, with or without `stream` (SSE chunks,
+//!   ending with `data: [DONE]`). The answer is [`reply`]: `ROUTE_TO:
+//!   laptop-refresh` when a system message names a "routing agent" and the
+//!   last user message mentions "laptop", else `You said: <last user
+//!   message>`. Tools, when sent, are ignored: the answer is always text.
+//! - `POST /v1/completions`, with or without `stream`: `You said: <prompt>`.
+//! - `POST /v1/embeddings`: deterministic bag-of-words hash vectors of
+//!   [`EMBEDDING_DIMENSION`] (or `dimensions`), unit length, so texts that
+//!   share words are close; `encoding_format: "base64"` gives little-endian
+//!   f32 bytes in base64 (what the `openai` Python client asks for).
+//! - `POST /mcp`: a minimal MCP server (streamable HTTP, JSON answers) with
+//!   one tool, `echo`, so agents can list the tools of a toolgroup
+//!   registered with `mcp_endpoint.uri = <url>/mcp`; `POST /mcp/<server>`
+//!   is another such server whose tool is `<server>_echo` (an agent may use
+//!   several MCP servers, and tool names must not collide).
+//!
+//! Every completion gets a unique id. [`OpenAiStub::start`] serves on
+//! 127.0.0.1 from a thread of its own (its own tokio runtime), so it keeps
+//! answering whatever the caller's runtime does; the `openai-stub` binary
+//! serves the same router.
+
+mod chat;
+mod embeddings;
+mod mcp;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::sse::{Event, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+pub use chat::reply;
+pub use embeddings::embed;
+
+/// The chat model the stub serves.
+pub const LLM_MODEL: &str = "stub-llm";
+/// The embedding model the stub serves.
+pub const EMBEDDING_MODEL: &str = "all-MiniLM-L6-v2";
+/// Dimension of the stub's embeddings unless a request asks otherwise.
+pub const EMBEDDING_DIMENSION: usize = 384;
+
+/// What the stub has seen, for assertions.
+#[derive(Debug, Default)]
+pub struct StubLog {
+    /// Bodies of `POST /v1/chat/completions`, oldest first.
+    pub chat_requests: Vec<Value>,
+    /// Number of inputs embedded so far.
+    pub embedded_inputs: usize,
+}
+
+type Shared = Arc<Mutex<StubLog>>;
+
+/// The stub's routes, on a fresh log.
+pub fn router() -> Router {
+    router_with_log(Shared::default())
+}
+
+fn router_with_log(log: Shared) -> Router {
+    Router::new()
+        .route("/v1/models", get(models))
+        .route("/v1/chat/completions", post(chat::chat_completions))
+        .route("/v1/completions", post(chat::completions))
+        .route("/v1/embeddings", post(embeddings::embeddings))
+        .route(
+            "/mcp",
+            post(mcp::mcp).get(mcp::no_stream).delete(mcp::no_stream),
+        )
+        .route(
+            "/mcp/{server}",
+            post(mcp::named_mcp)
+                .get(mcp::no_stream)
+                .delete(mcp::no_stream),
+        )
+        .route("/health", get(|| async { "ok" }))
+        .with_state(log)
+}
+
+/// A running stub on 127.0.0.1; stops when dropped.
+#[derive(Debug)]
+pub struct OpenAiStub {
+    addr: SocketAddr,
+    log: Shared,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl OpenAiStub {
+    /// Starts the stub on a free port of 127.0.0.1.
+    pub fn start() -> Result<Self> {
+        let listener =
+            std::net::TcpListener::bind("127.0.0.1:0").context("binding the OpenAI stub")?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let log = Shared::default();
+        let app = router_with_log(log.clone());
+        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("building the OpenAI stub runtime")?;
+        let thread = std::thread::Builder::new()
+            .name("openai-stub".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                        return;
+                    };
+                    let _ = axum::serve(listener, app)
+                        .with_graceful_shutdown(async {
+                            let _ = stopped.await;
+                        })
+                        .await;
+                });
+            })
+            .context("starting the OpenAI stub thread")?;
+        Ok(Self {
+            addr,
+            log,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        })
+    }
+
+    /// `http://127.0.0.1:<port>` (the OpenAI base URL is this plus `/v1`).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Bodies of the chat completion requests seen so far.
+    pub fn chat_requests(&self) -> Vec<Value> {
+        self.log
+            .lock()
+            .map(|log| log.chat_requests.clone())
+            .unwrap_or_default()
+    }
+
+    /// Number of texts embedded so far.
+    pub fn embedded_inputs(&self) -> usize {
+        self.log.lock().map(|log| log.embedded_inputs).unwrap_or(0)
+    }
+}
+
+impl Drop for OpenAiStub {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        // Graceful shutdown waits for open connections (LlamaStack keeps
+        // some alive), so the thread is not joined: the runtime goes with it.
+        drop(self.thread.take());
+    }
+}
+
+pub(crate) fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+pub(crate) fn unique_id(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+pub(crate) fn json_response(value: &Value) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        value.to_string(),
+    )
+        .into_response()
+}
+
+/// Server-sent events, one `data:` line per value, ending with
+/// `data: [DONE]` as OpenAI's streams do.
+pub(crate) fn sse_response(events: Vec<Value>) -> Response {
+    let events = events
+        .into_iter()
+        .map(|event| event.to_string())
+        .chain(std::iter::once("[DONE]".to_owned()))
+        .map(|data| Ok::<_, Infallible>(Event::default().data(data)));
+    Sse::new(futures_util::stream::iter(events)).into_response()
+}
+
+pub(crate) fn bad_request(message: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        [(header::CONTENT_TYPE, "application/json")],
+        json!({"error": {"message": message, "type": "invalid_request_error"}}).to_string(),
+    )
+        .into_response()
+}
+
+pub(crate) fn parse(body: &str) -> std::result::Result<Value, Box<Response>> {
+    serde_json::from_str(body).map_err(|e| Box::new(bad_request(&format!("invalid JSON: {e}"))))
+}
+
+async fn models() -> Response {
+    let created = now();
+    let data: Vec<Value> = [LLM_MODEL, EMBEDDING_MODEL]
+        .iter()
+        .map(|id| json!({"id": id, "object": "model", "created": created, "owned_by": "openai-stub"}))
+        .collect();
+    json_response(&json!({"object": "list", "data": data}))
+}
