@@ -8,13 +8,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use app_support::{ExitStatus, Fatal, Runtime, init_logging};
-use asset_manager::{Options, Summary};
+use app_support::{Fatal, Runtime, init_logging};
+use asset_manager::{Limits, Options, Summary};
 use clap::Parser;
 use shared_clients::llamastack::{LlamaStackClient, LlamaStackConfig};
 
 /// LlamaStack's location comes from LLAMA_STACK_URL (or LLAMASTACK_SERVICE_HOST,
 /// port 8321); an optional LLAMA_STACK_API_KEY is sent as a Bearer token.
+/// ASSET_MAX_FILE_BYTES, ASSET_MAX_TOTAL_BYTES and ASSET_MAX_FILES bound what
+/// is read of the asset directory (8 MiB, 32 MiB, 10000 entries).
 /// LOG_FORMAT=json for JSON logs; RUST_LOG or LOG_LEVEL for levels.
 #[derive(Debug, Parser)]
 #[command(version, about, long_about = None)]
@@ -43,7 +45,8 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<(), Fatal> {
     // The directory is validated before LlamaStack is touched: a broken
     // file registers nothing.
-    let assets = asset_manager::load(&cli.config)?;
+    let limits = Limits::from_env()?;
+    let assets = asset_manager::load_with_limits(&cli.config, limits)?;
     let mut config = LlamaStackConfig::from_env()?;
     if let Some(timeout) = assets.timeout {
         config = config.with_timeout(timeout);
@@ -62,29 +65,7 @@ async fn run(cli: Cli) -> Result<(), Fatal> {
     let report = asset_manager::apply(&client, &plan).await;
     print_summary(&report.summary);
     tracing::info!(llama_stack = %target, summary = %report.summary, "assets reconciled");
-    let failures: Vec<String> = report
-        .failures()
-        .map(|outcome| {
-            format!(
-                "{} {} {}: {}",
-                outcome.action,
-                outcome.kind,
-                outcome.name,
-                outcome.error.as_deref().unwrap_or_default()
-            )
-        })
-        .collect();
-    match failures.first() {
-        None => Ok(()),
-        Some(first) => Err(Fatal::new(
-            ExitStatus::Failure,
-            format!(
-                "{} of {} steps failed; first: {first}",
-                failures.len(),
-                report.outcomes.len()
-            ),
-        )),
-    }
+    Ok(report.check()?)
 }
 
 #[allow(clippy::print_stdout)]

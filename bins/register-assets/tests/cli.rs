@@ -1,48 +1,10 @@
 //! The `register-assets` binary as a Job runs it: exit codes, the summary
 //! line on stdout, errors on stderr, against the fake LlamaStack.
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
+mod common;
 
+use common::{project_assets, register, stderr, stdout};
 use test_support::fake_llamastack::FakeLlamaStack;
-
-fn project_assets() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/config")
-}
-
-async fn register(
-    url: Option<&str>,
-    config: &Path,
-    args: &[&str],
-    extra_env: &[(&str, &str)],
-) -> Output {
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_register-assets"));
-    command
-        .args(args)
-        .env("ASSET_CONFIG_DIR", config)
-        .env("LLAMA_STACK_WAIT_TIMEOUT", "5")
-        .env("LLAMA_STACK_RETRIES", "2")
-        .env("RUST_LOG", "info")
-        .env_remove("LLAMASTACK_SERVICE_HOST")
-        .env_remove("LLAMA_STACK_API_KEY")
-        .env_remove("LOG_FORMAT");
-    match url {
-        Some(url) => command.env("LLAMA_STACK_URL", url),
-        None => command.env_remove("LLAMA_STACK_URL"),
-    };
-    for (name, value) in extra_env {
-        command.env(name, value);
-    }
-    command.output().await.expect("register-assets runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
 
 #[tokio::test]
 async fn a_first_run_creates_everything_and_the_next_changes_nothing() {

@@ -12,6 +12,7 @@ use shared_clients::llamastack::{
 };
 
 use crate::desired::{CHUNK_SIZE_IN_TOKENS, DesiredFile, FILE_PURPOSE, MANAGED_BY};
+use crate::error::StepsFailed;
 use crate::plan::{Action, Kind, Plan, Step, Work};
 
 /// Counts of a run, printed as its one-line summary.
@@ -69,11 +70,34 @@ pub struct Report {
     pub summary: Summary,
 }
 
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} {}", self.action, self.kind, self.name)?;
+        match &self.error {
+            Some(error) => write!(f, ": {error}"),
+            None => Ok(()),
+        }
+    }
+}
+
 impl Report {
     pub fn failures(&self) -> impl Iterator<Item = &Outcome> {
         self.outcomes
             .iter()
             .filter(|outcome| outcome.error.is_some())
+    }
+
+    /// `Ok` when every step succeeded; else how many failed and the first.
+    pub fn check(&self) -> Result<(), StepsFailed> {
+        let mut failures = self.failures();
+        let Some(first) = failures.next() else {
+            return Ok(());
+        };
+        Err(StepsFailed {
+            failed: 1 + failures.count(),
+            steps: self.outcomes.len(),
+            first: first.to_string(),
+        })
     }
 }
 
