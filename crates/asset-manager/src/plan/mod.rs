@@ -18,6 +18,12 @@ mod knowledge_base;
 
 use knowledge_base::{plan_vector_db, plan_vector_store};
 
+/// Key of a managed vector store's metadata recording its vector DB's digest.
+pub(crate) const DIGEST_KEY: &str = "vector_db_digest";
+
+/// A vector store as a step needs it: its id and its metadata.
+pub(crate) type StoreRef = (String, JsonObject);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Kind {
     Toolgroup,
@@ -81,8 +87,8 @@ pub(crate) enum Work {
     },
     VectorStore {
         knowledge_base: String,
-        /// The store kept (its id and metadata), or `None` to create one.
-        existing: Option<(String, JsonObject)>,
+        /// The store kept, or `None` to create one.
+        existing: Option<StoreRef>,
         create: CreateVectorStore,
         upload: Vec<DesiredFile>,
         /// Files detached from the kept store and deleted.
@@ -96,6 +102,9 @@ pub(crate) enum Work {
         documents: Vec<RagDocument>,
         digest: String,
         unregister_first: bool,
+        /// The knowledge base's vector store as planned, where the digest is
+        /// recorded (a store created by this run takes its place).
+        store: Option<StoreRef>,
     },
     Agent {
         config: Box<AgentConfig>,
@@ -159,10 +168,10 @@ pub fn plan(desired: &Desired, actual: &Actual, options: Options) -> Plan {
         steps.push(plan_toolgroup(group, actual));
     }
     for base in &desired.knowledge_bases {
-        let (store_step, store_removals, recorded_digest) = plan_vector_store(base, actual);
+        let (store_step, store_removals, kept_store) = plan_vector_store(base, actual);
         steps.push(store_step);
         removals.extend(store_removals);
-        steps.push(plan_vector_db(base, actual, recorded_digest.as_deref()));
+        steps.push(plan_vector_db(base, actual, kept_store));
     }
     for agent in &desired.agents {
         let (step, duplicates) = plan_agent(agent, actual);
