@@ -149,3 +149,35 @@ async fn an_owned_by_someone_else_agent_survives_without_prune() {
     );
     assert!(!fake.snapshot().agents.contains_key(&theirs));
 }
+
+#[tokio::test]
+async fn credentials_in_a_toolgroup_uri_reach_llama_stack_but_no_output_even_at_trace() {
+    let fake = FakeLlamaStack::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    common::copy_dir(&project_assets(), dir.path());
+    let uri = "https://svc:s3cret@snow.example:8443/sse?token=t0ken";
+    std::fs::write(
+        dir.path().join("toolgroups/snow.yaml"),
+        format!("name: snow\nuri: {uri}\n"),
+    )
+    .expect("write");
+    for args in [&["--dry-run"][..], &[]] {
+        let output = register(
+            Some(&fake.url()),
+            dir.path(),
+            args,
+            &[("RUST_LOG", "trace")],
+        )
+        .await;
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let printed = format!("{}{}", stdout(&output), stderr(&output));
+        assert!(
+            printed.contains("snow.example"),
+            "the run did log the toolgroup"
+        );
+        assert!(!printed.contains("s3cret"), "{args:?}: password printed");
+        assert!(!printed.contains("t0ken"), "{args:?}: token printed");
+    }
+    let stored = &fake.snapshot().toolgroups["mcp::snow"];
+    assert_eq!(stored["mcp_endpoint"]["uri"], serde_json::json!(uri));
+}

@@ -15,6 +15,7 @@ use crate::actual::{Actual, is_managed, knowledge_base_of};
 use crate::desired::{Desired, DesiredAgent, DesiredFile};
 
 mod knowledge_base;
+mod shown;
 
 use knowledge_base::{plan_vector_db, plan_vector_store};
 
@@ -214,14 +215,20 @@ fn plan_toolgroup(group: &RegisterToolgroup, actual: &Actual) -> Step {
     let id = &group.toolgroup_id;
     let existing = actual.toolgroups.iter().find(|g| &g.identifier == id);
     let (action, reason) = match existing {
-        None => (Action::Create, format!("mcp endpoint {}", uri(group))),
+        None => (
+            Action::Create,
+            format!("mcp endpoint {}", shown::shown_uri(uri(group))),
+        ),
         Some(found)
             if found.provider_id == group.provider_id
                 && found.mcp_endpoint.as_ref().map(|e| e.uri.as_str()) == Some(uri(group)) =>
         {
             (Action::Unchanged, String::new())
         }
-        Some(_) => (Action::Replace, format!("mcp endpoint now {}", uri(group))),
+        Some(_) => (
+            Action::Replace,
+            format!("mcp endpoint now {}", shown::shown_uri(uri(group))),
+        ),
     };
     let work = match action {
         Action::Unchanged => Work::Nothing,
