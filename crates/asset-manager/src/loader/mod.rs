@@ -17,6 +17,7 @@ use crate::assets::{AgentAsset, Assets, Document, KnowledgeBase, ToolgroupAsset}
 use crate::error::AssetError;
 use crate::limits::{Limits, MAX_DIRECTORY_DEPTH};
 use fs::{AssetDir, Entry, Kind, expect_directory, expect_file, refused};
+use yaml::brief;
 
 #[derive(Deserialize)]
 struct ConfigYaml {
@@ -73,16 +74,20 @@ pub fn load(dir: &Path) -> Result<Assets, AssetError> {
 /// Loads and validates the asset directory at `dir`, reading no more than `limits`.
 pub fn load_with_limits(dir: &Path, limits: Limits) -> Result<Assets, AssetError> {
     let (mut fs, root) = AssetDir::open(dir, limits)?;
-    let timeout = load_config(&mut fs, &root)?;
+    let timeout = load_config(&mut fs, &root, limits.max_file_bytes)?;
     let mut agents = Vec::new();
     for file in files_with_extension(&mut fs, &root, "agents", &["yaml", "yml"])? {
         let text = fs.read_text(&file)?;
-        agents.push(load_agent(&file.relative, &text)?);
+        agents.push(load_agent(&file.relative, &text, limits.max_file_bytes)?);
     }
     let mut toolgroups = Vec::new();
     for file in files_with_extension(&mut fs, &root, "toolgroups", &["yaml", "yml"])? {
         let text = fs.read_text(&file)?;
-        toolgroups.push(load_toolgroup(&file.relative, &text)?);
+        toolgroups.push(load_toolgroup(
+            &file.relative,
+            &text,
+            limits.max_file_bytes,
+        )?);
     }
     let mut prompts = BTreeMap::new();
     for file in files_with_extension(&mut fs, &root, "prompts", &["txt"])? {
@@ -103,12 +108,16 @@ pub fn load_with_limits(dir: &Path, limits: Limits) -> Result<Assets, AssetError
     Ok(assets)
 }
 
-fn load_config(fs: &mut AssetDir, root: &Entry) -> Result<Option<std::time::Duration>, AssetError> {
+fn load_config(
+    fs: &mut AssetDir,
+    root: &Entry,
+    max_bytes: u64,
+) -> Result<Option<std::time::Duration>, AssetError> {
     let Some(file) = fs.child(root, "config.yaml")? else {
         return Ok(None);
     };
     let text = fs.read_text(&file)?;
-    let config: ConfigYaml = yaml::parse(&file.relative, &text)?;
+    let config: ConfigYaml = yaml::parse(&file.relative, &text, max_bytes)?;
     config
         .timeout
         .map(|seconds| {
@@ -121,8 +130,8 @@ fn load_config(fs: &mut AssetDir, root: &Entry) -> Result<Option<std::time::Dura
         .transpose()
 }
 
-fn load_agent(file: &Path, text: &str) -> Result<AgentAsset, AssetError> {
-    let yaml: AgentYaml = yaml::parse(file, text)?;
+fn load_agent(file: &Path, text: &str, max_bytes: u64) -> Result<AgentAsset, AssetError> {
+    let yaml: AgentYaml = yaml::parse(file, text, max_bytes)?;
     let _ = yaml.description; // documentation for humans; not sent
     let invalid = |field: &str, message: String| AssetError::Invalid {
         file: file.to_path_buf(),
@@ -140,8 +149,9 @@ fn load_agent(file: &Path, text: &str) -> Result<AgentAsset, AssetError> {
         return Err(invalid(
             "tool_choice",
             format!(
-                "must be one of {}, found {choice:?}",
-                TOOL_CHOICES.join(", ")
+                "must be one of {}, found {:?}",
+                TOOL_CHOICES.join(", "),
+                brief(choice)
             ),
         ));
     }
@@ -176,8 +186,8 @@ fn load_agent(file: &Path, text: &str) -> Result<AgentAsset, AssetError> {
     })
 }
 
-fn load_toolgroup(file: &Path, text: &str) -> Result<ToolgroupAsset, AssetError> {
-    let yaml: ToolgroupYaml = yaml::parse(file, text)?;
+fn load_toolgroup(file: &Path, text: &str, max_bytes: u64) -> Result<ToolgroupAsset, AssetError> {
+    let yaml: ToolgroupYaml = yaml::parse(file, text, max_bytes)?;
     let _ = (yaml.description, yaml.transport); // for humans; LlamaStack derives the transport
     let invalid = |field: &str, message: &str| AssetError::Invalid {
         file: file.to_path_buf(),
@@ -303,7 +313,7 @@ fn check_references(assets: &Assets) -> Result<(), AssetError> {
                 field: "name".into(),
                 message: format!(
                     "agent {:?} is also defined in {}",
-                    agent.name,
+                    brief(&agent.name),
                     first.display()
                 ),
             });
@@ -317,7 +327,7 @@ fn check_references(assets: &Assets) -> Result<(), AssetError> {
                 field: "name".into(),
                 message: format!(
                     "toolgroup {:?} is also defined in {}",
-                    group.name,
+                    brief(&group.name),
                     first.display()
                 ),
             });
@@ -334,7 +344,7 @@ fn check_references(assets: &Assets) -> Result<(), AssetError> {
                 return Err(AssetError::Invalid {
                     file: agent.file.clone(),
                     field: format!("mcp_servers[{index}]"),
-                    message: format!("no toolgroups/*.yaml has name {server:?}"),
+                    message: format!("no toolgroups/*.yaml has name {:?}", brief(server)),
                 });
             }
         }
@@ -343,7 +353,7 @@ fn check_references(assets: &Assets) -> Result<(), AssetError> {
                 return Err(AssetError::Invalid {
                     file: agent.file.clone(),
                     field: format!("knowledge_bases[{index}]"),
-                    message: format!("there is no directory knowledge_bases/{base}"),
+                    message: format!("there is no directory knowledge_bases/{}", brief(base)),
                 });
             }
         }
