@@ -1,4 +1,4 @@
-//! The asset directory (DESIGN §5) and its reconciliation into LlamaStack.
+//! The asset directory and its reconciliation into LlamaStack.
 //!
 //! [`load`] reads and validates a directory into [`Assets`]; [`plan`] reads
 //! the server's state once and compares it with what the directory

@@ -1,7 +1,7 @@
 //! A stateful in-process fake of LlamaStack 0.2.18 for tests and
-//! benchmarks: an axum server on `127.0.0.1` implementing the API subset of
-//! DESIGN §4 with in-memory state and the real server's wire shapes (see
-//! `crates/test-support/llamastack/WIRE-NOTES.md`).
+//! benchmarks: an axum server on `127.0.0.1` implementing the part of the
+//! API the project uses, with in-memory state and the real server's wire
+//! shapes (see `crates/test-support/llamastack/WIRE-NOTES.md`).
 //!
 //! Besides serving, it can be inspected ([`FakeLlamaStack::snapshot`],
 //! [`FakeLlamaStack::counters`], [`FakeLlamaStack::requests`]), scripted

@@ -1,4 +1,4 @@
-//! The fake's HTTP surface: the LlamaStack 0.2.18 routes of DESIGN §4,
+//! The fake's HTTP surface: the LlamaStack 0.2.18 routes the project uses,
 //! answering with the real server's shapes and status codes (a missing
 //! agent is a 400 "Invalid value", a missing vector DB or toolgroup a 404,
 //! a non-streaming turn a 501).
