@@ -6,15 +6,16 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
-use app_support::{ExitStatus, Fatal, Runtime, init_logging};
-use asset_manager::{Options, Summary};
+use app_support::{Fatal, Runtime, Seconds, init_logging, parse_cli};
+use asset_manager::{Limits, Options, Summary};
 use clap::Parser;
 use shared_clients::llamastack::{LlamaStackClient, LlamaStackConfig};
 
 /// LlamaStack's location comes from LLAMA_STACK_URL (or LLAMASTACK_SERVICE_HOST,
 /// port 8321); an optional LLAMA_STACK_API_KEY is sent as a Bearer token.
+/// ASSET_MAX_FILE_BYTES, ASSET_MAX_TOTAL_BYTES and ASSET_MAX_FILES bound what
+/// is read of the asset directory (8 MiB, 32 MiB, 10000 entries).
 /// LOG_FORMAT=json for JSON logs; RUST_LOG or LOG_LEVEL for levels.
 #[derive(Debug, Parser)]
 #[command(version, about, long_about = None)]
@@ -23,8 +24,8 @@ struct Cli {
     #[arg(long, env = "ASSET_CONFIG_DIR", default_value = "/app/config")]
     config: PathBuf,
     /// Seconds to wait for LlamaStack to answer its health check.
-    #[arg(long, env = "LLAMA_STACK_WAIT_TIMEOUT", default_value_t = 120)]
-    wait_timeout: u64,
+    #[arg(long, env = "LLAMA_STACK_WAIT_TIMEOUT", default_value = "120")]
+    wait_timeout: Seconds,
     /// Print the plan and its summary; change nothing.
     #[arg(long)]
     dry_run: bool,
@@ -35,7 +36,10 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse_cli::<Cli>("register-assets") {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     init_logging();
     app_support::run("register-assets", Runtime::CurrentThread, run(cli))
 }
@@ -43,16 +47,15 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<(), Fatal> {
     // The directory is validated before LlamaStack is touched: a broken
     // file registers nothing.
-    let assets = asset_manager::load(&cli.config)?;
+    let limits = Limits::from_env()?;
+    let assets = asset_manager::load_with_limits(&cli.config, limits)?;
     let mut config = LlamaStackConfig::from_env()?;
     if let Some(timeout) = assets.timeout {
         config = config.with_timeout(timeout);
     }
     let target = config.target();
     let client = LlamaStackClient::new(config)?;
-    client
-        .wait_until_ready(Duration::from_secs(cli.wait_timeout))
-        .await?;
+    client.wait_until_ready(cli.wait_timeout.duration()).await?;
     let options = Options { prune: cli.prune };
     let plan = asset_manager::plan(&client, &assets, options).await?;
     if cli.dry_run {
@@ -62,29 +65,7 @@ async fn run(cli: Cli) -> Result<(), Fatal> {
     let report = asset_manager::apply(&client, &plan).await;
     print_summary(&report.summary);
     tracing::info!(llama_stack = %target, summary = %report.summary, "assets reconciled");
-    let failures: Vec<String> = report
-        .failures()
-        .map(|outcome| {
-            format!(
-                "{} {} {}: {}",
-                outcome.action,
-                outcome.kind,
-                outcome.name,
-                outcome.error.as_deref().unwrap_or_default()
-            )
-        })
-        .collect();
-    match failures.first() {
-        None => Ok(()),
-        Some(first) => Err(Fatal::new(
-            ExitStatus::Failure,
-            format!(
-                "{} of {} steps failed; first: {first}",
-                failures.len(),
-                report.outcomes.len()
-            ),
-        )),
-    }
+    Ok(report.check()?)
 }
 
 #[allow(clippy::print_stdout)]

@@ -1,48 +1,10 @@
 //! The `register-assets` binary as a Job runs it: exit codes, the summary
 //! line on stdout, errors on stderr, against the fake LlamaStack.
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
+mod common;
 
+use common::{project_assets, register, stderr, stdout};
 use test_support::fake_llamastack::FakeLlamaStack;
-
-fn project_assets() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/config")
-}
-
-async fn register(
-    url: Option<&str>,
-    config: &Path,
-    args: &[&str],
-    extra_env: &[(&str, &str)],
-) -> Output {
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_register-assets"));
-    command
-        .args(args)
-        .env("ASSET_CONFIG_DIR", config)
-        .env("LLAMA_STACK_WAIT_TIMEOUT", "5")
-        .env("LLAMA_STACK_RETRIES", "2")
-        .env("RUST_LOG", "info")
-        .env_remove("LLAMASTACK_SERVICE_HOST")
-        .env_remove("LLAMA_STACK_API_KEY")
-        .env_remove("LOG_FORMAT");
-    match url {
-        Some(url) => command.env("LLAMA_STACK_URL", url),
-        None => command.env_remove("LLAMA_STACK_URL"),
-    };
-    for (name, value) in extra_env {
-        command.env(name, value);
-    }
-    command.output().await.expect("register-assets runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
 
 #[tokio::test]
 async fn a_first_run_creates_everything_and_the_next_changes_nothing() {
@@ -186,4 +148,53 @@ async fn an_owned_by_someone_else_agent_survives_without_prune() {
         "created=0 replaced=0 unchanged=6 pruned=1 failed=0\n"
     );
     assert!(!fake.snapshot().agents.contains_key(&theirs));
+}
+
+#[tokio::test]
+async fn credentials_in_a_toolgroup_uri_reach_llama_stack_but_no_output_even_at_trace() {
+    let fake = FakeLlamaStack::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    common::copy_dir(&project_assets(), dir.path());
+    let uri = "https://svc:s3cret@snow.example:8443/sse?token=t0ken";
+    std::fs::write(
+        dir.path().join("toolgroups/snow.yaml"),
+        format!("name: snow\nuri: {uri}\n"),
+    )
+    .expect("write");
+    for args in [&["--dry-run"][..], &[]] {
+        let output = register(
+            Some(&fake.url()),
+            dir.path(),
+            args,
+            &[("RUST_LOG", "trace")],
+        )
+        .await;
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let printed = format!("{}{}", stdout(&output), stderr(&output));
+        assert!(
+            printed.contains("snow.example"),
+            "the run did log the toolgroup"
+        );
+        assert!(!printed.contains("s3cret"), "{args:?}: password printed");
+        assert!(!printed.contains("t0ken"), "{args:?}: token printed");
+    }
+    let stored = &fake.snapshot().toolgroups["mcp::snow"];
+    assert_eq!(stored["mcp_endpoint"]["uri"], serde_json::json!(uri));
+}
+
+#[tokio::test]
+async fn a_bad_wait_timeout_from_the_environment_exits_78_naming_it() {
+    let fake = FakeLlamaStack::start().await;
+    let output = register(
+        Some(&fake.url()),
+        &project_assets(),
+        &[],
+        &[("LLAMA_STACK_WAIT_TIMEOUT", "a while")],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(78), "{}", stderr(&output));
+    let error = stderr(&output);
+    assert_eq!(error.lines().count(), 1, "{error}");
+    assert!(error.contains("LLAMA_STACK_WAIT_TIMEOUT"), "{error}");
+    assert!(fake.requests().is_empty(), "LlamaStack was not contacted");
 }

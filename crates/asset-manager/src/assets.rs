@@ -1,4 +1,4 @@
-//! The asset directory as loaded (DESIGN §5): what the files say, before
+//! The asset directory as loaded: what the files say, before
 //! the server's facts (first LLM, embedding model) complete it.
 
 use std::collections::BTreeMap;

@@ -1,6 +1,6 @@
 //! The desired state: the asset directory completed with the server's facts
 //! (first LLM, embedding model, vector store provider), in the exact shapes
-//! sent to LlamaStack (DESIGN §4).
+//! sent to LlamaStack (`docs/llamastack.md`).
 
 use serde_json::json;
 use sha2::{Digest, Sha256};

@@ -21,6 +21,11 @@ pub enum AssetError {
 
     #[error("{}: {message}", file.display())]
     InvalidFile { file: PathBuf, message: String },
+
+    /// An entry the loader will not read: a link leading outside the
+    /// directory or in a loop, a FIFO or device, a file over a size limit.
+    #[error("{}: refused: {reason}", path.display())]
+    Refused { path: PathBuf, reason: String },
 }
 
 impl HasExitStatus for AssetError {
@@ -48,5 +53,21 @@ impl HasExitStatus for ReconcileError {
             ReconcileError::Server(error) => error.exit_status(),
             ReconcileError::Missing { .. } => ExitStatus::Failure,
         }
+    }
+}
+
+/// Steps of an applied plan failed: the run exits 1 with this one line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{failed} of {steps} steps failed; first: {first}")]
+pub struct StepsFailed {
+    pub failed: usize,
+    pub steps: usize,
+    /// The first failed step and its error.
+    pub first: String,
+}
+
+impl HasExitStatus for StepsFailed {
+    fn exit_status(&self) -> ExitStatus {
+        ExitStatus::Failure
     }
 }

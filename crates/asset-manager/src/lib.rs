@@ -1,4 +1,4 @@
-//! The asset directory (DESIGN §5) and its reconciliation into LlamaStack.
+//! The asset directory and its reconciliation into LlamaStack.
 //!
 //! [`load`] reads and validates a directory into [`Assets`]; [`plan`] reads
 //! the server's state once and compares it with what the directory
@@ -13,6 +13,7 @@ mod apply;
 mod assets;
 mod desired;
 mod error;
+mod limits;
 mod loader;
 mod plan;
 
@@ -23,8 +24,9 @@ pub use desired::{
     CHUNK_SIZE_IN_TOKENS, Desired, DesiredAgent, DesiredFile, DesiredKnowledgeBase, MANAGED_BY,
     ServerFacts, desired,
 };
-pub use error::{AssetError, ReconcileError};
-pub use loader::load;
+pub use error::{AssetError, ReconcileError, StepsFailed};
+pub use limits::{Limits, MAX_DIRECTORY_DEPTH, MAX_YAML_DEPTH};
+pub use loader::{load, load_with_limits};
 pub use plan::{Action, Kind, Options, Plan, Step};
 
 use shared_clients::llamastack::LlamaStackClient;

@@ -156,3 +156,65 @@ async fn the_fixture_registers_into_a_real_llamastack_and_a_rerun_is_a_no_op() {
         "the re-run changed the server"
     );
 }
+
+#[tokio::test]
+async fn a_vector_db_missing_beside_its_complete_store_is_rebuilt_on_a_real_llamastack() {
+    let test = "a_vector_db_missing_beside_its_complete_store_is_rebuilt_on_a_real_llamastack";
+    if !RealLlamaStack::available_or_skip(test) {
+        return;
+    }
+    let stack = tokio::task::spawn_blocking(RealLlamaStack::start)
+        .await
+        .expect("start task")
+        .expect("real LlamaStack starts");
+    let config = LlamaStackConfig::for_url(stack.url())
+        .expect("url")
+        .with_timeout(Duration::from_secs(60));
+    let client = LlamaStackClient::new(config).expect("client");
+    let assets = load(&common::project_assets()).expect("valid assets");
+    let first = reconcile(&client, &assets, Options::default())
+        .await
+        .expect("planned");
+    assert_eq!(first.check(), Ok(()), "server log:\n{}", stack.server_log());
+    let registered = server_state(&client).await;
+
+    // What a run whose vector DB step failed leaves once its store is
+    // complete: the store unchanged, its vector DB missing. Runs used to
+    // fail here forever ("its vector store is missing").
+    client
+        .unregister_vector_db("laptop-refresh")
+        .await
+        .expect("unregister");
+
+    let repair = reconcile(&client, &assets, Options::default())
+        .await
+        .expect("planned");
+    assert_eq!(
+        repair.check(),
+        Ok(()),
+        "server log:\n{}",
+        stack.server_log()
+    );
+    assert_eq!(
+        (repair.summary.created, repair.summary.unchanged),
+        (1, 5),
+        "the vector DB is rebuilt, the rest left alone: {}",
+        repair.summary
+    );
+    let repaired = server_state(&client).await;
+    assert_eq!(
+        repaired.len(),
+        registered.len(),
+        "as many objects as the first registration made"
+    );
+    let after = reconcile(&client, &assets, Options::default())
+        .await
+        .expect("planned");
+    assert_eq!(
+        after.summary.unchanged,
+        after.outcomes.len(),
+        "{}",
+        after.summary
+    );
+    assert_eq!(server_state(&client).await, repaired, "nothing changed");
+}

@@ -159,6 +159,48 @@ async fn injected_5xx_are_retried_by_the_client() {
 }
 
 #[tokio::test]
+async fn a_fault_on_a_route_answers_for_every_id_and_then_is_spent() {
+    let fake = FakeLlamaStack::start().await;
+    let client = client(&fake);
+    let id = client
+        .create_agent(&agent_config("a"))
+        .await
+        .expect("agent");
+    fake.fail_next_with(Some("DELETE"), "/v1/agents/{id}", 1, 413);
+    assert_eq!(fake.pending_faults(), 1);
+    let error = client.delete_agent(&id).await.expect_err("injected");
+    assert_eq!(error.status(), Some(413), "4xx: not retried");
+    assert_eq!(fake.pending_faults(), 0);
+    client
+        .delete_agent(&id)
+        .await
+        .expect("the next one is served");
+}
+
+#[tokio::test]
+async fn cleared_faults_are_never_answered() {
+    let fake = FakeLlamaStack::start().await;
+    fake.fail_next_with(Some("GET"), "/v1/models", 5, 500);
+    fake.clear_faults();
+    assert_eq!(fake.pending_faults(), 0);
+    client(&fake).list_models().await.expect("served");
+}
+
+#[tokio::test]
+async fn an_upload_of_several_megabytes_is_taken_like_the_real_server_takes_it() {
+    // axum's default body limit (2 MB) would answer 413; LlamaStack takes it.
+    let fake = FakeLlamaStack::start().await;
+    let content = vec![b'a'; 5 * 1024 * 1024];
+    let file = client(&fake)
+        .upload_file("big.txt", &content, "assistants")
+        .await
+        .expect("uploaded");
+    let stored = &fake.snapshot().files[&file.id];
+    assert_eq!(stored.object["filename"], json!("big.txt"));
+    assert_eq!(stored.content.len(), content.len());
+}
+
+#[tokio::test]
 async fn a_stopped_fake_refuses_connections_and_restarts_with_its_state() {
     let fake = FakeLlamaStack::start().await;
     let client = client(&fake);

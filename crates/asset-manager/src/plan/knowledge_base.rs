@@ -7,16 +7,17 @@ use std::collections::BTreeSet;
 use serde_json::json;
 use shared_clients::llamastack::{CreateVectorStore, JsonObject, VectorStore};
 
-use super::{Action, Kind, Step, Work, step};
+use super::{Action, DIGEST_KEY, Kind, Step, StoreRef, Work, step};
 use crate::actual::{Actual, knowledge_base_of};
 use crate::desired::{DesiredKnowledgeBase, MANAGED_BY};
 
 /// The knowledge base's vector store step, removals of its duplicates, and
-/// the vector DB digest recorded in the store kept (if any).
+/// the store kept (its id and metadata, where the vector DB digest is
+/// recorded), if there is one.
 pub(super) fn plan_vector_store(
     base: &DesiredKnowledgeBase,
     actual: &Actual,
-) -> (Step, Vec<Step>, Option<String>) {
+) -> (Step, Vec<Step>, Option<StoreRef>) {
     let mut candidates: Vec<&VectorStore> = actual
         .vector_stores
         .iter()
@@ -123,11 +124,6 @@ pub(super) fn plan_vector_store(
         .filter(|file| !keep_ids.contains(&file.id))
         .map(|file| file.id.clone())
         .collect();
-    let recorded = kept
-        .metadata
-        .get("vector_db_digest")
-        .and_then(|v| v.as_str())
-        .map(str::to_owned);
     let (action, reason) = if upload.is_empty() && remove.is_empty() {
         (Action::Unchanged, kept.id.clone())
     } else {
@@ -155,15 +151,18 @@ pub(super) fn plan_vector_store(
     (
         step(Kind::VectorStore, &base.name, action, reason, work),
         duplicates,
-        recorded,
+        Some((kept.id.clone(), kept.metadata.clone())),
     )
 }
 
 pub(super) fn plan_vector_db(
     base: &DesiredKnowledgeBase,
     actual: &Actual,
-    recorded_digest: Option<&str>,
+    kept_store: Option<StoreRef>,
 ) -> Step {
+    let recorded_digest = kept_store
+        .as_ref()
+        .and_then(|(_, metadata)| recorded_digest(metadata));
     let existing = actual
         .vector_dbs
         .iter()
@@ -196,7 +195,13 @@ pub(super) fn plan_vector_db(
             documents: base.documents.clone(),
             digest: base.vector_db_digest.clone(),
             unregister_first: existing.is_some(),
+            store: kept_store,
         },
     };
     step(Kind::VectorDb, &base.name, action, reason, work)
+}
+
+/// The vector DB digest a store's metadata records.
+fn recorded_digest(metadata: &JsonObject) -> Option<&str> {
+    metadata.get(DIGEST_KEY).and_then(|v| v.as_str())
 }

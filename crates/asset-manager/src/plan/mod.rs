@@ -15,8 +15,15 @@ use crate::actual::{Actual, is_managed, knowledge_base_of};
 use crate::desired::{Desired, DesiredAgent, DesiredFile};
 
 mod knowledge_base;
+mod shown;
 
 use knowledge_base::{plan_vector_db, plan_vector_store};
+
+/// Key of a managed vector store's metadata recording its vector DB's digest.
+pub(crate) const DIGEST_KEY: &str = "vector_db_digest";
+
+/// A vector store as a step needs it: its id and its metadata.
+pub(crate) type StoreRef = (String, JsonObject);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Kind {
@@ -81,8 +88,8 @@ pub(crate) enum Work {
     },
     VectorStore {
         knowledge_base: String,
-        /// The store kept (its id and metadata), or `None` to create one.
-        existing: Option<(String, JsonObject)>,
+        /// The store kept, or `None` to create one.
+        existing: Option<StoreRef>,
         create: CreateVectorStore,
         upload: Vec<DesiredFile>,
         /// Files detached from the kept store and deleted.
@@ -96,6 +103,9 @@ pub(crate) enum Work {
         documents: Vec<RagDocument>,
         digest: String,
         unregister_first: bool,
+        /// The knowledge base's vector store as planned, where the digest is
+        /// recorded (a store created by this run takes its place).
+        store: Option<StoreRef>,
     },
     Agent {
         config: Box<AgentConfig>,
@@ -159,10 +169,10 @@ pub fn plan(desired: &Desired, actual: &Actual, options: Options) -> Plan {
         steps.push(plan_toolgroup(group, actual));
     }
     for base in &desired.knowledge_bases {
-        let (store_step, store_removals, recorded_digest) = plan_vector_store(base, actual);
+        let (store_step, store_removals, kept_store) = plan_vector_store(base, actual);
         steps.push(store_step);
         removals.extend(store_removals);
-        steps.push(plan_vector_db(base, actual, recorded_digest.as_deref()));
+        steps.push(plan_vector_db(base, actual, kept_store));
     }
     for agent in &desired.agents {
         let (step, duplicates) = plan_agent(agent, actual);
@@ -205,14 +215,20 @@ fn plan_toolgroup(group: &RegisterToolgroup, actual: &Actual) -> Step {
     let id = &group.toolgroup_id;
     let existing = actual.toolgroups.iter().find(|g| &g.identifier == id);
     let (action, reason) = match existing {
-        None => (Action::Create, format!("mcp endpoint {}", uri(group))),
+        None => (
+            Action::Create,
+            format!("mcp endpoint {}", shown::shown_uri(uri(group))),
+        ),
         Some(found)
             if found.provider_id == group.provider_id
                 && found.mcp_endpoint.as_ref().map(|e| e.uri.as_str()) == Some(uri(group)) =>
         {
             (Action::Unchanged, String::new())
         }
-        Some(_) => (Action::Replace, format!("mcp endpoint now {}", uri(group))),
+        Some(_) => (
+            Action::Replace,
+            format!("mcp endpoint now {}", shown::shown_uri(uri(group))),
+        ),
     };
     let work = match action {
         Action::Unchanged => Work::Nothing,

@@ -6,8 +6,9 @@
 //! Besides serving, it can be inspected ([`FakeLlamaStack::snapshot`],
 //! [`FakeLlamaStack::counters`], [`FakeLlamaStack::requests`]), scripted
 //! (per-agent replies, default: echo the user's message) and broken on
-//! purpose (5xx on a path, an in-stream turn error, a stream cut short,
-//! added latency, or the whole server down).
+//! purpose (any status for the next N requests to a path or route, an
+//! in-stream turn error, a stream cut short, added latency, or the whole
+//! server down).
 //!
 //! ```no_run
 //! # async fn demo() {
@@ -17,10 +18,10 @@
 //!     if message.contains("laptop") { "ROUTE_TO: laptop-refresh".into() } else { "Hello".into() }
 //! });
 //! fake.fail_next("/v1/agents", 2); // the next two requests to it answer 500
+//! fake.fail_next_with(Some("DELETE"), "/v1/agents/{id}", 1, 503); // any agent's
 //! # }
 //! ```
 
-mod multipart;
 mod routes;
 mod state;
 
@@ -236,7 +237,9 @@ impl FakeLlamaStack {
         self.fail_next_with(None, path, times, 500);
     }
 
-    /// The next `times` requests to `path` with `method` (any when `None`) answer `status`.
+    /// The next `times` requests to `path` with `method` (any when `None`)
+    /// answer `status`. `path` is a request path (`/v1/agents`) or a route
+    /// of the router (`/v1/agents/{id}`, matching every agent's path).
     pub fn fail_next_with(&self, method: Option<&str>, path: &str, times: u32, status: u16) {
         lock(&self.inner.faults).paths.push(PathFault {
             method: method.map(str::to_ascii_uppercase),
@@ -244,6 +247,20 @@ impl FakeLlamaStack {
             remaining: times,
             status,
         });
+    }
+
+    /// Injected answers not given yet (of [`fail_next_with`](Self::fail_next_with)).
+    pub fn pending_faults(&self) -> u32 {
+        lock(&self.inner.faults)
+            .paths
+            .iter()
+            .map(|fault| fault.remaining)
+            .sum()
+    }
+
+    /// Forgets the injected answers not given yet.
+    pub fn clear_faults(&self) {
+        lock(&self.inner.faults).paths.clear();
     }
 
     /// The next `times` turns answer HTTP 200 with `data: {"error": {"message": ...}}`.

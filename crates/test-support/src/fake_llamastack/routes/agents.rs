@@ -1,11 +1,13 @@
 #![allow(clippy::result_large_err)] // handlers answer errors as ready `Response`s
 //! Agents, sessions and streamed turns.
 
+use std::convert::Infallible;
 use std::sync::PoisonError;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use shared_clients::llamastack::AgentConfig;
@@ -218,10 +220,11 @@ pub(super) fn turn_events(
     events
 }
 
+/// `data: {json}` events, as 0.2.18 streams them (no event names, no `[DONE]`).
 pub(super) fn sse(events: &[Value]) -> Response {
-    let body: String = events
+    let events: Vec<Result<Event, Infallible>> = events
         .iter()
-        .map(|event| format!("data: {event}\n\n"))
+        .map(|event| Ok(Event::default().data(event.to_string())))
         .collect();
-    ([(header::CONTENT_TYPE, "text/event-stream")], body).into_response()
+    Sse::new(futures_util::stream::iter(events)).into_response()
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -86,17 +86,30 @@ pub(crate) fn router(inner: Arc<Inner>) -> Router {
         )
         .fallback(|| async { detail(StatusCode::NOT_FOUND, "Not Found") })
         .layer(middleware::from_fn_with_state(Arc::clone(&inner), gate))
+        // The real server takes uploads of hundreds of MB; axum's default is 2 MB.
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(inner)
 }
 
-/// Records the request, applies the added latency and injected 5xx answers.
+/// The largest request body the fake reads (recorded, then handed on).
+const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// Records the request, applies the added latency and the injected answers
+/// (a fault names the path or its route, e.g. `/v1/agents/{id}`).
 async fn gate(State(inner): Shared, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, 64 * 1024 * 1024)
-        .await
-        .unwrap_or_default();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+        return detail(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("the fake LlamaStack reads bodies of at most {MAX_BODY_BYTES} bytes"),
+        );
+    };
     let method = parts.method.to_string();
     let path = parts.uri.path().to_owned();
+    let route = parts
+        .extensions
+        .get::<MatchedPath>()
+        .map(|matched| matched.as_str().to_owned());
     lock(&inner.requests).push(RecordedRequest {
         method: method.clone(),
         path: path.clone(),
@@ -106,7 +119,7 @@ async fn gate(State(inner): Shared, request: Request, next: Next) -> Response {
         let mut faults = lock(&inner.faults);
         let injected = faults.paths.iter_mut().find(|fault| {
             fault.remaining > 0
-                && fault.path == path
+                && (fault.path == path || Some(&fault.path) == route.as_ref())
                 && fault.method.as_ref().is_none_or(|m| *m == method)
         });
         let status = injected.map(|fault| {

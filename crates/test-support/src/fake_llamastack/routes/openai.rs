@@ -4,13 +4,13 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, header};
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
+use super::super::lock;
 use super::super::state::{FakeFile, FakeVectorStore};
-use super::super::{lock, multipart};
 use super::*;
 
 // ---- OpenAI-compatible files ----
@@ -62,39 +62,43 @@ pub(super) async fn list_files(
     page(files, &query, 10_000)
 }
 
-pub(super) async fn upload_file(State(inner): Shared, headers: HeaderMap, bytes: Bytes) -> Answer {
-    let boundary = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(multipart::boundary)
-        .ok_or_else(|| invalid_field(&["file"], "Field required"))?;
-    let parts = multipart::parse(&bytes, &boundary);
-    let purpose = parts
-        .iter()
-        .find(|part| part.name == "purpose")
-        .map(|part| String::from_utf8_lossy(&part.content).into_owned())
-        .ok_or_else(|| invalid_field(&["purpose"], "Field required"))?;
+pub(super) async fn upload_file(
+    State(inner): Shared,
+    form: Result<Multipart, MultipartRejection>,
+) -> Answer {
+    let mut form = form.map_err(|_| invalid_field(&["file"], "Field required"))?;
+    let malformed = |_| invalid_field(&["file"], "Field required");
+    let (mut purpose, mut file) = (None, None);
+    while let Some(field) = form.next_field().await.map_err(malformed)? {
+        match field.name() {
+            Some("purpose") => purpose = Some(field.text().await.map_err(malformed)?),
+            Some("file") => {
+                let filename = field.file_name().map(str::to_owned);
+                let content = field.bytes().await.map_err(malformed)?;
+                file = Some((filename, content.to_vec()));
+            }
+            _ => {}
+        }
+    }
+    let purpose = purpose.ok_or_else(|| invalid_field(&["purpose"], "Field required"))?;
     if !matches!(purpose.as_str(), "assistants" | "batch") {
         return Err(invalid_field(
             &["purpose"],
             "Input should be 'assistants' or 'batch'",
         ));
     }
-    let file = parts
-        .into_iter()
-        .find(|part| part.name == "file")
-        .ok_or_else(|| invalid_field(&["file"], "Field required"))?;
+    let (filename, content) = file.ok_or_else(|| invalid_field(&["file"], "Field required"))?;
     let id = new_id("file-");
     let object = json!({
-        "object": "file", "id": id, "bytes": file.content.len(), "created_at": now_seconds(),
+        "object": "file", "id": id, "bytes": content.len(), "created_at": now_seconds(),
         "expires_at": now_seconds() + 365 * 24 * 3600,
-        "filename": file.filename.unwrap_or_else(|| "uploaded_file".to_owned()), "purpose": purpose,
+        "filename": filename.unwrap_or_else(|| "uploaded_file".to_owned()), "purpose": purpose,
     });
     lock(&inner.state).files.insert(
         id,
         FakeFile {
             object: object.clone(),
-            content: file.content,
+            content,
         },
     );
     lock(&inner.counters).create("file");

@@ -1,16 +1,23 @@
 //! Reads an asset directory into [`Assets`], validating as it goes. The
 //! first problem found is reported with its file and field; nothing is
-//! partially loaded.
+//! partially loaded. What may be read at all (links, special files, sizes,
+//! nesting) is decided by `fs` and `yaml`.
+
+mod fs;
+mod yaml;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::ffi::OsStr;
+use std::path::Path;
 
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use shared_clients::llamastack::{SamplingParams, duration_from_secs};
 
 use crate::assets::{AgentAsset, Assets, Document, KnowledgeBase, ToolgroupAsset};
 use crate::error::AssetError;
+use crate::limits::{Limits, MAX_DIRECTORY_DEPTH};
+use fs::{AssetDir, Entry, Kind, expect_directory, expect_file, refused};
+use yaml::brief;
 
 #[derive(Deserialize)]
 struct ConfigYaml {
@@ -59,31 +66,35 @@ struct ToolgroupYaml {
 
 const TOOL_CHOICES: &[&str] = &["auto", "required", "none"];
 
-/// Loads and validates the asset directory at `dir`.
+/// Loads and validates the asset directory at `dir` within the default [`Limits`].
 pub fn load(dir: &Path) -> Result<Assets, AssetError> {
-    if !dir.is_dir() {
-        return Err(AssetError::Unreadable {
-            path: dir.to_path_buf(),
-            reason: "not a directory".into(),
-        });
-    }
-    let timeout = load_config(dir)?;
+    load_with_limits(dir, Limits::default())
+}
+
+/// Loads and validates the asset directory at `dir`, reading no more than `limits`.
+pub fn load_with_limits(dir: &Path, limits: Limits) -> Result<Assets, AssetError> {
+    let (mut fs, root) = AssetDir::open(dir, limits)?;
+    let timeout = load_config(&mut fs, &root, limits.max_file_bytes)?;
     let mut agents = Vec::new();
-    for file in files_with_extension(dir, "agents", &["yaml", "yml"])? {
-        agents.push(load_agent(dir, &file)?);
+    for file in files_with_extension(&mut fs, &root, "agents", &["yaml", "yml"])? {
+        let text = fs.read_text(&file)?;
+        agents.push(load_agent(&file.relative, &text, limits.max_file_bytes)?);
     }
     let mut toolgroups = Vec::new();
-    for file in files_with_extension(dir, "toolgroups", &["yaml", "yml"])? {
-        toolgroups.push(load_toolgroup(dir, &file)?);
+    for file in files_with_extension(&mut fs, &root, "toolgroups", &["yaml", "yml"])? {
+        let text = fs.read_text(&file)?;
+        toolgroups.push(load_toolgroup(
+            &file.relative,
+            &text,
+            limits.max_file_bytes,
+        )?);
     }
     let mut prompts = BTreeMap::new();
-    for file in files_with_extension(dir, "prompts", &["txt"])? {
-        let name = file
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned());
-        prompts.insert(name.unwrap_or_default(), read_text(dir, &file)?);
+    for file in files_with_extension(&mut fs, &root, "prompts", &["txt"])? {
+        let text = fs.read_text(&file)?;
+        prompts.insert(file.name, text);
     }
-    let knowledge_bases = load_knowledge_bases(dir)?;
+    let knowledge_bases = load_knowledge_bases(&mut fs, &root)?;
     agents.sort_by(|a, b| a.name.cmp(&b.name));
     toolgroups.sort_by(|a, b| a.name.cmp(&b.name));
     let assets = Assets {
@@ -97,17 +108,21 @@ pub fn load(dir: &Path) -> Result<Assets, AssetError> {
     Ok(assets)
 }
 
-fn load_config(dir: &Path) -> Result<Option<std::time::Duration>, AssetError> {
-    let file = PathBuf::from("config.yaml");
-    if !dir.join(&file).exists() {
+fn load_config(
+    fs: &mut AssetDir,
+    root: &Entry,
+    max_bytes: u64,
+) -> Result<Option<std::time::Duration>, AssetError> {
+    let Some(file) = fs.child(root, "config.yaml")? else {
         return Ok(None);
-    }
-    let config: ConfigYaml = parse_yaml(dir, &file)?;
+    };
+    let text = fs.read_text(&file)?;
+    let config: ConfigYaml = yaml::parse(&file.relative, &text, max_bytes)?;
     config
         .timeout
         .map(|seconds| {
             duration_from_secs(seconds).map_err(|message| AssetError::Invalid {
-                file: file.clone(),
+                file: file.relative.clone(),
                 field: "timeout".into(),
                 message,
             })
@@ -115,8 +130,8 @@ fn load_config(dir: &Path) -> Result<Option<std::time::Duration>, AssetError> {
         .transpose()
 }
 
-fn load_agent(dir: &Path, file: &Path) -> Result<AgentAsset, AssetError> {
-    let yaml: AgentYaml = parse_yaml(dir, file)?;
+fn load_agent(file: &Path, text: &str, max_bytes: u64) -> Result<AgentAsset, AssetError> {
+    let yaml: AgentYaml = yaml::parse(file, text, max_bytes)?;
     let _ = yaml.description; // documentation for humans; not sent
     let invalid = |field: &str, message: String| AssetError::Invalid {
         file: file.to_path_buf(),
@@ -134,8 +149,9 @@ fn load_agent(dir: &Path, file: &Path) -> Result<AgentAsset, AssetError> {
         return Err(invalid(
             "tool_choice",
             format!(
-                "must be one of {}, found {choice:?}",
-                TOOL_CHOICES.join(", ")
+                "must be one of {}, found {:?}",
+                TOOL_CHOICES.join(", "),
+                brief(choice)
             ),
         ));
     }
@@ -170,8 +186,8 @@ fn load_agent(dir: &Path, file: &Path) -> Result<AgentAsset, AssetError> {
     })
 }
 
-fn load_toolgroup(dir: &Path, file: &Path) -> Result<ToolgroupAsset, AssetError> {
-    let yaml: ToolgroupYaml = parse_yaml(dir, file)?;
+fn load_toolgroup(file: &Path, text: &str, max_bytes: u64) -> Result<ToolgroupAsset, AssetError> {
+    let yaml: ToolgroupYaml = yaml::parse(file, text, max_bytes)?;
     let _ = (yaml.description, yaml.transport); // for humans; LlamaStack derives the transport
     let invalid = |field: &str, message: &str| AssetError::Invalid {
         file: file.to_path_buf(),
@@ -191,55 +207,101 @@ fn load_toolgroup(dir: &Path, file: &Path) -> Result<ToolgroupAsset, AssetError>
     })
 }
 
-fn load_knowledge_bases(dir: &Path) -> Result<Vec<KnowledgeBase>, AssetError> {
-    let root = dir.join("knowledge_bases");
-    if !root.is_dir() {
+fn load_knowledge_bases(fs: &mut AssetDir, root: &Entry) -> Result<Vec<KnowledgeBase>, AssetError> {
+    let Some(dir) = subdirectory(fs, root, "knowledge_bases")? else {
         return Ok(Vec::new());
-    }
+    };
+    let mut ancestors = vec![root.id, dir.id];
     let mut bases = Vec::new();
-    for entry in sorted_entries(dir, Path::new("knowledge_bases"))? {
-        if !dir.join(&entry).is_dir() {
-            continue;
+    for name in fs.list(&dir)? {
+        let entry = fs.resolve(&dir, &name)?;
+        match entry.kind {
+            Kind::File => continue, // a README beside the knowledge bases
+            Kind::Special(_) => expect_directory(&entry)?,
+            Kind::Directory => check_not_a_loop(fs, &entry, &ancestors)?,
         }
-        let name = entry
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_default();
         let mut documents = Vec::new();
-        collect_texts(dir, &entry, &mut documents)?;
-        let mut loaded = Vec::new();
-        for file in documents {
-            let relative = file
-                .strip_prefix(&entry)
-                .unwrap_or(&file)
-                .components()
-                .map(|part| part.as_os_str().to_string_lossy().into_owned())
-                .collect::<Vec<_>>()
-                .join("/");
-            loaded.push(Document {
-                relative_path: relative,
-                content: read_text(dir, &file)?,
-            });
-        }
-        loaded.sort_by(|a, b| a.relative_path.cmp(&b.relative_path));
+        collect_texts(fs, &entry, "", &mut ancestors, &mut documents)?;
+        documents.sort_by(|a, b| a.relative_path.cmp(&b.relative_path));
         bases.push(KnowledgeBase {
-            name,
-            documents: loaded,
+            name: entry.name,
+            documents,
         });
     }
     Ok(bases)
 }
 
-fn collect_texts(dir: &Path, relative: &Path, out: &mut Vec<PathBuf>) -> Result<(), AssetError> {
-    for entry in sorted_entries(dir, relative)? {
-        let full = dir.join(&entry);
-        if full.is_dir() {
-            collect_texts(dir, &entry, out)?;
-        } else if entry.extension().is_some_and(|ext| ext == "txt") {
-            out.push(entry);
+/// The `*.txt` documents below `dir`, their paths relative to the knowledge
+/// base prefixed with `prefix`. `ancestors` holds the directories entered.
+fn collect_texts(
+    fs: &mut AssetDir,
+    dir: &Entry,
+    prefix: &str,
+    ancestors: &mut Vec<(u64, u64)>,
+    out: &mut Vec<Document>,
+) -> Result<(), AssetError> {
+    // root, knowledge_bases, then the knowledge base and its subdirectories
+    if ancestors.len() > MAX_DIRECTORY_DEPTH + 2 {
+        return Err(refused(
+            &dir.relative,
+            format!(
+                "nested deeper than {MAX_DIRECTORY_DEPTH} directories below its knowledge base"
+            ),
+        ));
+    }
+    ancestors.push(dir.id);
+    for name in fs.list(dir)? {
+        let entry = fs.resolve(dir, &name)?;
+        let relative = match prefix {
+            "" => entry.name.clone(),
+            _ => format!("{prefix}/{}", entry.name),
+        };
+        match entry.kind {
+            Kind::Directory => {
+                check_not_a_loop(fs, &entry, ancestors)?;
+                collect_texts(fs, &entry, &relative, ancestors, out)?;
+            }
+            Kind::File if has_extension(OsStr::new(&entry.name), &["txt"]) => {
+                let content = fs.read_text(&entry)?;
+                out.push(Document {
+                    relative_path: relative,
+                    content,
+                });
+            }
+            Kind::File => {}
+            Kind::Special(_) => expect_file(&entry)?,
         }
     }
+    ancestors.pop();
     Ok(())
+}
+
+/// A directory reached again below itself (a link to `.`, `..` or an
+/// enclosing directory) would be walked forever, or until the kernel's
+/// link limit multiplied its documents.
+fn check_not_a_loop(
+    fs: &AssetDir,
+    dir: &Entry,
+    ancestors: &[(u64, u64)],
+) -> Result<(), AssetError> {
+    if ancestors.contains(&dir.id) {
+        return Err(refused(
+            &dir.relative,
+            format!(
+                "a symbolic link loop: it leads back to {}, which contains it",
+                display_or_root(&fs.shown(dir))
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn display_or_root(path: &Path) -> String {
+    if path.as_os_str().is_empty() {
+        "the asset directory".to_owned()
+    } else {
+        path.display().to_string()
+    }
 }
 
 fn check_references(assets: &Assets) -> Result<(), AssetError> {
@@ -251,7 +313,7 @@ fn check_references(assets: &Assets) -> Result<(), AssetError> {
                 field: "name".into(),
                 message: format!(
                     "agent {:?} is also defined in {}",
-                    agent.name,
+                    brief(&agent.name),
                     first.display()
                 ),
             });
@@ -265,7 +327,7 @@ fn check_references(assets: &Assets) -> Result<(), AssetError> {
                 field: "name".into(),
                 message: format!(
                     "toolgroup {:?} is also defined in {}",
-                    group.name,
+                    brief(&group.name),
                     first.display()
                 ),
             });
@@ -282,7 +344,7 @@ fn check_references(assets: &Assets) -> Result<(), AssetError> {
                 return Err(AssetError::Invalid {
                     file: agent.file.clone(),
                     field: format!("mcp_servers[{index}]"),
-                    message: format!("no toolgroups/*.yaml has name {server:?}"),
+                    message: format!("no toolgroups/*.yaml has name {:?}", brief(server)),
                 });
             }
         }
@@ -291,7 +353,7 @@ fn check_references(assets: &Assets) -> Result<(), AssetError> {
                 return Err(AssetError::Invalid {
                     file: agent.file.clone(),
                     field: format!("knowledge_bases[{index}]"),
-                    message: format!("there is no directory knowledge_bases/{base}"),
+                    message: format!("there is no directory knowledge_bases/{}", brief(base)),
                 });
             }
         }
@@ -299,93 +361,39 @@ fn check_references(assets: &Assets) -> Result<(), AssetError> {
     Ok(())
 }
 
-/// Parses `dir/file` as YAML into `T`; errors name the file and the field path.
-fn parse_yaml<T: DeserializeOwned>(dir: &Path, file: &Path) -> Result<T, AssetError> {
-    let text = read_text(dir, file)?;
-    if text.trim().is_empty() {
-        return Err(AssetError::InvalidFile {
-            file: file.to_path_buf(),
-            message: "the file is empty".into(),
-        });
-    }
-    let deserializer = serde_yaml_ng::Deserializer::from_str(&text);
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let message = error.inner().to_string();
-        let field = if path == "." {
-            named_field(&message)
-        } else {
-            Some(path)
-        };
-        match field {
-            Some(field) => AssetError::Invalid {
-                file: file.to_path_buf(),
-                field,
-                message,
-            },
-            None => AssetError::InvalidFile {
-                file: file.to_path_buf(),
-                message,
-            },
-        }
-    })
-}
-
-/// The field a serde message is about (`missing field `name``, `unknown field `x``).
-fn named_field(message: &str) -> Option<String> {
-    ["missing field `", "unknown field `"]
-        .iter()
-        .find_map(|prefix| {
-            let rest = message.strip_prefix(prefix)?;
-            rest.split('`').next().map(str::to_owned)
-        })
-}
-
-fn read_text(dir: &Path, file: &Path) -> Result<String, AssetError> {
-    let bytes = std::fs::read(dir.join(file)).map_err(|error| AssetError::Unreadable {
-        path: file.to_path_buf(),
-        reason: error.to_string(),
-    })?;
-    String::from_utf8(bytes).map_err(|error| AssetError::InvalidFile {
-        file: file.to_path_buf(),
-        message: format!("not UTF-8 text (byte {})", error.utf8_error().valid_up_to()),
-    })
-}
-
-/// Entries of `dir/relative`, as paths relative to `dir`, sorted by name.
-fn sorted_entries(dir: &Path, relative: &Path) -> Result<Vec<PathBuf>, AssetError> {
-    let unreadable = |error: std::io::Error| AssetError::Unreadable {
-        path: relative.to_path_buf(),
-        reason: error.to_string(),
+/// The subdirectory `name` of the asset directory, if there is one.
+fn subdirectory(fs: &AssetDir, root: &Entry, name: &str) -> Result<Option<Entry>, AssetError> {
+    let Some(entry) = fs.child(root, name)? else {
+        return Ok(None);
     };
-    let mut entries = Vec::new();
-    for entry in std::fs::read_dir(dir.join(relative)).map_err(unreadable)? {
-        let entry = entry.map_err(unreadable)?;
-        let name = entry.file_name();
-        if name.to_string_lossy().starts_with('.') {
-            continue; // ConfigMap mounts add ..data and dot-directories
-        }
-        entries.push(relative.join(name));
-    }
-    entries.sort();
-    Ok(entries)
+    expect_directory(&entry)?;
+    Ok(Some(entry))
 }
 
+fn has_extension(name: &OsStr, extensions: &[&str]) -> bool {
+    Path::new(name)
+        .extension()
+        .is_some_and(|ext| extensions.iter().any(|wanted| ext == OsStr::new(wanted)))
+}
+
+/// The regular files of `root/sub` whose names end in one of `extensions`;
+/// other entries are neither read nor followed.
 fn files_with_extension(
-    dir: &Path,
+    fs: &mut AssetDir,
+    root: &Entry,
     sub: &str,
     extensions: &[&str],
-) -> Result<Vec<PathBuf>, AssetError> {
-    if !dir.join(sub).is_dir() {
+) -> Result<Vec<Entry>, AssetError> {
+    let Some(dir) = subdirectory(fs, root, sub)? else {
         return Ok(Vec::new());
+    };
+    let mut files = Vec::new();
+    for name in fs.list(&dir)? {
+        if has_extension(&name, extensions) {
+            let entry = fs.resolve(&dir, &name)?;
+            expect_file(&entry)?;
+            files.push(entry);
+        }
     }
-    Ok(sorted_entries(dir, Path::new(sub))?
-        .into_iter()
-        .filter(|path| {
-            dir.join(path).is_file()
-                && path
-                    .extension()
-                    .is_some_and(|ext| extensions.iter().any(|wanted| ext == *wanted))
-        })
-        .collect())
+    Ok(files)
 }

@@ -5,14 +5,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use serde_json::json;
-use shared_clients::llamastack::{
-    AgentToolgroup, AttachFile, JsonObject, LlamaStackClient, LlamaStackError, RagInsert,
-    UpdateVectorStore,
-};
+use shared_clients::llamastack::{AgentToolgroup, LlamaStackClient, LlamaStackError};
 
-use crate::desired::{CHUNK_SIZE_IN_TOKENS, DesiredFile, FILE_PURPOSE, MANAGED_BY};
-use crate::plan::{Action, Kind, Plan, Step, Work};
+use crate::error::StepsFailed;
+use crate::plan::{Action, Kind, Plan, Step, StoreRef, Work};
+
+mod knowledge_base;
 
 /// Counts of a run, printed as its one-line summary.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -69,18 +67,41 @@ pub struct Report {
     pub summary: Summary,
 }
 
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} {}", self.action, self.kind, self.name)?;
+        match &self.error {
+            Some(error) => write!(f, ": {error}"),
+            None => Ok(()),
+        }
+    }
+}
+
 impl Report {
     pub fn failures(&self) -> impl Iterator<Item = &Outcome> {
         self.outcomes
             .iter()
             .filter(|outcome| outcome.error.is_some())
     }
+
+    /// `Ok` when every step succeeded; else how many failed and the first.
+    pub fn check(&self) -> Result<(), StepsFailed> {
+        let mut failures = self.failures();
+        let Some(first) = failures.next() else {
+            return Ok(());
+        };
+        Err(StepsFailed {
+            failed: 1 + failures.count(),
+            steps: self.outcomes.len(),
+            first: first.to_string(),
+        })
+    }
 }
 
 #[derive(Default)]
 struct Context {
-    /// Knowledge base → its vector store (id, metadata) after the store step.
-    stores: BTreeMap<String, (String, JsonObject)>,
+    /// Knowledge base → its vector store, as this run left it.
+    stores: BTreeMap<String, StoreRef>,
     failed_toolgroups: BTreeSet<String>,
     failed_knowledge_bases: BTreeSet<String>,
 }
@@ -140,37 +161,16 @@ async fn run(client: &LlamaStackClient, step: &Step, context: &mut Context) -> R
             remove,
             retire,
         } => {
-            let (id, metadata) = match existing {
+            let store = match existing {
                 Some(kept) => kept.clone(),
                 None => {
                     let store = client.create_vector_store(create).await.map_err(text)?;
                     (store.id, store.metadata)
                 }
             };
-            context
-                .stores
-                .insert(knowledge_base.clone(), (id.clone(), metadata));
-            let mut problems = Vec::new();
-            for file in upload {
-                if let Err(problem) = upload_file(client, &id, knowledge_base, file).await {
-                    problems.push(problem);
-                }
-            }
-            for file_id in remove {
-                if let Err(error) = remove_file(client, &id, file_id).await {
-                    problems.push(error.to_string());
-                }
-            }
-            for (old, files) in retire {
-                if let Err(error) = delete_store(client, old, files).await {
-                    problems.push(error.to_string());
-                }
-            }
-            if problems.is_empty() {
-                Ok(())
-            } else {
-                Err(problems.join("; "))
-            }
+            let id = store.0.clone();
+            context.stores.insert(knowledge_base.clone(), store);
+            knowledge_base::sync_files(client, &id, knowledge_base, upload, remove, retire).await
         }
         Work::VectorDb {
             knowledge_base,
@@ -178,21 +178,26 @@ async fn run(client: &LlamaStackClient, step: &Step, context: &mut Context) -> R
             documents,
             digest,
             unregister_first,
+            store,
         } => {
-            if *unregister_first {
-                ignore_missing(client.unregister_vector_db(&register.vector_db_id).await)
-                    .map_err(text)?;
-            }
-            client.register_vector_db(register).await.map_err(text)?;
-            if !documents.is_empty() {
-                let insert = RagInsert {
-                    vector_db_id: register.vector_db_id.clone(),
-                    chunk_size_in_tokens: CHUNK_SIZE_IN_TOKENS,
-                    documents: documents.clone(),
-                };
-                client.rag_insert(&insert).await.map_err(text)?;
-            }
-            record_digest(client, context, knowledge_base, digest).await
+            // A store created by this run, else the one the plan found.
+            let Some(store) = context
+                .stores
+                .get(knowledge_base)
+                .or(store.as_ref())
+                .cloned()
+            else {
+                return Err("not touched: its vector store could not be created".into());
+            };
+            let rebuild = knowledge_base::Rebuild {
+                register,
+                documents,
+                digest,
+                unregister_first: *unregister_first,
+            };
+            let store = knowledge_base::rebuild_vector_db(client, store, &rebuild).await?;
+            context.stores.insert(knowledge_base.clone(), store);
+            Ok(())
         }
         Work::Agent {
             config,
@@ -217,96 +222,10 @@ async fn run(client: &LlamaStackClient, step: &Step, context: &mut Context) -> R
         Work::DeleteVectorDb(id) => {
             ignore_missing(client.unregister_vector_db(id).await).map_err(text)
         }
-        Work::DeleteVectorStore { id, files } => {
-            delete_store(client, id, files).await.map_err(text)
-        }
+        Work::DeleteVectorStore { id, files } => knowledge_base::delete_store(client, id, files)
+            .await
+            .map_err(text),
     }
-}
-
-/// Uploads one document and attaches it with the attributes that let the
-/// next run recognise it; a file that cannot be attached is deleted again.
-async fn upload_file(
-    client: &LlamaStackClient,
-    store_id: &str,
-    knowledge_base: &str,
-    file: &DesiredFile,
-) -> Result<(), String> {
-    let uploaded = client
-        .upload_file(&file.file_name, file.content.as_bytes(), FILE_PURPOSE)
-        .await
-        .map_err(|error| format!("{}: {error}", file.document_id))?;
-    let mut attributes = JsonObject::new();
-    attributes.insert("managed_by".into(), json!(MANAGED_BY));
-    attributes.insert("knowledge_base".into(), json!(knowledge_base));
-    attributes.insert("document_id".into(), json!(file.document_id));
-    attributes.insert("sha256".into(), json!(file.sha256));
-    let attach = AttachFile {
-        file_id: uploaded.id.clone(),
-        attributes,
-    };
-    let problem = match client.attach_file(store_id, &attach).await {
-        Ok(attached) if attached.status != "failed" => return Ok(()),
-        Ok(attached) => {
-            let _ = client.detach_file(store_id, &uploaded.id).await;
-            format!(
-                "{}: the vector store could not ingest it: {}",
-                file.document_id,
-                attached
-                    .last_error
-                    .map(|e| e.to_string())
-                    .unwrap_or_default()
-            )
-        }
-        Err(error) => format!("{}: {error}", file.document_id),
-    };
-    if let Err(error) = client.delete_file(&uploaded.id).await {
-        tracing::warn!(file = %uploaded.id, %error, "could not delete the file that failed to attach");
-    }
-    Err(problem)
-}
-
-async fn remove_file(
-    client: &LlamaStackClient,
-    store_id: &str,
-    file_id: &str,
-) -> Result<(), LlamaStackError> {
-    ignore_missing(client.detach_file(store_id, file_id).await)?;
-    ignore_missing(client.delete_file(file_id).await)
-}
-
-async fn delete_store(
-    client: &LlamaStackClient,
-    id: &str,
-    files: &[String],
-) -> Result<(), LlamaStackError> {
-    ignore_missing(client.delete_vector_store(id).await)?;
-    for file in files {
-        ignore_missing(client.delete_file(file).await)?;
-    }
-    Ok(())
-}
-
-/// Writes the vector DB's digest into its knowledge base's vector store
-/// metadata, where the next run finds it.
-async fn record_digest(
-    client: &LlamaStackClient,
-    context: &mut Context,
-    knowledge_base: &str,
-    digest: &str,
-) -> Result<(), String> {
-    let Some((store_id, metadata)) = context.stores.get_mut(knowledge_base) else {
-        return Err("vector DB registered, but its vector store is missing: the next run registers it again".into());
-    };
-    metadata.insert("vector_db_digest".into(), json!(digest));
-    let update = UpdateVectorStore {
-        name: None,
-        metadata: Some(metadata.clone()),
-    };
-    client
-        .update_vector_store(store_id, &update)
-        .await
-        .map(drop)
-        .map_err(|error| format!("recording the vector DB digest: {error}"))
 }
 
 fn broken_dependency(
@@ -334,7 +253,7 @@ fn broken_dependency(
 
 /// A removal that finds nothing to remove has done its job (LlamaStack
 /// answers 404 for vector DBs and toolgroups, 400 for agents and files).
-fn ignore_missing(result: Result<(), LlamaStackError>) -> Result<(), LlamaStackError> {
+pub(crate) fn ignore_missing(result: Result<(), LlamaStackError>) -> Result<(), LlamaStackError> {
     match result {
         Err(error) if matches!(error.status(), Some(404)) => Ok(()),
         Err(LlamaStackError::Status {

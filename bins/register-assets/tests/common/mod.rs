@@ -1,0 +1,80 @@
+//! Shared by the `register-assets` binary tests: running it as a Job would,
+//! with a deadline, and asset directories to run it on.
+
+#![allow(dead_code)] // each test file uses its own subset
+
+pub mod playground;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+/// Longer than any run of these tests takes; a run past it has hung.
+pub const DEADLINE: Duration = Duration::from_secs(30);
+
+pub fn project_assets() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/config")
+}
+
+/// Runs `register-assets` on `config` against `url`; a run past
+/// [`DEADLINE`] is killed and fails the test.
+pub async fn register(
+    url: Option<&str>,
+    config: &Path,
+    args: &[&str],
+    extra_env: &[(&str, &str)],
+) -> Output {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_register-assets"));
+    command
+        .args(args)
+        .env("ASSET_CONFIG_DIR", config)
+        .env("LLAMA_STACK_WAIT_TIMEOUT", "5")
+        .env("LLAMA_STACK_RETRIES", "2")
+        .env("RUST_LOG", "info")
+        .env_remove("LLAMASTACK_SERVICE_HOST")
+        .env_remove("LLAMA_STACK_API_KEY")
+        .env_remove("LOG_FORMAT")
+        .env_remove("ASSET_MAX_FILE_BYTES")
+        .env_remove("ASSET_MAX_TOTAL_BYTES")
+        .env_remove("ASSET_MAX_FILES")
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    match url {
+        Some(url) => command.env("LLAMA_STACK_URL", url),
+        None => command.env_remove("LLAMA_STACK_URL"),
+    };
+    for (name, value) in extra_env {
+        command.env(name, value);
+    }
+    let child = command.output();
+    match tokio::time::timeout(DEADLINE, child).await {
+        Ok(output) => output.expect("register-assets runs"),
+        // dropping the future kills the child (kill_on_drop)
+        Err(_) => panic!(
+            "register-assets on {} hung: killed after {DEADLINE:?}",
+            config.display()
+        ),
+    }
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A writable copy of `source` at `target`.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create directory");
+    for entry in std::fs::read_dir(from).expect("read directory") {
+        let entry = entry.expect("directory entry");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy file");
+        }
+    }
+}
