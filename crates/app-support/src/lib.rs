@@ -9,4 +9,4 @@ mod logging;
 
 pub use env_config::{ConfigError, from_env};
 pub use exit::{ExitStatus, Failure, Fatal, Runtime, finish, run};
-pub use logging::{LogFormat, init_logging};
+pub use logging::{LogFormat, init_logging, init_logging_with};

@@ -18,9 +18,16 @@ use serde::{Deserialize, Serialize};
 use crate::tools::ToolError;
 
 /// A text argument that may be left out (use it with `#[serde(default)]`):
-/// absent, `null` and `""` (after trimming) are all `None`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+/// absent, `null` and `""` (after trimming) are all `None`. Its default is
+/// shown as `""`, so the schema stays a plain string.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OptionalText(pub Option<String>);
+
+impl Serialize for OptionalText {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.0.as_deref().unwrap_or_default())
+    }
+}
 
 impl OptionalText {
     pub fn as_deref(&self) -> Option<&str> {
@@ -133,7 +140,11 @@ mod tests {
     fn optional_text_is_a_plain_string_and_not_required() {
         let schema = rmcp::handler::server::tool::schema_for_input::<Sample>().unwrap();
         assert_eq!(schema["properties"]["employee_id"]["type"], "string");
-        assert_eq!(schema["properties"]["employee_id"]["description"], "Optional.");
+        assert_eq!(schema["properties"]["employee_id"]["default"], "");
+        assert_eq!(
+            schema["properties"]["employee_id"]["description"],
+            "Optional."
+        );
         assert_eq!(schema["properties"]["employee_name"]["type"], "string");
         assert_eq!(schema["required"], json!(["employee_name"]));
     }
@@ -165,6 +176,9 @@ mod tests {
     #[test]
     fn a_mistyped_argument_is_named() {
         let error = parse(json!({"employee_name": 42})).unwrap_err();
-        assert!(error.to_string().contains("employee_name: invalid type"), "{error}");
+        assert!(
+            error.to_string().contains("employee_name: invalid type"),
+            "{error}"
+        );
     }
 }

@@ -52,8 +52,11 @@ pub struct IdentityPolicy {
 pub struct Subject {
     /// The id or email to look up.
     pub lookup: String,
-    /// Whether it came from the authenticated caller (else the arguments).
+    /// Whether the request named its caller (in help-desk mode the lookup
+    /// may still come from the arguments).
     pub authoritative: bool,
+    /// Whether `lookup` is the caller's own identity (else an argument).
+    pub from_caller: bool,
     /// An argument that must name the same employee as `lookup` (the
     /// caller's own id or email), checked once the employee is known.
     claimed: Option<String>,
@@ -68,11 +71,13 @@ impl IdentityPolicy {
             (_, Some(argument)) if self.allow_any_employee => Ok(Subject {
                 lookup: argument.to_owned(),
                 authoritative: caller.user.is_some(),
+                from_caller: false,
                 claimed: None,
             }),
             (Some(user), argument) => Ok(Subject {
                 lookup: user.clone(),
                 authoritative: true,
+                from_caller: true,
                 claimed: argument.map(str::to_owned),
             }),
             (None, Some(argument)) => {
@@ -83,6 +88,7 @@ impl IdentityPolicy {
                 Ok(Subject {
                     lookup: argument.to_owned(),
                     authoritative: false,
+                    from_caller: false,
                     claimed: None,
                 })
             }
@@ -129,7 +135,9 @@ mod tests {
             .unwrap();
         assert_eq!(subject.lookup, "1001");
         assert!(subject.authoritative);
-        let refused = subject.check_claim("1001", "alice@example.com").unwrap_err();
+        let refused = subject
+            .check_claim("1001", "alice@example.com")
+            .unwrap_err();
         assert!(refused.to_string().contains("'1002'"), "{refused}");
     }
 
@@ -164,7 +172,10 @@ mod tests {
         let error = SELF_SERVICE
             .subject(&Caller::default(), Some(""))
             .unwrap_err();
-        assert!(error.to_string().contains("employee_id is required"), "{error}");
+        assert!(
+            error.to_string().contains("employee_id is required"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -85,7 +85,10 @@ async fn rewrap(response: Response) -> Response {
         .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
         .unwrap_or_default();
     let message = if text.is_empty() {
-        status.canonical_reason().unwrap_or("bad request").to_owned()
+        status
+            .canonical_reason()
+            .unwrap_or("bad request")
+            .to_owned()
     } else {
         text
     };
@@ -132,6 +135,9 @@ mod tests {
 
     #[test]
     fn json_that_is_not_json_rpc_is_refused() {
-        assert_eq!(code(&validate(br#"{"hello":"world"}"#)), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            code(&validate(br#"{"hello":"world"}"#)),
+            StatusCode::BAD_REQUEST
+        );
     }
 }

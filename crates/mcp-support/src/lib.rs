@@ -28,8 +28,12 @@ pub use args::{OptionalText, RequiredText, parse_arguments};
 pub use handler::McpHandler;
 pub use identity::{Caller, IdentityPolicy, Subject, USER_ID_HEADER};
 pub use server::{Health, router, serve, shutdown_signal};
-pub use settings::ServerSettings;
+pub use settings::{ServerSettings, both};
 pub use tools::{ToolCall, ToolError, ToolSet, tool};
+
+/// The log filter without `RUST_LOG`/`LOG_LEVEL`: rmcp logs every
+/// (stateless) MCP request's session start and end at info.
+pub const DEFAULT_LOG_FILTER: &str = "info,rmcp=warn";
 
 /// rmcp's types a [`ToolSet`] names (so servers need not depend on rmcp).
 pub use rmcp::model::{JsonObject, Tool};

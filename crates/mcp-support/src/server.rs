@@ -90,7 +90,10 @@ pub fn router<T: ToolSet>(
         object.extend(health.fields);
     }
     Router::new()
-        .route("/health", get(move || async move { axum::Json(body.clone()) }))
+        .route(
+            "/health",
+            get(move || async move { axum::Json(body.clone()) }),
+        )
         .merge(endpoint)
         .fallback(not_found)
         .layer(TraceLayer::new_for_http())
@@ -136,9 +139,15 @@ pub async fn serve<T: ToolSet>(
     );
     let stop = CancellationToken::new();
     let app = router(&settings, tools, health, stop.clone());
-    run_until(listener, app, shutdown_signal(), stop, settings.shutdown_timeout)
-        .await
-        .map_err(|error| Fatal::new(ExitStatus::Failure, format!("server: {error}")))
+    run_until(
+        listener,
+        app,
+        shutdown_signal(),
+        stop,
+        settings.shutdown_timeout,
+    )
+    .await
+    .map_err(|error| Fatal::new(ExitStatus::Failure, format!("server: {error}")))
 }
 
 /// Serves `app` until `shutdown` resolves; then stops accepting connections,

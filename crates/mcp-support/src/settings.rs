@@ -120,8 +120,28 @@ impl Default for ServerSettings {
     }
 }
 
+/// Two settings results as one, so a server reports every bad variable of
+/// both at once.
+pub fn both<A, B>(
+    a: Result<A, ConfigError>,
+    b: Result<B, ConfigError>,
+) -> Result<(A, B), ConfigError> {
+    match (a, b) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (a, b) => {
+            let problems: Vec<String> = [a.err(), b.err()]
+                .into_iter()
+                .flatten()
+                .flat_map(|error| error.problems().to_vec())
+                .collect();
+            ConfigError::check(problems)?;
+            Err(ConfigError::new("invalid settings"))
+        }
+    }
+}
+
 /// `true`/`false` (also `1`/`0`, `yes`/`no`), any case.
-pub fn parse_bool(value: &str) -> Option<bool> {
+fn parse_bool(value: &str) -> Option<bool> {
     match value.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" => Some(true),
         "false" | "0" | "no" | "" => Some(false),
