@@ -12,7 +12,8 @@
 //!   with `{"sysparm_quantity", "variables": {...}}`: creates a request and
 //!   its requested item, answers `{"result": {"sys_id", "number",
 //!   "request_number", "request_id", "table": "sc_request"}}`;
-//! - no or wrong credentials: 401 `{"error": {"message": "User Not
+//! - credentials: the API key [`API_KEY`] in `x-sn-apikey`, or basic auth
+//!   [`USERNAME`]/[`PASSWORD`]; none or wrong: 401 `{"error": {"message": "User Not
 //!   Authenticated", "detail": "Required to provide Auth information"},
 //!   "status": "failure"}`.
 //!
@@ -34,6 +35,9 @@ use serde_json::{Map, Value, json};
 
 /// The API key the fake accepts, in the `x-sn-apikey` header.
 pub const API_KEY: &str = "fake-sn-api-key-7c9d2e";
+/// The basic-auth user and password the fake accepts.
+pub const USERNAME: &str = "mcp.integration";
+pub const PASSWORD: &str = "fake-sn-password-41b7";
 /// The laptop refresh catalog item's sys_id.
 pub const LAPTOP_REFRESH_ID: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
 
@@ -176,6 +180,7 @@ fn record(value: Value) -> Map<String, Value> {
 }
 
 fn seed(records: &mut Records) {
+    records.tables.insert("sc_req_item".into(), Vec::new());
     let users = [
         (
             "6816f79cc0a8016401c5a33be04be441",
@@ -240,9 +245,17 @@ fn seed(records: &mut Records) {
 }
 
 fn authenticated(headers: &HeaderMap) -> bool {
+    use base64::Engine as _;
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{USERNAME}:{PASSWORD}"))
+    );
     headers
         .get("x-sn-apikey")
         .is_some_and(|value| value.as_bytes() == API_KEY.as_bytes())
+        || headers
+            .get("authorization")
+            .is_some_and(|value| value.as_bytes() == basic.as_bytes())
 }
 
 fn unauthenticated() -> Response {
