@@ -2,7 +2,7 @@
 //! tools listed at /mcp and /sse, answers, identity rules, bad input.
 //! Skips visibly without the venv (`target/venv/mcp`).
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use serde_json::{Value, json};
 use test_support::mcp::{ServerProcess, call, list, python_or_skip, run_client};
@@ -15,7 +15,7 @@ fn server(env: &[(&str, &str)]) -> ServerProcess {
 }
 
 fn one_call(
-    python: &PathBuf,
+    python: &Path,
     server: &ServerProcess,
     headers: &[(&str, &str)],
     arguments: Value,
@@ -196,7 +196,8 @@ fn bad_input_is_answered_as_a_tool_error_naming_the_problem() {
     };
     let server = server(&[]);
     let url = format!("{}/sse", server.base());
-    let table: [(&[(&str, &str)], Value, &str); 5] = [
+    type Headers<'a> = &'a [(&'a str, &'a str)];
+    let table: [(Headers, Value, &str); 5] = [
         (&[], json!({}), "employee_id is required"),
         (&[], json!({"employee_id": ""}), "employee_id is required"),
         (

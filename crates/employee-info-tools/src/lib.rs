@@ -147,3 +147,58 @@ pub async fn run() -> Result<(), Fatal> {
         .with("backend", backend.name);
     mcp_support::serve(settings, tools, health).await
 }
+
+#[cfg(test)]
+mod tests {
+    use mcp_support::{Caller, IdentityPolicy, JsonObject};
+    use service_desk::demo::DemoDirectory;
+
+    use super::*;
+
+    fn call(user: Option<&str>, help_desk: bool) -> ToolCall {
+        ToolCall {
+            arguments: JsonObject::new(),
+            caller: Caller {
+                user: user.map(str::to_owned),
+            },
+            policy: IdentityPolicy {
+                allow_any_employee: help_desk,
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn the_answer_has_every_line_of_the_python_server() {
+        let directory = DemoDirectory::builtin();
+        let alice = find_employee(&directory, &call(Some("1001"), false), None)
+            .await
+            .unwrap();
+        let today = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        assert_eq!(
+            laptop_info_text(&alice, today),
+            "Employee Name: Alice Johnson\nEmployee ID: 1001\nEmployee Email: alice.johnson@example.com\n\
+             Employee Location: EMEA\nLaptop Model: Dell Latitude 7420\nLaptop Serial Number: DL7420-58231\n\
+             Laptop Purchase Date: 2021-03-15\nLaptop Age: 5 years and 8 months\n\
+             Laptop Warranty Expiry Date: 2024-03-15\nLaptop Warranty: Expired"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unknown_argument_and_an_unknown_caller_are_told_apart() {
+        let directory = DemoDirectory::builtin();
+        let argument = find_employee(&directory, &call(None, false), Some("9999"))
+            .await
+            .unwrap_err();
+        assert!(
+            argument.to_string().starts_with("No employee"),
+            "{argument}"
+        );
+        let caller = find_employee(&directory, &call(Some("9999"), false), None)
+            .await
+            .unwrap_err();
+        assert!(
+            caller.to_string().contains("authenticated user"),
+            "{caller}"
+        );
+    }
+}

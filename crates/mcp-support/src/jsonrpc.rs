@@ -34,8 +34,13 @@ pub async fn checked(request: Request, next: Next) -> Response {
                 );
             }
         };
-        if let Err(response) = validate(&bytes) {
-            return response;
+        if let Err(rejection) = validate(&bytes) {
+            return error(
+                StatusCode::BAD_REQUEST,
+                rejection.id,
+                rejection.code,
+                &rejection.message,
+            );
         }
         Request::from_parts(parts, Body::from(bytes))
     } else {
@@ -48,23 +53,27 @@ pub async fn checked(request: Request, next: Next) -> Response {
     response
 }
 
-fn validate(bytes: &[u8]) -> Result<(), Response> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|problem| {
-        error(
-            StatusCode::BAD_REQUEST,
-            Value::Null,
-            PARSE_ERROR,
-            &format!("Parse error: the body is not JSON ({problem})"),
-        )
+/// Why a body was refused: the JSON-RPC error to answer.
+#[derive(Debug)]
+struct Rejection {
+    id: Value,
+    code: i64,
+    message: String,
+}
+
+fn validate(bytes: &[u8]) -> Result<(), Rejection> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|problem| Rejection {
+        id: Value::Null,
+        code: PARSE_ERROR,
+        message: format!("Parse error: the body is not JSON ({problem})"),
     })?;
     let id = value.get("id").cloned().unwrap_or(Value::Null);
-    serde_json::from_value::<ClientJsonRpcMessage>(value).map_err(|problem| {
-        error(
-            StatusCode::BAD_REQUEST,
-            id,
-            INVALID_REQUEST,
-            &format!("Invalid Request: not a JSON-RPC 2.0 message of the MCP protocol ({problem})"),
-        )
+    serde_json::from_value::<ClientJsonRpcMessage>(value).map_err(|problem| Rejection {
+        id,
+        code: INVALID_REQUEST,
+        message: format!(
+            "Invalid Request: not a JSON-RPC 2.0 message of the MCP protocol ({problem})"
+        ),
     })?;
     Ok(())
 }
@@ -115,29 +124,25 @@ fn error(status: StatusCode, id: Value, code: i64, message: &str) -> Response {
 mod tests {
     use super::*;
 
-    fn code(response: &Result<(), Response>) -> StatusCode {
-        match response {
-            Ok(()) => StatusCode::OK,
-            Err(response) => response.status(),
-        }
+    fn code(result: Result<(), Rejection>) -> Option<i64> {
+        result.err().map(|rejection| rejection.code)
     }
 
     #[test]
     fn an_initialize_request_passes() {
         let body = br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
-        assert_eq!(code(&validate(body)), StatusCode::OK);
+        assert_eq!(code(validate(body)), None);
     }
 
     #[test]
-    fn a_body_that_is_not_json_is_refused() {
-        assert_eq!(code(&validate(b"{not json")), StatusCode::BAD_REQUEST);
+    fn a_body_that_is_not_json_is_a_parse_error() {
+        assert_eq!(code(validate(b"{not json")), Some(PARSE_ERROR));
     }
 
     #[test]
-    fn json_that_is_not_json_rpc_is_refused() {
-        assert_eq!(
-            code(&validate(br#"{"hello":"world"}"#)),
-            StatusCode::BAD_REQUEST
-        );
+    fn json_that_is_not_json_rpc_is_an_invalid_request_keeping_its_id() {
+        let rejection = validate(br#"{"id": 4, "hello":"world"}"#).unwrap_err();
+        assert_eq!(rejection.code, INVALID_REQUEST);
+        assert_eq!(rejection.id, 4);
     }
 }
