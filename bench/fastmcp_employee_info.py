@@ -7,6 +7,7 @@ Usage: python fastmcp_employee_info.py <employees.json> <port>
 """
 
 import json
+import logging
 import sys
 from datetime import date
 
@@ -19,6 +20,11 @@ by_key = {}
 for employee in employees:
     by_key[employee["employee_id"].lower()] = employee
     by_key[employee["email"].lower()] = employee
+
+# mcp 1.13.1 logs a ClosedResourceError traceback after every stateless
+# request ("Error in message router") although the answer is complete; the
+# logging would be measured instead of the serving.
+logging.getLogger("mcp.server.streamable_http").setLevel(logging.CRITICAL)
 
 mcp = FastMCP("fastmcp-employee-info", host="127.0.0.1", port=int(sys.argv[2]),
               stateless_http=True, json_response=True, log_level="WARNING")

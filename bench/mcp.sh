@@ -32,7 +32,8 @@ check_call() { # the answer is a tool result for the employee, not an error
     || { echo "port $1: the tool call failed: $answer" >&2; exit 1; }
 }
 
-rust_port=$((30000 + RANDOM % 10000)); py_port=$((rust_port + 1))
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+rust_port=$(free_port); py_port=$(free_port)
 
 echo "start to /health (10 starts each):"
 for i in $(seq 10); do
