@@ -33,6 +33,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
+use query::{matches, project, raw};
+
+mod query;
+
 /// The API key the fake accepts, in the `x-sn-apikey` header.
 pub const API_KEY: &str = "fake-sn-api-key-7c9d2e";
 /// The basic-auth user and password the fake accepts.
@@ -340,69 +344,6 @@ async fn table(
     axum::Json(json!({"result": result})).into_response()
 }
 
-/// An encoded query's `field=value` terms: `^` is AND, `^OR` is OR with
-/// the term before; ORDERBY terms do not filter.
-fn matches(row: &Map<String, Value>, query: &str) -> bool {
-    let mut all = true;
-    let mut any_of_group: Option<bool> = None;
-    for term in query.split('^').filter(|term| !term.is_empty()) {
-        if term.starts_with("ORDERBY") {
-            continue;
-        }
-        let (or, term) = match term.strip_prefix("OR") {
-            Some(rest) => (true, rest),
-            None => (false, term),
-        };
-        let hit = term.split_once('=').is_some_and(|(field, value)| {
-            row.get(field).is_some_and(|stored| raw(stored) == value)
-        });
-        if or {
-            any_of_group = Some(any_of_group.unwrap_or(false) || hit);
-        } else {
-            if let Some(group) = any_of_group.take() {
-                all &= group;
-            }
-            any_of_group = Some(hit);
-        }
-    }
-    all && any_of_group.unwrap_or(true)
-}
-
-fn raw(value: &Value) -> String {
-    match value {
-        Value::Object(reference) => reference
-            .get("value")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned(),
-        Value::String(text) => text.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn project(row: &Map<String, Value>, fields: Option<&[&str]>, display: bool) -> Value {
-    let shown = |value: &Value| match value {
-        Value::Object(reference) if display => reference
-            .get("display_value")
-            .cloned()
-            .unwrap_or(Value::Null),
-        other => Value::String(raw(other)),
-    };
-    let mut out = Map::new();
-    for (key, value) in row {
-        if fields.is_none_or(|fields| fields.contains(&key.as_str())) {
-            out.insert(key.clone(), shown(value));
-        }
-    }
-    if let Some(fields) = fields {
-        for field in fields {
-            out.entry((*field).to_owned())
-                .or_insert_with(|| Value::String(String::new()));
-        }
-    }
-    Value::Object(out)
-}
-
 async fn order_now(
     State(records): State<Shared>,
     Path(item): Path<String>,
@@ -466,21 +407,4 @@ async fn order_now(
         "request_id": request_id, "table": "sc_request",
     }}))
     .into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn encoded_queries_and_or_alternatives() {
-        let row = record(json!({"email": "a@x", "employee_number": "1", "active": "true"}));
-        assert!(matches(&row, "email=b@x^ORemployee_number=1"));
-        assert!(matches(
-            &row,
-            "email=a@x^active=true^ORDERBYDESCpurchase_date"
-        ));
-        assert!(!matches(&row, "email=a@x^active=false"));
-        assert!(!matches(&row, "email=b@x^ORemployee_number=2"));
-    }
 }
