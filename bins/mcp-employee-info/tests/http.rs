@@ -169,3 +169,18 @@ fn an_unknown_path_is_a_json_404() {
         "{body}"
     );
 }
+
+#[test]
+fn allowed_hosts_refuse_other_host_headers_in_json() {
+    let server = ServerProcess::start(
+        BINARY.as_ref(),
+        &[("MCP_ALLOWED_HOSTS", "employee-info.agents.svc")],
+    )
+    .expect("starts");
+    let url = format!("{}/mcp", server.base());
+    let (status, body) = post(&url, &[], INITIALIZE);
+    assert!((400..500).contains(&status), "{status}: {body}");
+    assert_eq!(body["jsonrpc"], "2.0", "{body}");
+    let (status, body) = post(&url, &[("host", "employee-info.agents.svc")], INITIALIZE);
+    assert_eq!(status, 200, "{body}");
+}

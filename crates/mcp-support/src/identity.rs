@@ -68,12 +68,19 @@ impl IdentityPolicy {
     pub fn subject(&self, caller: &Caller, argument: Option<&str>) -> Result<Subject, ToolError> {
         let argument = argument.map(str::trim).filter(|value| !value.is_empty());
         match (&caller.user, argument) {
-            (_, Some(argument)) if self.allow_any_employee => Ok(Subject {
-                lookup: argument.to_owned(),
-                authoritative: caller.user.is_some(),
-                from_caller: false,
-                claimed: None,
-            }),
+            (_, Some(argument)) if self.allow_any_employee => {
+                tracing::info!(
+                    employee_id = argument,
+                    caller = caller.user.as_deref().unwrap_or("-"),
+                    "help-desk mode: acting for the employee_id argument"
+                );
+                Ok(Subject {
+                    lookup: argument.to_owned(),
+                    authoritative: caller.user.is_some(),
+                    from_caller: false,
+                    claimed: None,
+                })
+            }
             (Some(user), argument) => Ok(Subject {
                 lookup: user.clone(),
                 authoritative: true,

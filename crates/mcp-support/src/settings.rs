@@ -87,6 +87,12 @@ impl ServerSettings {
                 raw.mcp_transport
             ));
         }
+        if raw.mcp_transport == "sse" {
+            tracing::info!(
+                "MCP_TRANSPORT=sse: the legacy SSE transport is not served; streamable HTTP is, \
+                 at /mcp and at /sse (LlamaStack tries it first at any uri)"
+            );
+        }
         let auth_token = raw.mcp_auth_token.filter(|token| {
             use secrecy::ExposeSecret as _;
             !token.expose_secret().is_empty()
