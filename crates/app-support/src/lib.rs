@@ -13,5 +13,5 @@ mod seconds;
 pub use cli::{parse_cli, parse_cli_from};
 pub use env_config::{ConfigError, env_vars, from_env};
 pub use exit::{ExitStatus, Fatal, HasExitStatus, Runtime, finish, run};
-pub use logging::{LogFormat, init_logging};
+pub use logging::{LogFormat, init_logging, init_logging_with};
 pub use seconds::{MAX_SECONDS, Seconds};

@@ -29,12 +29,18 @@ impl LogFormat {
 
 /// Installs the global subscriber. Safe to call once per process.
 pub fn init_logging() {
+    init_logging_with("info");
+}
+
+/// [`init_logging`] with another filter when neither `RUST_LOG` nor
+/// `LOG_LEVEL` is set (e.g. `info,rmcp=warn` for a chatty dependency).
+pub fn init_logging_with(default_filter: &str) {
     let format = LogFormat::from_env();
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(std::env::var("LOG_LEVEL").unwrap_or_default()))
         .ok()
         .filter(|filter| filter.to_string() != "")
-        .unwrap_or_else(|| EnvFilter::new("info"));
+        .unwrap_or_else(|| EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -1,14 +1,17 @@
 //! Test harness shared by the workspace's integration tests: throwaway
 //! PostgreSQL clusters started from the installed server binaries, one
 //! database per test, a real LlamaStack server behind an OpenAI-compatible
-//! stub, and helpers to run the workspace's binaries.
+//! stub, a stateful fake ServiceNow, helpers to run the workspace's
+//! binaries and to drive MCP servers with the Python MCP SDK.
 //! Not part of the product.
 
 pub mod bins;
 pub mod catalog;
 pub mod fake_llamastack;
+pub mod fake_servicenow;
 pub mod fixtures;
 pub mod llamastack;
+pub mod mcp;
 pub mod openai_stub;
 pub mod postgres;
 

@@ -1,0 +1,298 @@
+//! The ServiceNow backend of the real mcp-snow binary against the stateful
+//! fake ServiceNow of test-support (its API shapes: docs/mcp-servers.md).
+
+use std::path::Path;
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use test_support::fake_servicenow::{API_KEY, FakeServiceNow, LAPTOP_REFRESH_ID};
+use test_support::mcp::{ServerProcess, call, python_or_skip, run_client};
+
+const OPEN: &str = "open_laptop_refresh_ticket";
+const LIST: &str = "get_laptop_refresh_tickets";
+const ALICE_SYS_ID: &str = "6816f79cc0a8016401c5a33be04be441";
+
+fn server(fake: &FakeServiceNow, extra: &[(&str, &str)]) -> ServerProcess {
+    let url = fake.url();
+    let mut env = vec![
+        ("SERVICENOW_INSTANCE_URL", url.as_str()),
+        ("SERVICENOW_API_KEY", API_KEY),
+        ("SERVICENOW_LAPTOP_REFRESH_ID", LAPTOP_REFRESH_ID),
+        ("SERVICENOW_TIMEOUT", "2"),
+    ];
+    env.extend_from_slice(extra);
+    ServerProcess::start(env!("CARGO_BIN_EXE_mcp-snow").as_ref(), &env).expect("the server starts")
+}
+
+fn order(model: &str) -> Value {
+    json!({
+        "employee_name": "Alice Johnson",
+        "business_justification": "Five years old, warranty expired.",
+        "preferred_model": model,
+    })
+}
+
+fn session(python: &Path, server: &ServerProcess, steps: &[Value]) -> Vec<Value> {
+    let url = format!("{}/mcp", server.base());
+    run_client(
+        python,
+        &url,
+        &[("AUTHORITATIVE_USER_ID", "alice.johnson@example.com")],
+        steps,
+    )
+    .expect("the client connects")
+}
+
+fn text(entry: &Value) -> &str {
+    entry["text"].as_str().unwrap_or_default()
+}
+
+fn orders(fake: &FakeServiceNow) -> Vec<Value> {
+    fake.calls()
+        .into_iter()
+        .filter(|c| c.method == Method::POST && c.path.ends_with("/order_now"))
+        .map(|c| c.body)
+        .collect()
+}
+
+#[test]
+fn health_says_the_backend_is_servicenow() {
+    let fake = FakeServiceNow::start().expect("fake");
+    let server = server(&fake, &[]);
+    let health: Value = reqwest::blocking::get(format!("{}/health", server.base()))
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(health["backend"], "servicenow", "{health}");
+}
+
+#[test]
+fn a_ticket_is_ordered_from_the_catalog_item_with_the_laptop_variables() {
+    let Some(python) =
+        python_or_skip("a_ticket_is_ordered_from_the_catalog_item_with_the_laptop_variables")
+    else {
+        return;
+    };
+    let fake = FakeServiceNow::start().expect("fake");
+    let server = server(&fake, &[]);
+    let entries = session(
+        &python,
+        &server,
+        &[
+            call(OPEN, order("Dell Latitude 7450")),
+            call(LIST, json!({})),
+        ],
+    );
+    assert_eq!(entries[0]["isError"], false, "{}", entries[0]);
+    let ticket = text(&entries[0]);
+    for line in [
+        "Ticket Number: REQ0010001",
+        "Employee: Alice Johnson (ID: 1001)",
+        "Status: Open",
+        "Priority: 4 - Low",
+        "Assigned Group: Hardware Asset Management",
+        "Preferred Model: Dell Latitude 7450",
+    ] {
+        assert!(ticket.contains(line), "{line:?} missing from:\n{ticket}");
+    }
+    let orders = orders(&fake);
+    assert_eq!(orders.len(), 1);
+    assert_eq!(
+        orders[0]["variables"]["laptop_choices"],
+        "Dell Latitude 7450"
+    );
+    assert_eq!(
+        orders[0]["variables"]["who_is_this_request_for"],
+        ALICE_SYS_ID
+    );
+    let lookup = fake
+        .calls()
+        .into_iter()
+        .find(|c| c.path == "/api/now/table/sys_user")
+        .expect("a user lookup");
+    assert_eq!(
+        lookup.query["sysparm_query"],
+        "email=alice.johnson@example.com^ORemployee_number=alice.johnson@example.com"
+    );
+    assert!(
+        text(&entries[1]).contains("REQ0010001: Dell Latitude 7450, status Open"),
+        "{}",
+        text(&entries[1])
+    );
+    let items = fake.requested_items();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["cat_item"]["value"], LAPTOP_REFRESH_ID);
+}
+
+#[test]
+fn the_request_limit_counts_the_open_requests_in_servicenow() {
+    let Some(python) = python_or_skip("the_request_limit_counts_the_open_requests_in_servicenow")
+    else {
+        return;
+    };
+    let fake = FakeServiceNow::start().expect("fake");
+    let server = server(&fake, &[("SERVICENOW_LAPTOP_REQUEST_LIMITS", "1")]);
+    let entries = session(
+        &python,
+        &server,
+        &[
+            call(OPEN, order("Dell Latitude 7450")),
+            call(OPEN, order("Apple MacBook Air 13\"")),
+        ],
+    );
+    assert_eq!(entries[1]["isError"], true, "{}", entries[1]);
+    assert!(
+        text(&entries[1]).contains("1 open laptop request(s) (REQ0010001)"),
+        "{}",
+        text(&entries[1])
+    );
+    assert_eq!(orders(&fake).len(), 1);
+}
+
+#[test]
+fn duplicate_avoidance_answers_the_open_request_for_the_same_model() {
+    let Some(python) =
+        python_or_skip("duplicate_avoidance_answers_the_open_request_for_the_same_model")
+    else {
+        return;
+    };
+    let fake = FakeServiceNow::start().expect("fake");
+    // A zero idempotency window: the open request in ServiceNow is what is found.
+    let server = server(
+        &fake,
+        &[
+            ("SERVICENOW_LAPTOP_AVOID_DUPLICATES", "true"),
+            ("TICKET_IDEMPOTENCY_WINDOW", "0"),
+        ],
+    );
+    let entries = session(
+        &python,
+        &server,
+        &[
+            call(OPEN, order("Dell Latitude 7450")),
+            call(OPEN, order("dell latitude 7450")),
+        ],
+    );
+    assert!(
+        text(&entries[1]).contains("already exists"),
+        "{}",
+        text(&entries[1])
+    );
+    assert!(
+        text(&entries[1]).contains("Ticket Number: REQ0010001"),
+        "{}",
+        text(&entries[1])
+    );
+    assert_eq!(orders(&fake).len(), 1);
+}
+
+#[test]
+fn rejected_credentials_are_a_clear_tool_error() {
+    let Some(python) = python_or_skip("rejected_credentials_are_a_clear_tool_error") else {
+        return;
+    };
+    let fake = FakeServiceNow::start().expect("fake");
+    let server = server(&fake, &[("SERVICENOW_API_KEY", "not-the-key")]);
+    let entries = session(&python, &server, &[call(LIST, json!({}))]);
+    assert_eq!(entries[0]["isError"], true, "{}", entries[0]);
+    let message = text(&entries[0]);
+    assert!(
+        message.contains("401")
+            && message.contains("User Not Authenticated")
+            && message.contains("credentials were refused"),
+        "{message}"
+    );
+    assert_eq!(fake.calls().len(), 1, "a 401 is not retried");
+}
+
+#[test]
+fn server_errors_are_retried() {
+    let Some(python) = python_or_skip("server_errors_are_retried") else {
+        return;
+    };
+    let fake = FakeServiceNow::start().expect("fake");
+    let server = server(&fake, &[("SERVICENOW_RETRIES", "3")]);
+    fake.fail_next(503, 2);
+    let entries = session(&python, &server, &[call(LIST, json!({}))]);
+    assert_eq!(entries[0]["isError"], false, "{}", entries[0]);
+    let lookups = fake
+        .calls()
+        .iter()
+        .filter(|c| c.path == "/api/now/table/sys_user")
+        .count();
+    assert_eq!(lookups, 3, "two 503s, then the answer");
+    assert!(server.log().contains("retrying"), "{}", server.log());
+}
+
+#[test]
+fn server_errors_past_the_retries_are_a_tool_error() {
+    let Some(python) = python_or_skip("server_errors_past_the_retries_are_a_tool_error") else {
+        return;
+    };
+    let fake = FakeServiceNow::start().expect("fake");
+    let server = server(&fake, &[("SERVICENOW_RETRIES", "1")]);
+    fake.fail_next(500, 2);
+    let entries = session(&python, &server, &[call(LIST, json!({}))]);
+    assert_eq!(entries[0]["isError"], true, "{}", entries[0]);
+    assert!(
+        text(&entries[0]).contains("ServiceNow answered 500"),
+        "{}",
+        text(&entries[0])
+    );
+}
+
+#[test]
+fn a_timeout_is_a_tool_error_and_not_retried() {
+    let Some(python) = python_or_skip("a_timeout_is_a_tool_error_and_not_retried") else {
+        return;
+    };
+    let fake = FakeServiceNow::start().expect("fake");
+    let server = server(&fake, &[("SERVICENOW_TIMEOUT", "1")]);
+    fake.delay_next(Duration::from_secs(3), 1);
+    let entries = session(&python, &server, &[call(LIST, json!({}))]);
+    assert_eq!(entries[0]["isError"], true, "{}", entries[0]);
+    assert!(
+        text(&entries[0]).contains("did not answer within 1s"),
+        "{}",
+        text(&entries[0])
+    );
+    assert_eq!(fake.calls().len(), 1);
+}
+
+#[test]
+fn the_api_key_never_appears_in_the_log_even_at_trace() {
+    let Some(python) = python_or_skip("the_api_key_never_appears_in_the_log_even_at_trace") else {
+        return;
+    };
+    let fake = FakeServiceNow::start().expect("fake");
+    let server = server(&fake, &[("RUST_LOG", "trace")]);
+    fake.fail_next(503, 1);
+    session(
+        &python,
+        &server,
+        &[
+            call(OPEN, order("Dell Latitude 7450")),
+            call(LIST, json!({})),
+        ],
+    );
+    let log = server.log();
+    assert!(log.lines().count() > 20, "trace logging is on:\n{log}");
+    assert!(!log.contains(API_KEY), "the API key is in the log");
+}
+
+#[test]
+fn without_the_catalog_item_the_server_exits_78_naming_it() {
+    let fake = FakeServiceNow::start().expect("fake");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_mcp-snow"))
+        .env("SERVICENOW_INSTANCE_URL", fake.url())
+        .env("SERVICENOW_API_KEY", API_KEY)
+        .env_remove("SERVICENOW_LAPTOP_REFRESH_ID")
+        .env_remove("LOG_FORMAT")
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(78));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("SERVICENOW_LAPTOP_REFRESH_ID"), "{stderr}");
+    assert!(!stderr.contains(API_KEY));
+}
