@@ -236,7 +236,7 @@ impl Authenticator {
     }
 
     fn header_identity(&self, headers: &HeaderMap) -> Result<Option<Identity>, ApiError> {
-        let Some(value) = headers.get(self.header.as_ref()) else {
+        let Some(value) = single(headers, self.header.as_ref())? else {
             return Ok(None);
         };
         let user = value
@@ -249,7 +249,7 @@ impl Authenticator {
                 self.header
             )));
         }
-        if user.len() > MAX_USER_ID_LEN {
+        if user.chars().count() > MAX_USER_ID_LEN {
             return Err(ApiError::BadRequest(format!(
                 "the {} header is longer than {MAX_USER_ID_LEN} characters",
                 self.header
@@ -272,8 +272,24 @@ impl Authenticator {
     }
 }
 
+/// The header's one value. Given twice (a proxy that appends instead of
+/// replacing, say), which one to trust is unknowable: refused.
+fn single<'a>(
+    headers: &'a HeaderMap,
+    name: &str,
+) -> Result<Option<&'a axum::http::HeaderValue>, ApiError> {
+    let mut values = headers.get_all(name).iter();
+    match (values.next(), values.next()) {
+        (first, None) => Ok(first),
+        (Some(_), Some(_)) => Err(ApiError::BadRequest(format!(
+            "the {name} header must be given once, found it more than once"
+        ))),
+        (None, Some(_)) => Ok(None),
+    }
+}
+
 fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
-    let Some(value) = headers.get(AUTHORIZATION) else {
+    let Some(value) = single(headers, AUTHORIZATION.as_str())? else {
         return Ok(None);
     };
     let value = value
@@ -336,6 +352,23 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    #[test]
+    fn a_repeated_identity_or_authorization_header_is_refused() {
+        let auth = Authenticator::new(AuthMode::HeaderOrApiKey, "x-user-id", keys());
+        let mut twice = HeaderMap::new();
+        twice.append("x-user-id", HeaderValue::from_static("alice"));
+        twice.append("x-user-id", HeaderValue::from_static("bob"));
+        let error = auth.identify(&twice).unwrap_err();
+        assert_eq!(error.status(), 400);
+        assert!(error.to_string().contains("x-user-id"), "{error}");
+
+        let mut keys_twice = HeaderMap::new();
+        let bearer = HeaderValue::from_str(&format!("Bearer {KEY}")).unwrap();
+        keys_twice.append("authorization", bearer.clone());
+        keys_twice.append("authorization", bearer);
+        assert_eq!(auth.identify(&keys_twice).unwrap_err().status(), 400);
     }
 
     #[test]

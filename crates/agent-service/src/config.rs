@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use app_support::{ConfigError, Seconds, from_env};
+use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 
 use crate::auth::AuthMode;
@@ -21,8 +22,15 @@ struct RawServiceConfig {
     request_timeout: Seconds,
     shutdown_timeout: Seconds,
     max_body_bytes: usize,
+    body_read_timeout: Seconds,
+    header_read_timeout: Seconds,
+    keepalive_timeout: Seconds,
+    max_connections: usize,
     routing_agent: String,
     max_agent_handoffs: u32,
+    mcp_auth_token: Option<SecretString>,
+    worker_concurrency: usize,
+    worker_poll_interval: Seconds,
 }
 
 impl Default for RawServiceConfig {
@@ -36,8 +44,15 @@ impl Default for RawServiceConfig {
             request_timeout: Seconds::new(120),
             shutdown_timeout: Seconds::new(30),
             max_body_bytes: 1024 * 1024,
+            body_read_timeout: Seconds::new(30),
+            header_read_timeout: Seconds::new(10),
+            keepalive_timeout: Seconds::new(75),
+            max_connections: 4096,
             routing_agent: "routing-agent".into(),
             max_agent_handoffs: 3,
+            mcp_auth_token: None,
+            worker_concurrency: 64,
+            worker_poll_interval: Seconds::new(2),
         }
     }
 }
@@ -59,10 +74,29 @@ pub struct ServiceConfig {
     /// After SIGTERM, how long in-flight requests get to finish.
     pub shutdown_timeout: Duration,
     pub max_body_bytes: usize,
+    /// The longest a client may take to send a request body.
+    pub body_read_timeout: Duration,
+    /// The longest a client may take to send a request's head, from its
+    /// first byte (slow clients hold a connection each).
+    pub header_read_timeout: Duration,
+    /// A keep-alive connection idle this long is closed; keep it above the
+    /// idle timeout of the load balancer in front.
+    pub keepalive_timeout: Duration,
+    /// The most connections served at once (also bounded by the open-files
+    /// limit, less room for the database pool and LlamaStack).
+    pub max_connections: usize,
     /// The agent every new session starts with.
     pub routing_agent: String,
     /// The most `ROUTE_TO:` hand-offs one request follows.
     pub max_agent_handoffs: u32,
+    /// Sent to the agents' MCP servers (as a Bearer token, through
+    /// LlamaStack's provider data) when they require one.
+    pub mcp_auth_token: Option<SecretString>,
+    /// Requests this replica runs at once.
+    pub worker_concurrency: usize,
+    /// How often a replica looks for work no one runs (a replica that died,
+    /// requests that waited for a free worker).
+    pub worker_poll_interval: Duration,
 }
 
 impl ServiceConfig {
@@ -98,6 +132,24 @@ impl ServiceConfig {
         if raw.request_timeout.is_zero() {
             problems.push("REQUEST_TIMEOUT: must be at least 1 second".into());
         }
+        for (var, value) in [
+            ("BODY_READ_TIMEOUT", raw.body_read_timeout),
+            ("HEADER_READ_TIMEOUT", raw.header_read_timeout),
+            ("KEEPALIVE_TIMEOUT", raw.keepalive_timeout),
+        ] {
+            if value.duration() < Duration::from_millis(100) {
+                problems.push(format!("{var}: must be at least 0.1 seconds"));
+            }
+        }
+        if raw.worker_concurrency == 0 {
+            problems.push("WORKER_CONCURRENCY: must be at least 1".into());
+        }
+        if raw.worker_poll_interval.duration() < Duration::from_millis(50) {
+            problems.push("WORKER_POLL_INTERVAL: must be at least 0.05 seconds".into());
+        }
+        if raw.max_connections == 0 {
+            problems.push("MAX_CONNECTIONS: must be at least 1".into());
+        }
         if raw.max_body_bytes < 1024 {
             problems.push("MAX_BODY_BYTES: must be at least 1024".into());
         }
@@ -118,8 +170,17 @@ impl ServiceConfig {
                 request_timeout: raw.request_timeout.duration(),
                 shutdown_timeout: raw.shutdown_timeout.duration(),
                 max_body_bytes: raw.max_body_bytes,
+                body_read_timeout: raw.body_read_timeout.duration(),
+                header_read_timeout: raw.header_read_timeout.duration(),
+                keepalive_timeout: raw.keepalive_timeout.duration(),
+                max_connections: raw.max_connections,
                 routing_agent: raw.routing_agent,
                 max_agent_handoffs: raw.max_agent_handoffs,
+                mcp_auth_token: raw
+                    .mcp_auth_token
+                    .filter(|token| !token.expose_secret().is_empty()),
+                worker_concurrency: raw.worker_concurrency,
+                worker_poll_interval: raw.worker_poll_interval.duration(),
             }),
             _ => Err(ConfigError::new("invalid settings")),
         }

@@ -22,6 +22,8 @@ pub enum ApiError {
     #[error("{0}")]
     MethodNotAllowed(String),
     #[error("{0}")]
+    RequestTimeout(String),
+    #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
@@ -37,6 +39,16 @@ pub enum ApiError {
     /// The agent turn took longer than the request timeout; stored as failed.
     #[error("{message}")]
     AgentTimeout {
+        message: String,
+        request_id: String,
+        session_id: String,
+    },
+    /// The request took longer than its outer deadline.
+    #[error("{0}")]
+    Timeout(String),
+    /// This replica stopped before answering; the request goes on elsewhere.
+    #[error("{message}")]
+    Requeued {
         message: String,
         request_id: String,
         session_id: String,
@@ -57,14 +69,15 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::AgentFailed { .. } => StatusCode::BAD_GATEWAY,
-            ApiError::AgentTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
-            ApiError::DatabaseUnavailable | ApiError::LlamaStackUnavailable => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ApiError::AgentTimeout { .. } | ApiError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            ApiError::Requeued { .. }
+            | ApiError::DatabaseUnavailable
+            | ApiError::LlamaStackUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -77,11 +90,14 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
+            ApiError::RequestTimeout(_) => "request_timeout",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Unprocessable(_) => "invalid_body",
             ApiError::AgentFailed { .. } => "agent_failed",
             ApiError::AgentTimeout { .. } => "agent_timeout",
+            ApiError::Timeout(_) => "timeout",
+            ApiError::Requeued { .. } => "requeued",
             ApiError::DatabaseUnavailable => "database_unavailable",
             ApiError::LlamaStackUnavailable => "llamastack_unavailable",
             ApiError::Internal => "internal",
@@ -111,6 +127,11 @@ impl IntoResponse for ApiError {
             ..
         }
         | ApiError::AgentTimeout {
+            request_id,
+            session_id,
+            ..
+        }
+        | ApiError::Requeued {
             request_id,
             session_id,
             ..

@@ -32,16 +32,36 @@ pub fn install() -> PrometheusHandle {
         .clone()
 }
 
-/// Middleware: counts and times every request by its route template.
-pub async fn track(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = request.method().to_string();
+/// The route template a request matched, carried on its response to
+/// [`track`], which runs outside the router and cannot see the match.
+#[derive(Debug, Clone)]
+struct RouteLabel(String);
+
+/// Route middleware: labels the response with the matched route template.
+pub async fn label_route(request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
-        .map(|path| path.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
+        .map(|path| path.as_str().to_owned());
+    let mut response = next.run(request).await;
+    if let Some(route) = route {
+        response.extensions_mut().insert(RouteLabel(route));
+    }
+    response
+}
+
+/// Middleware around everything that can answer (limits, deadlines,
+/// panics, fallbacks): counts and times every request by its route
+/// template, `unmatched` when no route matched.
+pub async fn track(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
     let response = next.run(request).await;
+    let route = response
+        .extensions()
+        .get::<RouteLabel>()
+        .map(|label| label.0.clone())
+        .unwrap_or_else(|| "unmatched".to_owned());
     let status = response.status().as_u16().to_string();
     metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
         .increment(1);
@@ -54,6 +74,34 @@ pub fn record_turn(agent: &str, elapsed: Duration, ok: bool) {
     let outcome = if ok { "completed" } else { "failed" };
     metrics::histogram!("agent_turn_duration_seconds", "agent" => agent.to_owned(), "outcome" => outcome)
         .record(elapsed.as_secs_f64());
+}
+
+/// A request was queued.
+pub fn record_accepted() {
+    metrics::counter!("requests_accepted_total").increment(1);
+}
+
+/// A request's outcome was stored, `elapsed` after its turn began.
+pub fn record_finished(outcome: &crate::queue::Outcome, elapsed: Duration) {
+    let outcome = match outcome {
+        crate::queue::Outcome::Completed(_) => "completed",
+        crate::queue::Outcome::Failed {
+            timed_out: true, ..
+        } => "timed_out",
+        crate::queue::Outcome::Failed { .. } => "failed",
+        crate::queue::Outcome::Released => "released",
+    };
+    metrics::counter!("requests_finished_total", "outcome" => outcome).increment(1);
+    metrics::histogram!("request_processing_seconds", "outcome" => outcome)
+        .record(elapsed.as_secs_f64());
+}
+
+/// The queue as the last sweep saw it: requests waiting for a worker,
+/// requests running, and how long the oldest waiting one has waited.
+pub fn record_queue(waiting: usize, running: usize, oldest_waiting: Duration) {
+    metrics::gauge!("request_queue_depth", "state" => "accepted").set(waiting as f64);
+    metrics::gauge!("request_queue_depth", "state" => "processing").set(running as f64);
+    metrics::gauge!("request_queue_oldest_accepted_seconds").set(oldest_waiting.as_secs_f64());
 }
 
 /// The exposition text, with the pool gauges read at scrape time.
