@@ -7,6 +7,7 @@ pub mod config;
 pub mod database;
 pub mod entities;
 pub mod error;
+pub mod lease;
 pub mod migrate;
 pub mod migration;
 
@@ -16,4 +17,5 @@ pub use database::{
     wait_for_database, wait_for_migration,
 };
 pub use error::DbError;
+pub use lease::Lease;
 pub use migration::{Migrator, latest_alembic_revision};
