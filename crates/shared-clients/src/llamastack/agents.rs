@@ -9,6 +9,9 @@ use super::client::{ApiPath, LlamaStackClient, describe};
 use super::error::{LlamaStackError, snippet};
 use super::types::{AgentIdAnswer, DataList, SessionIdAnswer, TurnAnswer};
 
+/// The header carrying LlamaStack's per-request provider data.
+pub const PROVIDER_DATA_HEADER: &str = "x-llamastack-provider-data";
+
 impl LlamaStackClient {
     /// `GET /v1/agents`: every agent with its stored configuration.
     pub async fn list_agents(&self) -> Result<Vec<Agent>, LlamaStackError> {
@@ -64,16 +67,47 @@ impl LlamaStackClient {
         session_id: &str,
         user_message: &str,
     ) -> Result<TurnAnswer, LlamaStackError> {
+        self.run_turn_with(agent_id, session_id, &[user_message], None)
+            .await
+    }
+
+    /// [`run_turn`](Self::run_turn) with several user messages (context
+    /// first, say) and LlamaStack's per-request provider data, sent as the
+    /// `X-LlamaStack-Provider-Data` header (e.g. `{"mcp_headers": {"<MCP
+    /// uri>": {"<header>": "<value>"}}}`: headers for the MCP servers the
+    /// turn calls). The provider data may hold secrets: it is never logged.
+    pub async fn run_turn_with(
+        &self,
+        agent_id: &str,
+        session_id: &str,
+        user_messages: &[&str],
+        provider_data: Option<&Value>,
+    ) -> Result<TurnAnswer, LlamaStackError> {
         let path = ApiPath::new("/v1/agents")
             .id(agent_id)
             .then("session")
             .id(session_id)
             .then("turn");
-        let body = json!({
-            "messages": [{"role": "user", "content": user_message}],
-            "stream": true,
-        });
-        let response = self.post_raw(&path, &body).await?;
+        let messages: Vec<Value> = user_messages
+            .iter()
+            .map(|content| json!({"role": "user", "content": content}))
+            .collect();
+        let body = json!({"messages": messages, "stream": true});
+        let headers =
+            match provider_data {
+                Some(data) => {
+                    let mut value = reqwest::header::HeaderValue::from_str(&data.to_string())
+                        .map_err(|_| LlamaStackError::Decode {
+                            method: "POST".into(),
+                            path: path.to_string(),
+                            reason: "provider data is not a valid header value".into(),
+                        })?;
+                    value.set_sensitive(true);
+                    vec![(PROVIDER_DATA_HEADER, value)]
+                }
+                None => Vec::new(),
+            };
+        let response = self.post_raw_with(&path, &body, &headers).await?;
         let mut events = response.bytes_stream().eventsource();
         let incomplete = |reason: String| LlamaStackError::TurnIncomplete {
             agent_id: agent_id.to_owned(),

@@ -22,6 +22,9 @@ pub struct LlamaStackClient {
     config: Arc<LlamaStackConfig>,
 }
 
+/// Extra headers of one request (name, value).
+pub(crate) type Headers = [(&'static str, reqwest::header::HeaderValue)];
+
 /// What a request carries; rebuilt for every attempt.
 pub(crate) enum Body<'a> {
     Empty,
@@ -206,12 +209,27 @@ impl LlamaStackClient {
         query: &[(&str, &str)],
         body: Body<'_>,
     ) -> Result<Response, LlamaStackError> {
+        self.send_with(method, path, query, body, &[]).await
+    }
+
+    /// [`send`](Self::send) with extra headers.
+    pub(crate) async fn send_with(
+        &self,
+        method: Method,
+        path: impl Into<ApiPath>,
+        query: &[(&str, &str)],
+        body: Body<'_>,
+        headers: &Headers,
+    ) -> Result<Response, LlamaStackError> {
         let api_path = path.into();
         let url = self.url(&api_path, query);
         let path = api_path.to_string();
         let path = path.as_str();
         let attempt = || async {
             let mut request = self.http.request(method.clone(), url.clone());
+            for (name, value) in headers {
+                request = request.header(*name, value.clone());
+            }
             request = match &body {
                 Body::Empty => request,
                 Body::Json(bytes) => request
@@ -296,13 +314,23 @@ impl LlamaStackClient {
         path: impl Into<ApiPath>,
         body: &B,
     ) -> Result<Response, LlamaStackError> {
+        self.post_raw_with(path, body, &[]).await
+    }
+
+    pub(crate) async fn post_raw_with<B: Serialize>(
+        &self,
+        path: impl Into<ApiPath>,
+        body: &B,
+        headers: &Headers,
+    ) -> Result<Response, LlamaStackError> {
         let path = path.into();
         let bytes = serde_json::to_vec(body).map_err(|error| LlamaStackError::Decode {
             method: "POST".into(),
             path: path.to_string(),
             reason: format!("request body: {error}"),
         })?;
-        self.send(Method::POST, path, &[], Body::Json(bytes)).await
+        self.send_with(Method::POST, path, &[], Body::Json(bytes), headers)
+            .await
     }
 
     pub(crate) async fn delete(&self, path: impl Into<ApiPath>) -> Result<(), LlamaStackError> {

@@ -28,7 +28,7 @@ pub use agent_config::{
     Agent, AgentConfig, AgentToolgroup, KNOWLEDGE_SEARCH_TOOLGROUP, SamplingParams,
     SamplingStrategy, ToolConfig, newest_named,
 };
-pub use agents::content_text;
+pub use agents::{PROVIDER_DATA_HEADER, content_text};
 pub use client::LlamaStackClient;
 pub use config::{
     DEFAULT_PORT, DEFAULT_RETRIES, DEFAULT_TIMEOUT, LlamaStackConfig, duration_from_secs,

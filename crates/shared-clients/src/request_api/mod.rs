@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 pub use chat::{ChatOutcome, chat_loop};
-pub use wire::{AgentResponse, RequestState, RequestStatus, SyncResponse};
+pub use wire::{AcceptedResponse, AgentResponse, RequestState, RequestStatus, SyncResponse};
 
 /// What went wrong talking to the request API.
 #[derive(Debug, thiserror::Error)]

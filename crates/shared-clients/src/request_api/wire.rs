@@ -47,6 +47,16 @@ pub struct SyncResponse {
     pub response: AgentResponse,
 }
 
+/// The answer of `POST /api/v1/requests/{generic,cli,web}`: the request is
+/// stored and queued; its outcome is read with `GET /api/v1/requests/{id}`
+/// (and delivered to the user's channels).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AcceptedResponse {
+    pub request_id: String,
+    pub session_id: String,
+    pub status: RequestState,
+}
+
 /// What the answering agent said.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AgentResponse {
