@@ -1,20 +1,27 @@
-//! One user message through the agents: into the user's ACTIVE session,
-//! logged before any agent sees it, answered by the session's current agent
-//! (a new session starts with the routing agent), following `ROUTE_TO:`
-//! hand-offs, and stored completed or failed, never lost.
+//! One request's conversation with the agents: the session's current agent
+//! (a new session starts with the routing agent) answers in its LlamaStack
+//! session for this conversation, and a `ROUTE_TO: <agent>` reply hands the
+//! same message on. Every turn carries the caller's identity to the agent's
+//! MCP servers, and a new LlamaStack session starts by telling the agent
+//! who the user is. Storing the outcome is the queue's (`crate::queue`).
 
 use std::collections::HashMap;
 use std::time::Instant;
 
+use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
 use shared_clients::llamastack::LlamaStackError;
 use shared_db::entities::IntegrationType;
 
-use crate::agents::ResolveError;
-use crate::error::ApiError;
+use crate::agents::{ResolveError, ResolvedAgent};
 use crate::metrics;
+use crate::queue::sql;
 use crate::state::AppState;
-use crate::store::{self, Answer, NewRequest, Session};
+use crate::store::Session;
+
+/// The header MCP servers read the authenticated user from (the name the
+/// newer Python MCP servers read, so mixed deployments work).
+pub const IDENTITY_HEADER: &str = "AUTHORITATIVE_USER_ID";
 
 /// A message to the agents, as the request API receives it.
 #[derive(Debug, Clone)]
@@ -26,138 +33,38 @@ pub struct Message {
     pub metadata: Value,
 }
 
-/// The stored, answered request.
+/// A request a worker runs: its id, its content and its session as the
+/// worker found it.
 #[derive(Debug, Clone)]
-pub struct Completed {
+pub struct Job {
     pub request_id: String,
-    pub session_id: String,
+    pub content: String,
+    pub session: Session,
+}
+
+/// What the agents answered.
+#[derive(Debug, Clone)]
+pub struct Reply {
     pub content: String,
     pub agent: String,
-    pub metadata: Value,
-    pub processing_time_ms: i32,
-}
-
-/// Handles one message end to end. The work runs in a task of its own, so
-/// a client that hangs up does not cancel it half-way: the request is
-/// always stored as completed or failed.
-pub async fn handle(state: AppState, message: Message) -> Result<Completed, ApiError> {
-    tokio::spawn(async move { process(&state, message).await })
-        .await
-        .map_err(|error| {
-            tracing::error!(%error, "request task ended abnormally");
-            ApiError::Internal
-        })?
-}
-
-async fn process(state: &AppState, message: Message) -> Result<Completed, ApiError> {
-    let request_id = uuid::Uuid::new_v4().to_string();
-    let request = NewRequest {
-        request_id: &request_id,
-        request_type: &message.request_type,
-        content: &message.content,
-        normalized: json!({
-            "content": message.content,
-            "integration_type": message.integration,
-            "request_type": message.request_type,
-            "metadata": message.metadata,
-        }),
-    };
-    let logged =
-        store::log_in_active_session(&state.db, &message.user_id, message.integration, &request)
-            .await?;
-    let session = match logged {
-        Some(session) => session,
-        None => {
-            let session =
-                store::active_session(&state.db, &message.user_id, message.integration).await?;
-            store::log_request(&state.db, &session.session_id, &request).await?;
-            session
-        }
-    };
-    let started = Instant::now();
-    let outcome = tokio::time::timeout(
-        state.config.request_timeout,
-        converse(state, &session, &message.content),
-    )
-    .await;
-    let elapsed_ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
-    match outcome {
-        Ok(Ok(reply)) => {
-            let metadata = json!({ "status": "completed", "agent_path": reply.path });
-            store::complete_request(
-                &state.db,
-                Answer {
-                    request_id: &request_id,
-                    session_id: &session.session_id,
-                    content: &reply.content,
-                    agent: &reply.agent,
-                    processing_time_ms: elapsed_ms,
-                    metadata: metadata.clone(),
-                    llama_stack_session_id: &reply.llama_session_id,
-                    llama_stack_sessions: reply.used_sessions,
-                },
-            )
-            .await?;
-            Ok(Completed {
-                request_id,
-                session_id: session.session_id,
-                content: reply.content,
-                agent: reply.agent,
-                metadata,
-                processing_time_ms: elapsed_ms,
-            })
-        }
-        Ok(Err(failure)) => {
-            let reason = failure.reason.to_string();
-            tracing::warn!(%request_id, agent = %failure.agent, %reason, "agent turn failed");
-            let metadata = json!({ "status": "failed", "error": reason });
-            store::fail_request(
-                &state.db,
-                &request_id,
-                Some(&failure.agent),
-                elapsed_ms,
-                metadata,
-            )
-            .await?;
-            Err(ApiError::AgentFailed {
-                message: format!("the agent could not answer: {reason}"),
-                request_id,
-                session_id: session.session_id,
-            })
-        }
-        Err(_) => {
-            let reason = format!(
-                "no answer within the request timeout of {}s",
-                state.config.request_timeout.as_secs()
-            );
-            let metadata = json!({ "status": "failed", "error": reason });
-            store::fail_request(&state.db, &request_id, None, elapsed_ms, metadata).await?;
-            Err(ApiError::AgentTimeout {
-                message: reason,
-                request_id,
-                session_id: session.session_id,
-            })
-        }
-    }
-}
-
-struct Reply {
-    content: String,
-    agent: String,
     /// The agents that took part, in order (a hand-off adds one).
-    path: Vec<String>,
-    llama_session_id: String,
-    /// `{agent name: {agent_id, session_id}}` of the agents used by this request.
-    used_sessions: Value,
+    pub path: Vec<String>,
+    pub llama_session_id: String,
+    /// `{agent name: {agent_id, session_id}}` of the agents used.
+    pub used_sessions: Value,
 }
 
-struct Failure {
-    agent: String,
-    reason: TurnError,
+/// Why the agents could not answer, and which agent failed.
+#[derive(Debug)]
+pub struct Failure {
+    pub agent: String,
+    pub reason: TurnError,
+    /// LlamaStack sessions opened before the failure (kept for the next request).
+    pub used_sessions: Value,
 }
 
 #[derive(Debug, thiserror::Error)]
-enum TurnError {
+pub enum TurnError {
     #[error(transparent)]
     Resolve(#[from] ResolveError),
     #[error(transparent)]
@@ -172,7 +79,9 @@ struct AgentSession {
     session_id: String,
 }
 
-async fn converse(state: &AppState, session: &Session, content: &str) -> Result<Reply, Failure> {
+/// Runs `job` through the agents.
+pub async fn converse(state: &AppState, job: &Job) -> Result<Reply, Failure> {
+    let session = &job.session;
     let mut known: HashMap<String, AgentSession> = session
         .conversation_context
         .as_ref()
@@ -187,75 +96,77 @@ async fn converse(state: &AppState, session: &Session, content: &str) -> Result<
     let mut path = Vec::new();
     loop {
         path.push(agent.clone());
-        let fail = |reason: TurnError| Failure {
+        let fail = |reason: TurnError, used: &serde_json::Map<String, Value>| Failure {
             agent: agent.clone(),
             reason,
+            used_sessions: Value::Object(used.clone()),
         };
-        let (answer, agent_session) = turn(state, session, &agent, &mut known, content)
+        let (answer, agent_session) = turn(state, job, &agent, &mut known, &mut used)
             .await
-            .map_err(fail)?;
-        used.insert(agent.clone(), json!(agent_session));
-        known.insert(agent.clone(), agent_session.clone());
+            .map_err(|reason| fail(reason, &used))?;
         let target = route_target(&answer).map(str::to_owned);
         let handoffs = u32::try_from(path.len() - 1).unwrap_or(u32::MAX);
+        let reply = |content: String, agent: String, path: Vec<String>| Reply {
+            content,
+            agent,
+            path,
+            llama_session_id: agent_session.session_id.clone(),
+            used_sessions: Value::Object(used.clone()),
+        };
         match target {
             Some(target) if target != agent && handoffs < state.config.max_agent_handoffs => {
                 if state
                     .agents
                     .exists(&target)
                     .await
-                    .map_err(|error| fail(error.into()))?
+                    .map_err(|error| fail(error.into(), &used))?
                 {
                     tracing::info!(session_id = %session.session_id, from = %agent, to = %target, "hand-off");
                     agent = target;
                     continue;
                 }
                 tracing::warn!(session_id = %session.session_id, from = %agent, to = %target, "hand-off to an unknown agent");
-                return Ok(Reply {
-                    content: format!(
-                        "Sorry, I cannot transfer you to '{target}': no such agent is available right now."
-                    ),
-                    agent,
-                    path,
-                    llama_session_id: agent_session.session_id,
-                    used_sessions: Value::Object(used),
-                });
+                let content = format!(
+                    "Sorry, I cannot transfer you to '{target}': no such agent is available right now."
+                );
+                return Ok(reply(content, agent, path));
             }
-            _ => {
-                return Ok(Reply {
-                    content: answer,
-                    agent,
-                    path,
-                    llama_session_id: agent_session.session_id,
-                    used_sessions: Value::Object(used),
-                });
-            }
+            _ => return Ok(reply(answer, agent, path)),
         }
     }
 }
 
 /// One turn on `agent`, in its LlamaStack session for this conversation
-/// (opened on first use). A stale agent id (the agent was re-registered)
-/// is resolved again once.
+/// (opened on first use, and remembered at once). A stale agent id (the
+/// agent was re-registered) is resolved again once.
 async fn turn(
     state: &AppState,
-    session: &Session,
+    job: &Job,
     agent: &str,
     known: &mut HashMap<String, AgentSession>,
-    content: &str,
+    used: &mut serde_json::Map<String, Value>,
 ) -> Result<(String, AgentSession), TurnError> {
+    let session = &job.session;
     let mut retried = false;
     loop {
-        let agent_id = state.agents.resolve(agent).await?;
-        let agent_session = match known.get(agent) {
-            Some(existing) if existing.agent_id == agent_id => existing.clone(),
+        let resolved = state.agents.resolve(agent).await?;
+        let (agent_session, opened) = match known.get(agent) {
+            Some(existing) if existing.agent_id == resolved.id => (existing.clone(), false),
             _ => {
                 let session_name = format!("{}/{agent}", session.session_id);
-                match state.llama.create_session(&agent_id, &session_name).await {
-                    Ok(session_id) => AgentSession {
-                        agent_id: agent_id.clone(),
-                        session_id,
-                    },
+                match state
+                    .llama
+                    .create_session(&resolved.id, &session_name)
+                    .await
+                {
+                    Ok(session_id) => {
+                        let opened = AgentSession {
+                            agent_id: resolved.id.clone(),
+                            session_id,
+                        };
+                        remember(state, job, agent, &opened).await;
+                        (opened, true)
+                    }
                     Err(error) if is_stale(&error) && !retried => {
                         retried = true;
                         state.agents.forget(agent);
@@ -265,10 +176,24 @@ async fn turn(
                 }
             }
         };
+        known.insert(agent.to_owned(), agent_session.clone());
+        used.insert(agent.to_owned(), json!(agent_session));
+        let context = opened.then(|| who_is_asking(session));
+        let messages: Vec<&str> = context
+            .as_deref()
+            .into_iter()
+            .chain(std::iter::once(job.content.as_str()))
+            .collect();
+        let provider_data = provider_data(state, session, &resolved);
         let started = Instant::now();
         let result = state
             .llama
-            .run_turn(&agent_id, &agent_session.session_id, content)
+            .run_turn_with(
+                &resolved.id,
+                &agent_session.session_id,
+                &messages,
+                provider_data.as_ref(),
+            )
             .await;
         metrics::record_turn(agent, started.elapsed(), result.is_ok());
         match result {
@@ -277,10 +202,76 @@ async fn turn(
                 retried = true;
                 state.agents.forget(agent);
                 known.remove(agent);
+                used.remove(agent);
             }
             Err(error) => return Err(error.into()),
         }
     }
+}
+
+/// Records a newly opened LlamaStack session in the session row, so that
+/// the conversation keeps it even if this request dies mid-turn. A failure
+/// here costs only a second LlamaStack session later.
+async fn remember(state: &AppState, job: &Job, agent: &str, opened: &AgentSession) {
+    let sessions = json!({ agent: opened });
+    if let Err(error) = sql::remember_llama_session(
+        &state.db,
+        &job.session.session_id,
+        &job.request_id,
+        state.workers.id(),
+        sessions,
+    )
+    .await
+    {
+        tracing::warn!(request_id = %job.request_id, %error, "could not record the new LlamaStack session yet");
+    }
+}
+
+/// The first message of a new LlamaStack session: who the user is, from
+/// the authenticated identity, so the agent never asks for it.
+fn who_is_asking(session: &Session) -> String {
+    let email = session
+        .user_context
+        .as_ref()
+        .and_then(|context| context.get("email"))
+        .and_then(Value::as_str)
+        .or_else(|| {
+            session
+                .user_id
+                .contains('@')
+                .then_some(session.user_id.as_str())
+        });
+    let mut text = format!(
+        "[Context from the self-service system, not typed by the user] The user is \
+         authenticated as '{}'",
+        session.user_id
+    );
+    if let Some(email) = email {
+        text.push_str(&format!(", email {email}"));
+    }
+    text.push_str(
+        ". Tools act for this user automatically: do not ask for an employee id or email; \
+         never act for anyone else.",
+    );
+    text
+}
+
+/// `{"mcp_headers": {<uri>: {AUTHORITATIVE_USER_ID, Authorization?}}}` for
+/// each MCP toolgroup of the agent.
+fn provider_data(state: &AppState, session: &Session, agent: &ResolvedAgent) -> Option<Value> {
+    if agent.mcp_uris.is_empty() {
+        return None;
+    }
+    let mut headers = json!({ IDENTITY_HEADER: session.user_id });
+    if let Some(token) = &state.config.mcp_auth_token {
+        headers["Authorization"] = json!(format!("Bearer {}", token.expose_secret()));
+    }
+    let mcp_headers: serde_json::Map<String, Value> = agent
+        .mcp_uris
+        .iter()
+        .map(|uri| (uri.clone(), headers.clone()))
+        .collect();
+    Some(json!({ "mcp_headers": mcp_headers }))
 }
 
 /// LlamaStack answers 400 (0.2.18) or 404 for an agent or session it does

@@ -10,6 +10,7 @@ pub mod conversation;
 pub mod error;
 pub mod extract;
 pub mod metrics;
+pub mod queue;
 pub mod routes;
 pub mod server;
 pub mod state;
@@ -20,7 +21,7 @@ use shared_clients::llamastack::{LlamaStackClient, LlamaStackConfig};
 use shared_db::DbConfig;
 
 pub use config::ServiceConfig;
-pub use server::{app, serve, shutdown_signal};
+pub use server::{Limits, app, serve, shutdown_signal};
 pub use state::AppState;
 
 use crate::auth::{ApiKeys, Authenticator};
@@ -59,7 +60,8 @@ impl Settings {
 
 /// Builds the application state: a lazy database pool (the service starts
 /// and reports "not ready" while PostgreSQL is away), the LlamaStack
-/// client and the authenticator.
+/// client, the authenticator and the request workers, whose lease and
+/// sweep start here (inside a tokio runtime).
 pub fn state(settings: Settings) -> Result<AppState, Fatal> {
     let keys = match &settings.service.api_keys_file {
         Some(path) if settings.service.auth_mode.accepts_api_keys() => ApiKeys::load(path)?,
@@ -72,13 +74,27 @@ pub fn state(settings: Settings) -> Result<AppState, Fatal> {
     );
     let db = shared_db::connect_lazy(&settings.database);
     let llama = LlamaStackClient::new(settings.llamastack)?;
-    Ok(AppState::new(settings.service, db, llama, auth))
+    let workers = queue::Workers::new(
+        shared_db::Lease::new(&settings.database, shared_db::Lease::fresh_id()),
+        settings.service.worker_concurrency,
+        settings.service.worker_poll_interval,
+    );
+    let state = AppState::new(settings.service, db, llama, auth, workers);
+    queue::start_background(&state);
+    Ok(state)
 }
 
 /// Runs the service until SIGTERM or Ctrl-C.
 pub async fn run(settings: Settings) -> Result<(), Fatal> {
     let listen_addr = settings.service.listen_addr;
-    let drain_timeout = settings.service.shutdown_timeout;
+    // Room for the database pool, LlamaStack's connections and files.
+    let reserve = u64::from(settings.database.max_connections) + 64;
+    let limits = Limits {
+        max_connections: server::connection_cap(settings.service.max_connections, reserve),
+        header_read_timeout: settings.service.header_read_timeout,
+        keepalive_timeout: settings.service.keepalive_timeout,
+        drain_timeout: settings.service.shutdown_timeout,
+    };
     let database = settings.database.target();
     let llamastack = settings.llamastack.target();
     let state = state(settings)?;
@@ -90,8 +106,47 @@ pub async fn run(settings: Settings) -> Result<(), Fatal> {
                 format!("cannot listen on {listen_addr}: {error}"),
             )
         })?;
-    tracing::info!(%listen_addr, %database, %llamastack, "serving the request API");
-    serve(listener, app(state), shutdown_signal(), drain_timeout)
-        .await
-        .map_err(|error| Fatal::new(ExitStatus::Failure, format!("server error: {error}")))
+    tracing::info!(
+        %listen_addr,
+        %database,
+        %llamastack,
+        max_connections = limits.max_connections,
+        "serving the request API"
+    );
+    // One signal stops both: the server takes no new connections and
+    // drains; the workers take no new requests, let what runs finish within
+    // the grace, hand the rest back to the queue and tell their callers
+    // (who then get an answer before the server's own deadline).
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stopped.wait_for(|stopped| *stopped).await;
+    };
+    let grace = worker_grace(limits.drain_timeout);
+    let draining = {
+        let state = state.clone();
+        let stopped = until_stopped(stopped.clone());
+        async move {
+            stopped.await;
+            state.workers.drain(&state.db, grace).await;
+        }
+    };
+    let (served, ()) = tokio::join!(
+        serve(listener, app(state.clone()), until_stopped(stopped), limits),
+        draining
+    );
+    // Closing the lease lets other replicas take what was handed back at once.
+    state.workers.lease().release().await;
+    served.map_err(|error| Fatal::new(ExitStatus::Failure, format!("server error: {error}")))
+}
+
+/// How long running requests may go on after SIGTERM before they are handed
+/// back: the drain deadline less the time to answer their callers.
+fn worker_grace(drain: std::time::Duration) -> std::time::Duration {
+    drain
+        .saturating_sub(std::time::Duration::from_secs(2))
+        .max(drain / 2)
 }

@@ -10,6 +10,8 @@ use shared_clients::llamastack::LlamaStackClient;
 use crate::agents::AgentDirectory;
 use crate::auth::Authenticator;
 use crate::config::ServiceConfig;
+use crate::extract::BodyRules;
+use crate::queue::Workers;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -21,6 +23,8 @@ pub struct AppState {
     /// Renders `/metrics`. Created with the state, so the recorder is in
     /// place before the first request records anything.
     pub metrics: PrometheusHandle,
+    /// This replica's request workers.
+    pub workers: Arc<Workers>,
 }
 
 impl AppState {
@@ -29,14 +33,24 @@ impl AppState {
         db: DatabaseConnection,
         llama: LlamaStackClient,
         auth: Authenticator,
+        workers: Workers,
     ) -> Self {
         Self {
+            workers: Arc::new(workers),
             agents: Arc::new(AgentDirectory::new(llama.clone())),
             db,
             llama,
             config: Arc::new(config),
             auth,
             metrics: crate::metrics::install(),
+        }
+    }
+}
+
+impl FromRef<AppState> for BodyRules {
+    fn from_ref(state: &AppState) -> Self {
+        BodyRules {
+            read_timeout: state.config.body_read_timeout,
         }
     }
 }

@@ -1,7 +1,5 @@
-//! The service's reads and writes of sessions and requests. The hot path
-//! takes two statements: one finds the user's active session, logs the
-//! request in it and counts it; one stores the answer and moves the
-//! session to the answering agent.
+//! The service's reads and writes of sessions, and reads of requests. The
+//! writes of requests are the queue's (`crate::queue::sql`).
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -75,30 +73,63 @@ pub async fn open_session(
     Ok(session)
 }
 
-/// Makes `session` the user's one ACTIVE session on its channel.
-pub async fn reactivate_session(db: &DatabaseConnection, session: &Session) -> Result<(), DbErr> {
+/// What a client may change on a session.
+#[derive(Debug, Default, Clone)]
+pub struct SessionChanges {
+    pub status: Option<SessionStatus>,
+    pub current_agent_id: Option<String>,
+    pub integration_metadata: Option<Value>,
+    pub user_context: Option<Value>,
+}
+
+/// Applies `changes` to the session, under the per-(user, channel) lock
+/// that creation takes: making a session ACTIVE steps the user's other
+/// ACTIVE session on the channel down in the same transaction, so there is
+/// never more than one. `None` when there is no such session.
+pub async fn update_session(
+    db: &DatabaseConnection,
+    session: &Session,
+    changes: SessionChanges,
+) -> Result<Option<Session>, DbErr> {
     let tx = db.begin().await?;
     lock_user_channel(&tx, &session.user_id, session.integration_type).await?;
-    deactivate_sessions(
-        &tx,
-        &session.user_id,
-        session.integration_type,
-        Some(&session.session_id),
-    )
-    .await?;
-    request_sessions::Entity::update_many()
-        .col_expr(
-            request_sessions::Column::Status,
-            SessionStatus::Active.as_enum(),
+    if changes.status == Some(SessionStatus::Active) {
+        deactivate_sessions(
+            &tx,
+            &session.user_id,
+            session.integration_type,
+            Some(&session.session_id),
         )
+        .await?;
+    }
+    let mut update = request_sessions::Entity::update_many()
         .col_expr(
             request_sessions::Column::UpdatedAt,
             Expr::current_timestamp(),
         )
+        .filter(request_sessions::Column::SessionId.eq(session.session_id.as_str()));
+    if let Some(status) = changes.status {
+        update = update.col_expr(request_sessions::Column::Status, status.as_enum());
+    }
+    if let Some(agent) = changes.current_agent_id {
+        update = update.col_expr(request_sessions::Column::CurrentAgentId, Expr::value(agent));
+    }
+    if let Some(metadata) = changes.integration_metadata {
+        update = update.col_expr(
+            request_sessions::Column::IntegrationMetadata,
+            Expr::value(metadata),
+        );
+    }
+    if let Some(context) = changes.user_context {
+        update = update.col_expr(request_sessions::Column::UserContext, Expr::value(context));
+    }
+    update.exec(&tx).await?;
+    let updated = request_sessions::Entity::find()
         .filter(request_sessions::Column::SessionId.eq(session.session_id.as_str()))
-        .exec(&tx)
+        .one(&tx)
         .await?;
-    tx.commit().await
+    tx.commit().await?;
+    Ok(updated)
 }
 
 /// Sets the user's ACTIVE sessions on the channel INACTIVE, but `except`.
@@ -175,167 +206,6 @@ pub async fn get_session(
         .filter(request_sessions::Column::SessionId.eq(session_id))
         .one(db)
         .await
-}
-
-pub async fn save_session(
-    db: &DatabaseConnection,
-    session: request_sessions::ActiveModel,
-) -> Result<Session, DbErr> {
-    session.update(db).await
-}
-
-/// A request as received, before any agent has seen it.
-#[derive(Debug, Clone)]
-pub struct NewRequest<'a> {
-    pub request_id: &'a str,
-    pub request_type: &'a str,
-    pub content: &'a str,
-    pub normalized: Value,
-}
-
-/// Logs the request in the user's ACTIVE session on the channel, counts it
-/// there and returns the session (as it was before the request), all in
-/// one statement; `None` when the user has no active session.
-pub async fn log_in_active_session(
-    db: &DatabaseConnection,
-    user_id: &str,
-    integration: IntegrationType,
-    request: &NewRequest<'_>,
-) -> Result<Option<Session>, DbErr> {
-    request_sessions::Entity::find()
-        .from_raw_sql(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "WITH session AS ( \
-               SELECT * FROM request_sessions \
-               WHERE user_id = $1 AND integration_type = CAST($2 AS integrationtype) \
-                 AND status = 'ACTIVE' \
-               ORDER BY created_at DESC LIMIT 1 \
-             ), logged AS ( \
-               INSERT INTO request_logs (request_id, session_id, request_type, request_content, \
-                                         normalized_request, created_at, updated_at) \
-               SELECT $3, session_id, $4, $5, $6::json, now(), now() FROM session \
-             ), counted AS ( \
-               UPDATE request_sessions SET total_requests = request_sessions.total_requests + 1, \
-                 last_request_id = $3, last_request_at = now(), updated_at = now() \
-               FROM session WHERE request_sessions.id = session.id \
-             ) \
-             SELECT id, session_id, user_id, integration_type::text AS integration_type, \
-               status::text AS status, channel_id, thread_id, integration_metadata, \
-               total_requests, last_request_at, expires_at, created_at, updated_at, \
-               external_session_id, current_agent_id, llama_stack_session_id, user_context, \
-               conversation_context, last_request_id \
-             FROM session",
-            [
-                user_id.into(),
-                integration.to_value().into(),
-                request.request_id.into(),
-                request.request_type.into(),
-                request.content.into(),
-                request.normalized.clone().into(),
-            ],
-        ))
-        .one(db)
-        .await
-}
-
-/// Records the request in `session_id` and counts it there, in one statement.
-pub async fn log_request(
-    db: &DatabaseConnection,
-    session_id: &str,
-    request: &NewRequest<'_>,
-) -> Result<(), DbErr> {
-    db.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        "WITH logged AS ( \
-           INSERT INTO request_logs (request_id, session_id, request_type, request_content, \
-                                     normalized_request, created_at, updated_at) \
-           VALUES ($1, $2, $3, $4, $5::json, now(), now()) \
-         ) \
-         UPDATE request_sessions SET total_requests = total_requests + 1, \
-           last_request_id = $1, last_request_at = now(), updated_at = now() \
-         WHERE session_id = $2",
-        [
-            request.request_id.into(),
-            session_id.into(),
-            request.request_type.into(),
-            request.content.into(),
-            request.normalized.clone().into(),
-        ],
-    ))
-    .await
-    .map(drop)
-}
-
-/// An answered request and where the conversation now stands.
-#[derive(Debug, Clone)]
-pub struct Answer<'a> {
-    pub request_id: &'a str,
-    pub session_id: &'a str,
-    pub content: &'a str,
-    /// The agent that answered (by name); the session continues with it.
-    pub agent: &'a str,
-    pub processing_time_ms: i32,
-    pub metadata: Value,
-    /// The answering agent's LlamaStack session.
-    pub llama_stack_session_id: &'a str,
-    /// LlamaStack sessions used by this request, by agent name (merged in).
-    pub llama_stack_sessions: Value,
-}
-
-/// Stores the answer and moves the session on, in one statement.
-pub async fn complete_request(db: &DatabaseConnection, answer: Answer<'_>) -> Result<(), DbErr> {
-    db.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        "WITH answered AS ( \
-           UPDATE request_logs SET response_content = $3, agent_id = $4, \
-             processing_time_ms = $5, response_metadata = $6::json, \
-             completed_at = now(), updated_at = now() \
-           WHERE request_id = $1 \
-         ) \
-         UPDATE request_sessions SET current_agent_id = $4, llama_stack_session_id = $7, \
-           conversation_context = (COALESCE(conversation_context::jsonb, '{}'::jsonb) \
-             || jsonb_build_object('llama_stack_sessions', \
-                  COALESCE(conversation_context::jsonb -> 'llama_stack_sessions', '{}'::jsonb) \
-                  || $8::jsonb))::json, \
-           updated_at = now() \
-         WHERE session_id = $2",
-        [
-            answer.request_id.into(),
-            answer.session_id.into(),
-            answer.content.into(),
-            answer.agent.into(),
-            answer.processing_time_ms.into(),
-            answer.metadata.into(),
-            answer.llama_stack_session_id.into(),
-            answer.llama_stack_sessions.into(),
-        ],
-    ))
-    .await
-    .map(drop)
-}
-
-/// Records that the request failed, with why; it is never left "processing".
-pub async fn fail_request(
-    db: &DatabaseConnection,
-    request_id: &str,
-    agent: Option<&str>,
-    processing_time_ms: i32,
-    metadata: Value,
-) -> Result<(), DbErr> {
-    db.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        "UPDATE request_logs SET agent_id = $2, processing_time_ms = $3, \
-           response_metadata = $4::json, completed_at = now(), updated_at = now() \
-         WHERE request_id = $1",
-        [
-            request_id.into(),
-            agent.map(str::to_owned).into(),
-            processing_time_ms.into(),
-            metadata.into(),
-        ],
-    ))
-    .await
-    .map(drop)
 }
 
 /// A request with the session it belongs to.

@@ -77,26 +77,40 @@ async fn without_an_identity_the_api_answers_401() {
 }
 
 #[tokio::test]
-async fn another_users_request_and_session_are_forbidden() {
+async fn another_users_request_and_session_answer_exactly_as_unknown_ones() {
     let app = start().await;
     let (_, sent) = app.send("alice", "hello").await;
     let request_id = sent["request_id"].as_str().unwrap();
     let session_id = sent["session_id"].as_str().unwrap();
+    let unknown = "00000000-0000-4000-8000-000000000000";
 
-    let (status, body) = app
-        .call(get(
-            &format!("/api/v1/requests/{request_id}"),
-            Some("mallory"),
-        ))
-        .await;
-    assert_eq!(status, 403, "{body}");
-    let (status, _) = app
-        .call(get(
-            &format!("/api/v1/sessions/{session_id}"),
-            Some("mallory"),
-        ))
-        .await;
-    assert_eq!(status, 403);
+    for (theirs, nobodys) in [
+        (
+            format!("/api/v1/requests/{request_id}"),
+            format!("/api/v1/requests/{unknown}"),
+        ),
+        (
+            format!("/api/v1/sessions/{session_id}"),
+            format!("/api/v1/sessions/{unknown}"),
+        ),
+    ] {
+        let (status, body) = app.call(get(&theirs, Some("mallory"))).await;
+        let (unknown_status, unknown_body) = app.call(get(&nobodys, Some("mallory"))).await;
+        assert_eq!(status, 404, "{body}");
+        assert_eq!(unknown_status, 404, "{unknown_body}");
+        assert_eq!(body["error"], unknown_body["error"]);
+        assert_eq!(
+            body["detail"]
+                .as_str()
+                .unwrap()
+                .replace(request_id, "ID")
+                .replace(session_id, "ID"),
+            unknown_body["detail"]
+                .as_str()
+                .unwrap()
+                .replace(unknown, "ID"),
+        );
+    }
     let (status, _) = app
         .call(json_request(
             "PUT",
@@ -105,7 +119,7 @@ async fn another_users_request_and_session_are_forbidden() {
             &json!({"status": "INACTIVE"}),
         ))
         .await;
-    assert_eq!(status, 403);
+    assert_eq!(status, 404);
 }
 
 #[tokio::test]

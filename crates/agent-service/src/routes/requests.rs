@@ -1,34 +1,53 @@
-//! `POST /api/v1/requests/{generic,cli,web}/sync` and `GET /api/v1/requests/{id}`,
-//! as the Python request manager's clients expect them.
+//! Requests: `POST /api/v1/requests/{generic,cli,web}/sync` (answered when
+//! the agents have answered), `POST /api/v1/requests/{generic,cli,web}`
+//! (accepted at once, answered through the queue and the user's channels)
+//! and `GET /api/v1/requests/{id}`, as the Python request manager's clients
+//! expect them. Both kinds run through the same queue (`crate::queue`).
 
-use axum::extract::{Path, State};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::http::header::LOCATION;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::Value;
-use shared_clients::request_api::{AgentResponse, RequestState, RequestStatus, SyncResponse};
+use shared_clients::request_api::{
+    AcceptedResponse, AgentResponse, RequestState, RequestStatus, SyncResponse,
+};
 use shared_db::entities::IntegrationType;
 
 use crate::auth::Identity;
-use crate::conversation::{self, Message};
+use crate::conversation::Message;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, Caller};
+use crate::extract::{ApiJson, ApiPath, Caller};
+use crate::queue::{self, Outcome};
 use crate::state::AppState;
 use crate::store;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/requests/generic/sync", post(generic_sync))
-        .route("/api/v1/requests/cli/sync", post(cli_sync))
-        .route("/api/v1/requests/web/sync", post(web_sync))
-        .route("/api/v1/requests/{request_id}", get(get_request))
+    let mut router = Router::new();
+    for channel in [Channel::Generic, Channel::Cli, Channel::Web] {
+        router = router
+            .route(
+                &format!("/api/v1/requests/{}/sync", channel.path()),
+                post(move |state, caller, body| sync(state, caller, channel, body)),
+            )
+            .route(
+                &format!("/api/v1/requests/{}", channel.path()),
+                post(move |state, caller, body| accept(state, caller, channel, body)),
+            );
+    }
+    router.route("/api/v1/requests/{request_id}", get(get_request))
 }
 
 /// The body existing clients send. Fields this service does not use (such
 /// as `use_responses`) are accepted and ignored, so older and newer
 /// clients keep working.
 #[derive(Debug, Deserialize)]
-pub struct SyncRequestBody {
+pub struct RequestBody {
     pub user_id: Option<String>,
     pub content: String,
     pub integration_type: Option<IntegrationType>,
@@ -42,47 +61,49 @@ fn default_request_type() -> String {
     "message".into()
 }
 
-async fn generic_sync(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    ApiJson(body): ApiJson<SyncRequestBody>,
-) -> Result<Json<SyncResponse>, ApiError> {
-    let integration = body.integration_type.ok_or_else(|| {
-        ApiError::Unprocessable("integration_type: missing field (e.g. \"CLI\", \"WEB\")".into())
-    })?;
-    sync(state, caller, body, integration).await
-}
-
-async fn cli_sync(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    ApiJson(body): ApiJson<SyncRequestBody>,
-) -> Result<Json<SyncResponse>, ApiError> {
-    sync(state, caller, body, IntegrationType::Cli).await
-}
-
-async fn web_sync(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    ApiJson(body): ApiJson<SyncRequestBody>,
-) -> Result<Json<SyncResponse>, ApiError> {
-    sync(state, caller, body, IntegrationType::Web).await
-}
-
-/// The longest `request_type` the schema stores (`varchar(50)`).
+/// The longest `request_type` the schema stores (`varchar(50)`), in characters.
 const MAX_REQUEST_TYPE_LEN: usize = 50;
 
-async fn sync(
-    state: AppState,
-    caller: Identity,
-    body: SyncRequestBody,
-    integration: IntegrationType,
-) -> Result<Json<SyncResponse>, ApiError> {
+/// How much longer than the request timeout a synchronous caller waits, so
+/// that the worker's own timeout (stored as failed) arrives first.
+const WAIT_MARGIN: Duration = Duration::from_secs(2);
+
+/// The route a request came by: `generic` (the body names the channel),
+/// `cli` or `web`.
+#[derive(Debug, Clone, Copy)]
+enum Channel {
+    Generic,
+    Cli,
+    Web,
+}
+
+impl Channel {
+    fn path(self) -> &'static str {
+        match self {
+            Channel::Generic => "generic",
+            Channel::Cli => "cli",
+            Channel::Web => "web",
+        }
+    }
+}
+
+/// The message the caller sends by `channel`.
+fn message(caller: &Identity, channel: Channel, body: RequestBody) -> Result<Message, ApiError> {
+    let integration = match channel {
+        Channel::Generic => body.integration_type.ok_or_else(|| {
+            ApiError::Unprocessable(
+                "integration_type: missing field (e.g. \"CLI\", \"WEB\")".into(),
+            )
+        })?,
+        Channel::Cli => IntegrationType::Cli,
+        Channel::Web => IntegrationType::Web,
+    };
     caller.check_claimed(body.user_id.as_deref())?;
     if body.content.trim().is_empty() {
         return Err(ApiError::Unprocessable("content: must not be empty".into()));
     }
-    if body.request_type.is_empty() || body.request_type.len() > MAX_REQUEST_TYPE_LEN {
+    let request_type_len = body.request_type.chars().count();
+    if request_type_len == 0 || request_type_len > MAX_REQUEST_TYPE_LEN {
         return Err(ApiError::Unprocessable(format!(
             "request_type: must be 1 to {MAX_REQUEST_TYPE_LEN} characters"
         )));
@@ -96,44 +117,115 @@ async fn sync(
             ));
         }
     };
-    let completed = conversation::handle(
-        state,
-        Message {
-            user_id: caller.as_str().to_owned(),
-            integration,
-            request_type: body.request_type,
-            content: body.content,
-            metadata,
-        },
+    Ok(Message {
+        user_id: caller.as_str().to_owned(),
+        integration,
+        request_type: body.request_type,
+        content: body.content,
+        metadata,
+    })
+}
+
+fn new_request_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+async fn sync(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    channel: Channel,
+    ApiJson(body): ApiJson<RequestBody>,
+) -> Result<Json<SyncResponse>, ApiError> {
+    let message = message(&caller, channel, body)?;
+    let request_id = new_request_id();
+    let told = state.workers.watch(&request_id);
+    let submitted = match queue::submit(&state, request_id.clone(), message).await {
+        Ok(submitted) => submitted,
+        Err(error) => {
+            state.workers.unwatch(&request_id);
+            return Err(error);
+        }
+    };
+    let deadline = state.config.request_timeout + WAIT_MARGIN;
+    let outcome = queue::wait(&state, &request_id, told, deadline).await?;
+    let session_id = submitted.session_id;
+    match outcome {
+        Some(Outcome::Completed(completed)) => Ok(Json(SyncResponse {
+            request_id: completed.request_id,
+            session_id: completed.session_id,
+            status: RequestState::Completed,
+            response: AgentResponse {
+                content: completed.content,
+                agent_id: completed.agent,
+                metadata: completed.metadata,
+                processing_time_ms: i64::from(completed.processing_time_ms),
+            },
+        })),
+        Some(Outcome::Failed {
+            timed_out: false,
+            reason,
+            ..
+        }) => Err(ApiError::AgentFailed {
+            message: format!("the agent could not answer: {reason}"),
+            request_id,
+            session_id,
+        }),
+        Some(Outcome::Failed { reason, .. }) => Err(ApiError::AgentTimeout {
+            message: reason,
+            request_id,
+            session_id,
+        }),
+        Some(Outcome::Released) => Err(ApiError::Requeued {
+            message: format!(
+                "this replica is shutting down; the request goes on elsewhere: GET /api/v1/requests/{request_id}"
+            ),
+            request_id,
+            session_id,
+        }),
+        None => Err(ApiError::AgentTimeout {
+            message: format!(
+                "no answer within {}s; the request is still queued or running: GET /api/v1/requests/{request_id}",
+                deadline.as_secs()
+            ),
+            request_id,
+            session_id,
+        }),
+    }
+}
+
+async fn accept(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    channel: Channel,
+    ApiJson(body): ApiJson<RequestBody>,
+) -> Result<Response, ApiError> {
+    let message = message(&caller, channel, body)?;
+    let submitted = queue::submit(&state, new_request_id(), message).await?;
+    let location = format!("/api/v1/requests/{}", submitted.request_id);
+    Ok((
+        StatusCode::ACCEPTED,
+        [(LOCATION, location)],
+        Json(AcceptedResponse {
+            request_id: submitted.request_id,
+            session_id: submitted.session_id,
+            status: RequestState::Accepted,
+        }),
     )
-    .await?;
-    Ok(Json(SyncResponse {
-        request_id: completed.request_id,
-        session_id: completed.session_id,
-        status: RequestState::Completed,
-        response: AgentResponse {
-            content: completed.content,
-            agent_id: completed.agent,
-            metadata: completed.metadata,
-            processing_time_ms: i64::from(completed.processing_time_ms),
-        },
-    }))
+        .into_response())
 }
 
 async fn get_request(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(request_id): Path<String>,
+    ApiPath(request_id): ApiPath<String>,
 ) -> Result<Json<RequestStatus>, ApiError> {
     let not_found = || ApiError::NotFound(format!("request {request_id} not found"));
     let (log, session) = store::get_request(&state.db, &request_id)
         .await?
         .ok_or_else(not_found)?;
-    let owner = session.map(|session| session.user_id);
-    if owner.as_deref() != Some(caller.as_str()) {
-        return Err(ApiError::Forbidden(format!(
-            "request {request_id} belongs to another user"
-        )));
+    // Another user's request answers as an unknown one: ids cannot be probed.
+    if session.as_ref().map(|session| session.user_id.as_str()) != Some(caller.as_str()) {
+        return Err(not_found());
     }
     let failed_reason = log
         .response_metadata
@@ -145,10 +237,18 @@ async fn get_request(
                 .unwrap_or("failed")
                 .to_owned()
         });
-    let status = match (&failed_reason, &log.response_content) {
-        (Some(_), _) => RequestState::Failed,
-        (None, Some(_)) => RequestState::Completed,
-        (None, None) => RequestState::Processing,
+    let running = session
+        .as_ref()
+        .and_then(|session| session.conversation_context.as_ref())
+        .and_then(|context| context.pointer("/running/request_id"))
+        .and_then(Value::as_str)
+        == Some(log.request_id.as_str());
+    let status = match (&failed_reason, &log.response_content, log.completed_at) {
+        (Some(_), _, _) => RequestState::Failed,
+        (None, Some(_), _) => RequestState::Completed,
+        (None, None, Some(_)) => RequestState::Failed,
+        (None, None, None) if running => RequestState::Processing,
+        (None, None, None) => RequestState::Accepted,
     };
     let response = log.response_content.map(|content| AgentResponse {
         content,

@@ -1,20 +1,19 @@
 //! `POST /api/v1/sessions`, `GET` and `PUT /api/v1/sessions/{id}`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use sea_orm::ActiveValue::Set;
-use sea_orm::IntoActiveModel;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shared_db::entities::{IntegrationType, SessionStatus};
 
 use crate::auth::Identity;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, Caller, MaybeCaller};
+use crate::extract::{ApiJson, ApiPath, Caller, MaybeCaller};
 use crate::state::AppState;
-use crate::store::{self, NewSession, Session};
+use crate::store::{self, NewSession, Session, SessionChanges};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -37,23 +36,27 @@ pub struct CreateSession {
     pub user_context: Option<Value>,
 }
 
+/// The longest value of a `varchar(255)` column, in characters.
+const MAX_TEXT_LEN: usize = 255;
+
+fn check_length(field: &str, value: Option<&str>) -> Result<(), ApiError> {
+    match value {
+        Some(value) if value.chars().count() > MAX_TEXT_LEN => Err(ApiError::Unprocessable(
+            format!("{field}: at most {MAX_TEXT_LEN} characters"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 async fn create_session(
     State(state): State<AppState>,
     Caller(caller): Caller,
     ApiJson(body): ApiJson<CreateSession>,
 ) -> Result<(StatusCode, Json<Session>), ApiError> {
     caller.check_claimed(body.user_id.as_deref())?;
-    for (field, value) in [
-        ("channel_id", &body.channel_id),
-        ("thread_id", &body.thread_id),
-        ("external_session_id", &body.external_session_id),
-    ] {
-        if value.as_ref().is_some_and(|v| v.len() > 255) {
-            return Err(ApiError::Unprocessable(format!(
-                "{field}: at most 255 characters"
-            )));
-        }
-    }
+    check_length("channel_id", body.channel_id.as_deref())?;
+    check_length("thread_id", body.thread_id.as_deref())?;
+    check_length("external_session_id", body.external_session_id.as_deref())?;
     let session = store::open_session(
         &state.db,
         caller.as_str(),
@@ -70,18 +73,20 @@ async fn create_session(
     Ok((StatusCode::CREATED, Json(session)))
 }
 
+/// The session, when it exists and the caller (if any) owns it. Another
+/// user's session answers exactly as an unknown one, so ids cannot be
+/// probed.
 async fn owned_session(
     state: &AppState,
     session_id: &str,
     caller: Option<&Identity>,
 ) -> Result<Session, ApiError> {
+    let not_found = || ApiError::NotFound(format!("session {session_id} not found"));
     let session = store::get_session(&state.db, session_id)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("session {session_id} not found")))?;
+        .ok_or_else(not_found)?;
     match caller {
-        Some(caller) if caller.as_str() != session.user_id => Err(ApiError::Forbidden(format!(
-            "session {session_id} belongs to another user"
-        ))),
+        Some(caller) if caller.as_str() != session.user_id => Err(not_found()),
         _ => Ok(session),
     }
 }
@@ -89,7 +94,7 @@ async fn owned_session(
 async fn get_session(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(session_id): Path<String>,
+    ApiPath(session_id): ApiPath<String>,
 ) -> Result<Json<Session>, ApiError> {
     Ok(Json(
         owned_session(&state, &session_id, Some(&caller)).await?,
@@ -97,7 +102,7 @@ async fn get_session(
 }
 
 /// What a client may change on a session.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateSession {
     pub status: Option<SessionStatus>,
@@ -106,55 +111,84 @@ pub struct UpdateSession {
     pub user_context: Option<Value>,
 }
 
+impl UpdateSession {
+    /// `{"status": "INACTIVE"}` and nothing else: the reset.
+    fn is_reset(&self) -> bool {
+        *self
+            == UpdateSession {
+                status: Some(SessionStatus::Inactive),
+                current_agent_id: None,
+                integration_metadata: None,
+                user_context: None,
+            }
+    }
+}
+
+/// The answer to a reset by a caller that did not identify itself: no
+/// session data, only what it asked for.
+#[derive(Debug, Serialize)]
+struct ResetAnswer {
+    session_id: String,
+    status: SessionStatus,
+}
+
 /// The existing chat client resets its session with
 /// `PUT {"status": "INACTIVE"}` and sends no identity: the session id it got
-/// back from its own request is its proof. When the caller does identify
-/// itself it must own the session; with API keys an identity is required.
+/// back from its own request is its proof. That reset, and only that, is
+/// accepted without identity (in header mode), and is answered without the
+/// session's data. Anything else needs the session's owner.
 async fn update_session(
     State(state): State<AppState>,
     MaybeCaller(caller): MaybeCaller,
-    Path(session_id): Path<String>,
+    ApiPath(session_id): ApiPath<String>,
     ApiJson(body): ApiJson<UpdateSession>,
-) -> Result<Json<Session>, ApiError> {
-    if caller.is_none() && state.auth.mode().accepts_api_keys() {
-        return Err(ApiError::Unauthorized(
-            state.auth.missing_identity_message(),
-        ));
-    }
-    let session = owned_session(&state, &session_id, caller.as_ref()).await?;
-    if body
-        .current_agent_id
-        .as_ref()
-        .is_some_and(|agent| agent.len() > 255)
-    {
-        return Err(ApiError::Unprocessable(
-            "current_agent_id: at most 255 characters".into(),
-        ));
-    }
-    let mut active = match body.status {
-        // Only one ACTIVE session per user and channel: others step down.
-        Some(SessionStatus::Active) => {
-            store::reactivate_session(&state.db, &session).await?;
-            let mut active = session.into_active_model();
-            active.status = Set(SessionStatus::Active);
-            active
+) -> Result<Response, ApiError> {
+    let Some(caller) = caller else {
+        if state.auth.mode().accepts_api_keys() || !body.is_reset() {
+            return Err(ApiError::Unauthorized(format!(
+                "{}; without it only {{\"status\": \"INACTIVE\"}} (a reset) is accepted",
+                state.auth.missing_identity_message()
+            )));
         }
-        Some(status) => {
-            let mut active = session.into_active_model();
-            active.status = Set(status);
-            active
-        }
-        None => session.into_active_model(),
+        let session = owned_session(&state, &session_id, None).await?;
+        store::update_session(
+            &state.db,
+            &session,
+            SessionChanges {
+                status: Some(SessionStatus::Inactive),
+                ..SessionChanges::default()
+            },
+        )
+        .await?;
+        return Ok(Json(ResetAnswer {
+            session_id,
+            status: SessionStatus::Inactive,
+        })
+        .into_response());
     };
-    if let Some(agent) = body.current_agent_id {
-        active.current_agent_id = Set(Some(agent));
+    let session = owned_session(&state, &session_id, Some(&caller)).await?;
+    check_length("current_agent_id", body.current_agent_id.as_deref())?;
+    if let Some(agent) = &body.current_agent_id
+        && !state.agents.exists(agent).await.map_err(|error| {
+            tracing::warn!(%error, "LlamaStack unavailable while checking an agent");
+            ApiError::LlamaStackUnavailable
+        })?
+    {
+        return Err(ApiError::Unprocessable(format!(
+            "current_agent_id: no agent named '{agent}' is registered"
+        )));
     }
-    if let Some(metadata) = body.integration_metadata {
-        active.integration_metadata = Set(Some(metadata));
-    }
-    if let Some(context) = body.user_context {
-        active.user_context = Set(Some(context));
-    }
-    active.updated_at = Set(chrono::Utc::now().fixed_offset());
-    Ok(Json(store::save_session(&state.db, active).await?))
+    let updated = store::update_session(
+        &state.db,
+        &session,
+        SessionChanges {
+            status: body.status,
+            current_agent_id: body.current_agent_id,
+            integration_metadata: body.integration_metadata,
+            user_context: body.user_context,
+        },
+    )
+    .await?
+    .ok_or_else(|| ApiError::NotFound(format!("session {session_id} not found")))?;
+    Ok(Json(updated).into_response())
 }

@@ -1,0 +1,451 @@
+//! The statements of the request queue. The queue of a session lives in its
+//! row, in `conversation_context` (a `json` column of the alembic schema):
+//!
+//! - `queue`: the ids of its requests not yet finished, oldest first;
+//! - `running`: `{request_id, worker, since}` of the one being processed,
+//!   absent when none is.
+//!
+//! Every change of a session's queue is one statement on its row, and each
+//! statement that changes a request also changes the queue, so the two
+//! cannot disagree. A worker's writes name its lease id: a request taken
+//! over by another worker cannot be finished by the first.
+
+use std::sync::LazyLock;
+
+use sea_orm::{
+    ActiveEnum, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, FromQueryResult, Statement,
+};
+use serde_json::Value;
+use shared_db::entities::{IntegrationType, request_logs, request_sessions};
+
+use crate::store::{RequestLog, Session};
+
+/// The session row's context as jsonb (the column is `json`).
+const CTX: &str = "COALESCE(request_sessions.conversation_context::jsonb, '{}'::jsonb)";
+
+/// A request as received, before any agent has seen it.
+#[derive(Debug, Clone)]
+pub struct NewRequest<'a> {
+    pub request_id: &'a str,
+    pub request_type: &'a str,
+    pub content: &'a str,
+    pub normalized: Value,
+}
+
+/// A request in the queue of the user's active session.
+#[derive(Debug, Clone)]
+pub struct Enqueued {
+    /// The session as it was before this request.
+    pub session: Session,
+    /// The request the worker now runs in this session, when it claimed one
+    /// (this one, or an older one of the session that was waiting).
+    pub claimed: Option<String>,
+}
+
+fn columns(prefix: &str) -> String {
+    [
+        "id",
+        "session_id",
+        "user_id",
+        "integration_type::text AS integration_type",
+        "status::text AS status",
+        "channel_id",
+        "thread_id",
+        "integration_metadata",
+        "total_requests",
+        "last_request_at",
+        "expires_at",
+        "created_at",
+        "updated_at",
+        "external_session_id",
+        "current_agent_id",
+        "llama_stack_session_id",
+        "user_context",
+        "conversation_context",
+        "last_request_id",
+    ]
+    .iter()
+    .map(|column| format!("{prefix}{column}"))
+    .collect::<Vec<_>>()
+    .join(", ")
+}
+
+static ENQUEUE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH session AS ( \
+           SELECT * FROM request_sessions \
+           WHERE user_id = $1 AND integration_type = CAST($2 AS integrationtype) \
+             AND status = 'ACTIVE' \
+           ORDER BY created_at DESC LIMIT 1 \
+           FOR UPDATE \
+         ), logged AS ( \
+           INSERT INTO request_logs (request_id, session_id, request_type, request_content, \
+                                     normalized_request, created_at, updated_at) \
+           SELECT $3, session_id, $4, $5, $6::json, now(), now() FROM session \
+         ), queued AS ( \
+           UPDATE request_sessions SET total_requests = request_sessions.total_requests + 1, \
+             last_request_id = $3, last_request_at = now(), updated_at = now(), \
+             conversation_context = (jsonb_set({CTX}, '{{queue}}', \
+                 COALESCE({CTX} -> 'queue', '[]'::jsonb) || to_jsonb($3::text)) \
+               || CASE WHEN $7::text IS NOT NULL \
+                        AND jsonb_typeof({CTX} -> 'running') IS DISTINCT FROM 'object' \
+                  THEN jsonb_build_object('running', jsonb_build_object( \
+                    'request_id', (COALESCE({CTX} -> 'queue', '[]'::jsonb) || to_jsonb($3::text)) ->> 0, \
+                    'worker', $7::text, 'since', now())) \
+                  ELSE '{{}}'::jsonb END)::json \
+           FROM session WHERE request_sessions.id = session.id \
+           RETURNING {CTX} -> 'running' ->> 'request_id' AS running, \
+                     {CTX} -> 'running' ->> 'worker' AS worker \
+         ) \
+         SELECT {}, queued.running, queued.worker FROM session, queued",
+        columns("session.")
+    )
+});
+
+#[derive(Debug, FromQueryResult)]
+struct Claim {
+    running: Option<String>,
+    worker: Option<String>,
+}
+
+/// Logs the request in the user's ACTIVE session on the channel and
+/// appends it to the session's queue, in one statement. With `claim_as`,
+/// the worker also takes the session's head when nobody runs it. `None`
+/// when the user has no active session.
+pub async fn enqueue(
+    db: &DatabaseConnection,
+    user_id: &str,
+    integration: IntegrationType,
+    request: &NewRequest<'_>,
+    claim_as: Option<&str>,
+) -> Result<Option<Enqueued>, DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            ENQUEUE.as_str(),
+            [
+                user_id.into(),
+                integration.to_value().into(),
+                request.request_id.into(),
+                request.request_type.into(),
+                request.content.into(),
+                request.normalized.clone().into(),
+                claim_as.map(str::to_owned).into(),
+            ],
+        ))
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let session = request_sessions::Model::from_query_result(&row, "")?;
+    let claim = Claim::from_query_result(&row, "")?;
+    let claimed = match (claim.running, claim.worker, claim_as) {
+        (Some(running), Some(worker), Some(me)) if worker == me => Some(running),
+        _ => None,
+    };
+    Ok(Some(Enqueued { session, claimed }))
+}
+
+/// How a request ended, as stored.
+#[derive(Debug, Clone)]
+pub struct Outcome<'a> {
+    pub request_id: &'a str,
+    pub session_id: &'a str,
+    /// The answer; `None` when the request failed.
+    pub content: Option<&'a str>,
+    /// The agent that answered, or the one that failed.
+    pub agent: Option<&'a str>,
+    pub processing_time_ms: i32,
+    pub metadata: Value,
+    /// The answering agent's LlamaStack session (answers only).
+    pub llama_stack_session_id: Option<&'a str>,
+    /// LlamaStack sessions used by this request, by agent name (merged in).
+    pub llama_stack_sessions: Value,
+}
+
+/// What [`finish`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finished {
+    /// Stored; the session's next request, when the worker took it.
+    Stored { next: Option<String> },
+    /// The request is no longer this worker's (taken over, or released):
+    /// nothing was written.
+    NotOurs,
+}
+
+static FINISH: LazyLock<String> = LazyLock::new(|| {
+    let rest = format!(
+        "(SELECT COALESCE(jsonb_agg(item ORDER BY position), '[]'::jsonb) \
+          FROM jsonb_array_elements(COALESCE({CTX} -> 'queue', '[]'::jsonb)) \
+               WITH ORDINALITY AS queue(item, position) \
+          WHERE item <> to_jsonb($1::text))"
+    );
+    format!(
+        "WITH moved AS ( \
+           UPDATE request_sessions SET \
+             current_agent_id = CASE WHEN $3::text IS NULL THEN current_agent_id ELSE $4 END, \
+             llama_stack_session_id = COALESCE($7, llama_stack_session_id), \
+             updated_at = now(), \
+             conversation_context = (({CTX} - 'running') \
+               || jsonb_build_object('queue', {rest}, 'llama_stack_sessions', \
+                    COALESCE({CTX} -> 'llama_stack_sessions', '{{}}'::jsonb) || $8::jsonb) \
+               || CASE WHEN $10 AND jsonb_array_length({rest}) > 0 \
+                  THEN jsonb_build_object('running', jsonb_build_object( \
+                    'request_id', {rest} ->> 0, 'worker', $9::text, 'since', now())) \
+                  ELSE '{{}}'::jsonb END)::json \
+           WHERE session_id = $2 \
+             AND {CTX} -> 'running' ->> 'request_id' = $1 \
+             AND {CTX} -> 'running' ->> 'worker' = $9 \
+           RETURNING {CTX} -> 'running' ->> 'request_id' AS next \
+         ), answered AS ( \
+           UPDATE request_logs SET response_content = $3, agent_id = $4, \
+             processing_time_ms = $5, response_metadata = $6::json, \
+             completed_at = now(), updated_at = now() \
+           WHERE request_id = $1 AND completed_at IS NULL AND EXISTS (SELECT 1 FROM moved) \
+           RETURNING 1 \
+         ) \
+         SELECT (SELECT count(*) FROM answered) AS stored, (SELECT next FROM moved) AS next"
+    )
+});
+
+#[derive(Debug, FromQueryResult)]
+struct FinishRow {
+    stored: i64,
+    next: Option<String>,
+}
+
+/// Stores how the request ended and moves its session's queue on, in one
+/// statement, if the request is still `worker`'s. With `take_next`, the
+/// worker takes the session's next request.
+pub async fn finish(
+    db: &DatabaseConnection,
+    outcome: &Outcome<'_>,
+    worker: &str,
+    take_next: bool,
+) -> Result<Finished, DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            FINISH.as_str(),
+            [
+                outcome.request_id.into(),
+                outcome.session_id.into(),
+                outcome.content.map(str::to_owned).into(),
+                outcome.agent.map(str::to_owned).into(),
+                outcome.processing_time_ms.into(),
+                outcome.metadata.clone().into(),
+                outcome.llama_stack_session_id.map(str::to_owned).into(),
+                outcome.llama_stack_sessions.clone().into(),
+                worker.into(),
+                take_next.into(),
+            ],
+        ))
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("finish answered no row".into()))?;
+    let row = FinishRow::from_query_result(&row, "")?;
+    Ok(if row.stored > 0 {
+        Finished::Stored {
+            next: row.next.filter(|_| take_next),
+        }
+    } else {
+        Finished::NotOurs
+    })
+}
+
+static CLAIM: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE request_sessions SET conversation_context = ({CTX} \
+           || jsonb_build_object('running', jsonb_build_object( \
+                'request_id', {CTX} -> 'queue' ->> 0, 'worker', $2::text, 'since', now())))::json \
+         WHERE session_id = $1 \
+           AND jsonb_array_length(COALESCE({CTX} -> 'queue', '[]'::jsonb)) > 0 \
+           AND (jsonb_typeof({CTX} -> 'running') IS DISTINCT FROM 'object' \
+                OR {CTX} -> 'running' ->> 'worker' = $3) \
+         RETURNING {CTX} -> 'running' ->> 'request_id' AS running, $2::text AS worker"
+    )
+});
+
+/// Takes the head of the session's queue for `worker`: when nobody runs it,
+/// or when `replacing` (a dead worker's lease id) does.
+pub async fn claim_head(
+    db: &DatabaseConnection,
+    session_id: &str,
+    worker: &str,
+    replacing: Option<&str>,
+) -> Result<Option<String>, DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            CLAIM.as_str(),
+            [
+                session_id.into(),
+                worker.into(),
+                replacing.map(str::to_owned).into(),
+            ],
+        ))
+        .await?;
+    match row {
+        Some(row) => Ok(Claim::from_query_result(&row, "")?.running),
+        None => Ok(None),
+    }
+}
+
+static RELEASE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE request_sessions SET conversation_context = ({CTX} - 'running')::json \
+         WHERE session_id = $1 AND {CTX} -> 'running' ->> 'request_id' = $2 \
+           AND {CTX} -> 'running' ->> 'worker' = $3"
+    )
+});
+
+/// Hands the request back to its session's queue: the next worker to look
+/// takes it from the start.
+pub async fn release(
+    db: &DatabaseConnection,
+    session_id: &str,
+    request_id: &str,
+    worker: &str,
+) -> Result<bool, DbErr> {
+    let result = db
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            RELEASE.as_str(),
+            [session_id.into(), request_id.into(), worker.into()],
+        ))
+        .await?;
+    Ok(result.rows_affected() > 0)
+}
+
+static REMEMBER: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE request_sessions SET conversation_context = jsonb_set({CTX}, \
+           '{{llama_stack_sessions}}', \
+           COALESCE({CTX} -> 'llama_stack_sessions', '{{}}'::jsonb) || $4::jsonb)::json \
+         WHERE session_id = $1 AND {CTX} -> 'running' ->> 'request_id' = $2 \
+           AND {CTX} -> 'running' ->> 'worker' = $3"
+    )
+});
+
+/// Records a LlamaStack session the moment it is opened (`{agent: {agent_id,
+/// session_id}}`), so a request that dies mid-turn does not leave the
+/// next one to open another.
+pub async fn remember_llama_session(
+    db: &DatabaseConnection,
+    session_id: &str,
+    request_id: &str,
+    worker: &str,
+    sessions: Value,
+) -> Result<(), DbErr> {
+    db.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        REMEMBER.as_str(),
+        [
+            session_id.into(),
+            request_id.into(),
+            worker.into(),
+            sessions.into(),
+        ],
+    ))
+    .await
+    .map(drop)
+}
+
+/// A request with its session, by id (one indexed lookup each).
+pub async fn load(
+    db: &DatabaseConnection,
+    request_id: &str,
+) -> Result<Option<(RequestLog, Session)>, DbErr> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let found = request_logs::Entity::find()
+        .filter(request_logs::Column::RequestId.eq(request_id))
+        .find_also_related(request_sessions::Entity)
+        .one(db)
+        .await?;
+    Ok(found.and_then(|(log, session)| Some((log, session?))))
+}
+
+/// An unfinished request, as the sweep sees it.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct Pending {
+    pub id: i32,
+    pub request_id: String,
+    pub session_id: String,
+    pub created_at: chrono::DateTime<chrono::FixedOffset>,
+    /// The request its session runs, and who runs it.
+    pub running: Option<String>,
+    pub worker: Option<String>,
+    /// Whether the request is in its session's queue.
+    pub queued: bool,
+}
+
+static PENDING: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT request_logs.id, request_logs.request_id, request_logs.session_id, \
+           request_logs.created_at, \
+           {CTX} -> 'running' ->> 'request_id' AS running, \
+           {CTX} -> 'running' ->> 'worker' AS worker, \
+           COALESCE({CTX} -> 'queue', '[]'::jsonb) ? request_logs.request_id AS queued \
+         FROM request_logs JOIN request_sessions \
+           ON request_sessions.session_id = request_logs.session_id \
+         WHERE request_logs.id >= $1 AND request_logs.completed_at IS NULL \
+         ORDER BY request_logs.id LIMIT $2"
+    )
+});
+
+/// Unfinished requests from row id `from` on, oldest first. The schema has
+/// no index on `completed_at` (and gets none: it stays alembic's), so the
+/// scan walks the primary key from a low-water mark that the sweep moves up
+/// as requests finish.
+pub async fn pending(
+    db: &DatabaseConnection,
+    from: i32,
+    limit: i64,
+) -> Result<Vec<Pending>, DbErr> {
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            PENDING.as_str(),
+            [from.into(), limit.into()],
+        ))
+        .await?;
+    rows.iter()
+        .map(|row| Pending::from_query_result(row, ""))
+        .collect()
+}
+
+/// The highest request row id (the primary key index answers it).
+pub async fn last_id(db: &DatabaseConnection) -> Result<i32, DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT COALESCE(max(id), 0) AS id FROM request_logs",
+        ))
+        .await?;
+    match row {
+        Some(row) => row.try_get::<i32>("", "id"),
+        None => Ok(0),
+    }
+}
+
+/// Ends a request that is in no queue (left by a crash of an earlier
+/// version, or written by another program) as failed with `reason`.
+pub async fn fail_unqueued(
+    db: &DatabaseConnection,
+    request_id: &str,
+    reason: &str,
+) -> Result<bool, DbErr> {
+    let metadata = serde_json::json!({"status": "failed", "error": reason});
+    let result = db
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            format!(
+                "UPDATE request_logs SET response_metadata = $2::json, completed_at = now(), \
+                   updated_at = now() \
+                 WHERE request_id = $1 AND completed_at IS NULL \
+                   AND NOT EXISTS (SELECT 1 FROM request_sessions \
+                     WHERE request_sessions.session_id = request_logs.session_id \
+                       AND COALESCE({CTX} -> 'queue', '[]'::jsonb) ? $1)"
+            ),
+            [request_id.into(), metadata.into()],
+        ))
+        .await?;
+    Ok(result.rows_affected() > 0)
+}
