@@ -11,7 +11,8 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 
-use crate::workspace::{root, run_command, target_dir};
+use crate::image::split_registry;
+use crate::workspace::{has_program, root, run_command, target_dir};
 
 /// Release name when none is given.
 pub const DEFAULT_RELEASE: &str = "self-service-agent";
@@ -137,19 +138,6 @@ impl BuiltImage {
     }
 }
 
-/// Splits `registry/repo` the way container tools do: the first component
-/// is a registry when it has a `.` or `:` or is `localhost`.
-pub fn split_registry(full: &str) -> (&str, &str) {
-    match full.split_once('/') {
-        Some((first, rest))
-            if first.contains('.') || first.contains(':') || first == "localhost" =>
-        {
-            (first, rest)
-        }
-        _ => ("", full),
-    }
-}
-
 /// Where `build-image` records what it built.
 pub fn build_record_path() -> PathBuf {
     target_dir().join("image").join("last-build.json")
@@ -250,7 +238,7 @@ pub fn run_with(cmd: &HelmCommand, helm: &Path, chart: &Path, record: &Path) -> 
     let mut command = Command::new(helm);
     command.args(helm_argv(cmd, chart, image.as_ref()));
     run_command(&mut command).map_err(|error| {
-        if helm.components().count() == 1 && !crate::workspace::has_program(&helm.to_string_lossy()) {
+        if helm.components().count() == 1 && !has_program(&helm.to_string_lossy()) {
             error.context(format!(
                 "`{}` is not on PATH: install Helm (https://helm.sh/docs/intro/install/) or set HELM",
                 helm.display()

@@ -1,13 +1,7 @@
-//! `cargo xtask <task>`: project automation that shells out to the real
-//! tools (podman, buildah, skopeo, helm, pip, cargo). Not part of the product.
+//! `cargo xtask <task>`: the command line of the xtask library.
 
 use clap::{Parser, Subcommand};
-
-mod helm;
-mod image;
-mod provision;
-mod test;
-mod workspace;
+use xtask::{helm, image, provision, test};
 
 #[derive(Debug, Parser)]
 #[command(about = "self-service-agent project automation")]

@@ -35,11 +35,14 @@ pub fn run(args: TestArgs) -> Result<()> {
     )
 }
 
-/// Container runtimes in this CI sandbox cannot set rlimits: give podman a
-/// configuration without default ulimits. Test setup only, never the product.
+/// Container runtimes in this CI sandbox cannot set rlimits: podman gets a
+/// configuration (`CONTAINERS_CONF`) without default ulimits. Test setup
+/// only, never the product.
+pub const SANDBOX_CONTAINERS_CONF: &str = "[containers]\ndefault_ulimits = []\n";
+
 fn sandbox_containers_conf() -> Result<std::path::PathBuf> {
     let path = target_dir().join("containers.conf");
     fs::create_dir_all(target_dir())?;
-    fs::write(&path, "[containers]\ndefault_ulimits = []\n")?;
+    fs::write(&path, SANDBOX_CONTAINERS_CONF)?;
     Ok(path)
 }

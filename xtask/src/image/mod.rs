@@ -20,8 +20,11 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 
 use record::BuildRecord;
+pub use settings::split_registry;
 use settings::{ImageOptions, ImageRef, ImageSettings};
 use tool::Tool;
+
+use crate::workspace::{has_program, run_command};
 
 #[derive(Debug, Args)]
 pub struct BuildArgs {
@@ -141,7 +144,7 @@ pub fn push(args: PushArgs) -> Result<()> {
     let digest = match (tool, &record.archive) {
         (Tool::Docker, _) => {
             if destination.reference() != record.reference {
-                crate::workspace::run_command(std::process::Command::new("docker").args([
+                run_command(std::process::Command::new("docker").args([
                     "tag",
                     &record.reference,
                     &destination.reference(),
@@ -153,9 +156,7 @@ pub fn push(args: PushArgs) -> Result<()> {
             "{} has no OCI archive to push (built with docker?)",
             record_path.display()
         ),
-        (Tool::Podman | Tool::Buildah, Some(archive))
-            if crate::workspace::has_program("skopeo") =>
-        {
+        (Tool::Podman | Tool::Buildah, Some(archive)) if has_program("skopeo") => {
             registry::push_with_skopeo(
                 archive,
                 &destination,

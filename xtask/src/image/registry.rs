@@ -1,8 +1,8 @@
-//! Pushing: registry credentials (environment, else the usual auth files),
-//! then `skopeo copy` of the OCI archive, `docker push`, or, with no
-//! container tool, the registry API (oci-client) pushing the archive's
-//! blobs and manifest unchanged. Either way the pushed digest is the
-//! archive's manifest digest.
+//! Pushing: registry credentials (environment, else the usual auth files
+//! and the credential helpers they name), then `skopeo copy` of the OCI
+//! archive, `docker push`, or, with no container tool, the registry API
+//! (oci-client) pushing the archive's blobs and manifest unchanged. Either
+//! way the pushed digest is the archive's manifest digest.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -10,13 +10,14 @@ use std::process::Command;
 use anyhow::{Context, Result, anyhow, bail};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use docker_credential::{CredentialRetrievalError, DockerCredential};
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::OciDistributionError;
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference, RegistryOperation};
 
 use super::oci::OciArchive;
-use super::settings::ImageRef;
+use super::settings::{ImageRef, split_registry};
 use crate::workspace::display;
 
 /// Registry credentials and where they came from (for error messages;
@@ -28,9 +29,10 @@ pub struct Credentials {
 }
 
 /// `REGISTRY_USERNAME` + `REGISTRY_PASSWORD`, else the first auth file
-/// (`REGISTRY_AUTH_FILE`, `$XDG_RUNTIME_DIR/containers/auth.json`,
-/// `~/.config/containers/auth.json`, `~/.docker/config.json`) with an entry
-/// for the image's registry, else none (anonymous).
+/// that has credentials for the image's registry, else none (anonymous).
+/// The auth files are those podman and docker read, in podman's order:
+/// `REGISTRY_AUTH_FILE`, `$XDG_RUNTIME_DIR/containers/auth.json`,
+/// `~/.config/containers/auth.json`, then docker's `config.json`.
 pub fn credentials(image: &ImageRef) -> Result<Option<Credentials>> {
     let username = std::env::var("REGISTRY_USERNAME")
         .ok()
@@ -63,64 +65,67 @@ fn auth_files() -> Vec<PathBuf> {
     };
     let home = var("HOME");
     let config_home = var("XDG_CONFIG_HOME").or_else(|| home.as_ref().map(|h| h.join(".config")));
+    let docker_config = var("DOCKER_CONFIG").or_else(|| home.map(|dir| dir.join(".docker")));
     [
         var("REGISTRY_AUTH_FILE"),
         var("XDG_RUNTIME_DIR").map(|dir| dir.join("containers/auth.json")),
         config_home.map(|dir| dir.join("containers/auth.json")),
-        home.map(|dir| dir.join(".docker/config.json")),
+        docker_config.map(|dir| dir.join("config.json")),
     ]
     .into_iter()
     .flatten()
     .collect()
 }
 
-/// The most specific entry of `{"auths": {"host[/path]": {"auth": base64(user:pass)}}}`.
+/// What one auth file gives for the image, read by `docker_credential`: an
+/// `auths` entry, or a login from the credential helper it names for the
+/// registry (`credHelpers`) or for every registry (`credsStore`). The most
+/// specific key wins (`host/namespace/repo`, ..., `host`), as with podman.
 fn from_auth_file(file: &Path, image: &ImageRef) -> Result<Option<Credentials>> {
-    let Ok(text) = std::fs::read_to_string(file) else {
+    let Ok(config) = std::fs::read(file) else {
         return Ok(None);
     };
-    let json: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("parsing {}", file.display()))?;
-    let Some(auths) = json["auths"].as_object() else {
-        return Ok(None);
-    };
-    let best = auths
-        .iter()
-        .filter_map(|(key, entry)| {
-            let key = key
-                .trim_start_matches("https://")
-                .trim_start_matches("http://");
-            let key = key.trim_end_matches('/');
-            let matches = image.repository == key
-                || image.repository.starts_with(&format!("{key}/"))
-                || key == image.registry_host();
-            matches.then_some((key.len(), entry))
-        })
-        .max_by_key(|(len, _)| *len);
-    let Some((_, entry)) = best else {
-        return Ok(None);
-    };
-    let Some(encoded) = entry["auth"].as_str() else {
-        return Ok(None);
-    };
-    let decoded = BASE64
-        .decode(encoded)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .with_context(|| {
-            format!(
-                "{}: an `auth` entry is not base64 of user:password",
+    for server in lookup_keys(image) {
+        match docker_credential::get_credential_from_reader(config.as_slice(), &server) {
+            Ok(DockerCredential::UsernamePassword(username, password)) => {
+                return Ok(Some(Credentials {
+                    username,
+                    password,
+                    source: format!("auth file {} (for {server})", file.display()),
+                }));
+            }
+            Ok(DockerCredential::IdentityToken(_)) => bail!(
+                "{}: the login for {server} is an identity token; pushing needs a user name \
+                 and password (set REGISTRY_USERNAME and REGISTRY_PASSWORD)",
                 file.display()
-            )
-        })?;
-    let (username, password) = decoded
-        .split_once(':')
-        .with_context(|| format!("{}: an `auth` entry is not user:password", file.display()))?;
-    Ok(Some(Credentials {
-        username: username.to_owned(),
-        password: password.to_owned(),
-        source: format!("auth file {}", file.display()),
-    }))
+            ),
+            Err(CredentialRetrievalError::NoCredentialConfigured) => {}
+            // A `credsStore` is asked for every key; "not found" is the
+            // protocol's answer for a key it has no login for.
+            Err(CredentialRetrievalError::HelperFailure { stdout, .. })
+                if stdout.contains("credentials not found") => {}
+            Err(CredentialRetrievalError::ConfigReadError) => {
+                bail!("{} is not an auth file (JSON)", file.display())
+            }
+            Err(error) => bail!("{}: the login for {server}: {error}", file.display()),
+        }
+    }
+    Ok(None)
+}
+
+/// The keys an auth file may hold the image's login under, most specific
+/// first: `host/namespace/repo`, `host/namespace`, `host`.
+fn lookup_keys(image: &ImageRef) -> Vec<String> {
+    let host = image.registry_host();
+    let path = split_registry(&image.repository).1;
+    let mut keys = vec![host.to_owned()];
+    let mut key = host.to_owned();
+    for component in path.split('/') {
+        key = format!("{key}/{component}");
+        keys.push(key.clone());
+    }
+    keys.reverse();
+    keys
 }
 
 /// Names the credentials in a rejected push, without echoing them.
@@ -166,15 +171,12 @@ pub fn push_with_skopeo(
     eprintln!("+ {}", display(&command));
     let output = command.output().context("running skopeo")?;
     if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        if is_auth_failure(&stderr) {
-            return Err(rejected(image.registry_host(), credentials, stderr.trim()));
-        }
-        bail!(
-            "skopeo copy to {} failed: {}",
-            image.reference(),
-            stderr.trim()
-        );
+        return Err(push_failed(
+            "skopeo copy",
+            image,
+            credentials,
+            &output.stderr,
+        ));
     }
     Ok(std::fs::read_to_string(&digest_file)?.trim().to_owned())
 }
@@ -190,6 +192,21 @@ fn write_auth_file(path: &Path, host: &str, credentials: &Credentials) -> Result
         .open(path)?;
     std::io::Write::write_all(&mut file, json.to_string().as_bytes())?;
     Ok(())
+}
+
+/// A push tool's failure: a refused login names the credentials.
+fn push_failed(
+    tool: &str,
+    image: &ImageRef,
+    credentials: Option<&Credentials>,
+    stderr: &[u8],
+) -> anyhow::Error {
+    let stderr = String::from_utf8_lossy(stderr);
+    if is_auth_failure(&stderr) {
+        rejected(image.registry_host(), credentials, stderr.trim())
+    } else {
+        anyhow!("{tool} to {} failed: {}", image.reference(), stderr.trim())
+    }
 }
 
 fn is_auth_failure(message: &str) -> bool {
@@ -233,18 +250,15 @@ pub fn push_with_docker(image: &ImageRef, credentials: Option<&Credentials>) -> 
         .args(["push", &image.reference()])
         .output()
         .context("running docker push")?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() {
-        if is_auth_failure(&stderr) {
-            return Err(rejected(image.registry_host(), credentials, stderr.trim()));
-        }
-        bail!(
-            "docker push {} failed: {}",
-            image.reference(),
-            stderr.trim()
-        );
+        return Err(push_failed(
+            "docker push",
+            image,
+            credentials,
+            &output.stderr,
+        ));
     }
+    let stdout = String::from_utf8_lossy(&output.stdout);
     stdout
         .split_whitespace()
         .skip_while(|word| *word != "digest:")

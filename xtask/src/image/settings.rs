@@ -105,11 +105,27 @@ impl ImageRef {
         format!("{}:{}", self.repository, self.tag)
     }
 
-    /// The registry host part (`quay.io`, `127.0.0.1:5000`).
+    /// The registry host part (`quay.io`, `127.0.0.1:5000`); `docker.io`
+    /// when the repository names none.
     pub fn registry_host(&self) -> &str {
-        self.repository
-            .split_once('/')
-            .map_or("docker.io", |(host, _)| host)
+        match split_registry(&self.repository) {
+            ("", _) => "docker.io",
+            (host, _) => host,
+        }
+    }
+}
+
+/// Splits `registry/repo` the way container tools do: the first component
+/// is a registry when it has a `.` or `:` or is `localhost`; otherwise the
+/// registry is empty (Docker Hub).
+pub fn split_registry(full: &str) -> (&str, &str) {
+    match full.split_once('/') {
+        Some((first, rest))
+            if first.contains('.') || first.contains(':') || first == "localhost" =>
+        {
+            (first, rest)
+        }
+        _ => ("", full),
     }
 }
 
@@ -289,6 +305,12 @@ mod tests {
         let image = ImageRef::parse("127.0.0.1:5000/agent").unwrap();
         assert_eq!(image.repository, "127.0.0.1:5000/agent");
         assert_eq!(image.tag, "latest");
+    }
+
+    #[test]
+    fn reference_without_registry_is_pushed_to_docker_hub() {
+        let image = ImageRef::parse("team/agent:1").unwrap();
+        assert_eq!(image.registry_host(), "docker.io");
     }
 
     #[test]

@@ -1,9 +1,15 @@
-//! Helpers for the image tests: running xtask and podman the way the CI
-//! sandbox needs (test setup only), building the images once per test
-//! process, reading OCI archives, and a local registry.
+//! What the image and chart tests share: running xtask and podman the way
+//! the CI sandbox needs (test setup only), building the images once per
+//! test process, and reading OCI archives. Beside it: `chart` (the chart's
+//! release, binaries and rendered pods), `render` (render.py),
+//! `pod` (a rendered container run with podman as the kubelet would),
+//! `container` (a detached container), `registry` (a local registry and a
+//! credential helper).
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod chart;
+pub mod container;
 pub mod pod;
 pub mod registry;
 pub mod render;
@@ -22,7 +28,7 @@ pub fn require(tools: &[&str], test: &str) -> bool {
     let missing: Vec<&str> = tools
         .iter()
         .copied()
-        .filter(|tool| !on_path(tool))
+        .filter(|tool| !has_program(tool))
         .collect();
     if missing.is_empty() {
         return true;
@@ -31,10 +37,7 @@ pub fn require(tools: &[&str], test: &str) -> bool {
     false
 }
 
-pub fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
-}
+pub use xtask::workspace::has_program;
 
 /// The sandbox's podman cannot set rlimits: unless the caller already
 /// points CONTAINERS_CONF somewhere (`cargo xtask test` does), use a
@@ -46,7 +49,7 @@ fn containers_conf() -> PathBuf {
             return PathBuf::from(path);
         }
         let path = scratch_dir().join("containers.conf");
-        std::fs::write(&path, "[containers]\ndefault_ulimits = []\n").unwrap();
+        std::fs::write(&path, xtask::test::SANDBOX_CONTAINERS_CONF).unwrap();
         path
     })
     .clone()
@@ -81,7 +84,7 @@ fn remove_leftovers() {
             }
         }
     }
-    if !on_path("podman") {
+    if !has_program("podman") {
         return;
     }
     let listed = Command::new("podman")
@@ -111,7 +114,7 @@ pub fn inputs() -> &'static Inputs {
     INPUTS.get_or_init(|| {
         let git = |args: &[&str]| {
             let output = Command::new("git")
-                .current_dir(test_support::fixtures::workspace_root())
+                .current_dir(xtask::workspace::root())
                 .args(args)
                 .output()
                 .unwrap();
@@ -172,6 +175,16 @@ pub fn run(command: &mut Command) -> Output {
         .unwrap_or_else(|error| panic!("starting {command:?}: {error}"))
 }
 
+/// A finished command's status and output, for a failure message.
+pub fn describe(output: &Output) -> String {
+    format!(
+        "{}\n--- stdout\n{}--- stderr\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
 /// Runs, panicking with its output when it fails; returns stdout.
 pub fn run_ok(command: &mut Command) -> String {
     let output = run(command);
@@ -228,7 +241,7 @@ pub fn build_image(out_dir: &Path, tool: &str, args: &[&str]) -> Built {
 /// building again.
 pub fn agent_image() -> &'static Built {
     static BUILT: OnceLock<Result<Built, String>> = OnceLock::new();
-    once(&BUILT, || {
+    once(&BUILT, "the shared image build", || {
         build_image(
             &scratch_dir().join("podman"),
             "podman",
@@ -243,7 +256,7 @@ pub fn agent_image() -> &'static Built {
 /// The unified image as an OCI archive written without a container tool.
 pub fn native_archive() -> &'static Built {
     static BUILT: OnceLock<Result<Built, String>> = OnceLock::new();
-    once(&BUILT, || {
+    once(&BUILT, "the shared archive build", || {
         // The binaries come from the podman build (same cargo invocation).
         agent_image();
         build_image(
@@ -258,19 +271,26 @@ pub fn native_archive() -> &'static Built {
     })
 }
 
-fn once(cell: &'static OnceLock<Result<Built, String>>, build: fn() -> Built) -> &'static Built {
+/// `init`'s result, computed once per test process and shared by every
+/// test that asks; when `init` panics, each of them fails with its message
+/// instead of running it again.
+pub fn once<T: Send + Sync>(
+    cell: &'static OnceLock<Result<T, String>>,
+    what: &str,
+    init: impl FnOnce() -> T,
+) -> &'static T {
     let result = cell.get_or_init(|| {
-        std::panic::catch_unwind(build).map_err(|panic| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(init)).map_err(|panic| {
             panic
                 .downcast_ref::<String>()
                 .cloned()
                 .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                .unwrap_or_else(|| "the build panicked".to_owned())
+                .unwrap_or_else(|| "it panicked".to_owned())
         })
     });
     match result {
-        Ok(built) => built,
-        Err(message) => panic!("the shared image build failed: {message}"),
+        Ok(value) => value,
+        Err(message) => panic!("{what} failed: {message}"),
     }
 }
 

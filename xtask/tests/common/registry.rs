@@ -1,5 +1,6 @@
 //! A throwaway `docker-registry` on a free loopback port: plain HTTP,
-//! htpasswd basic auth (bcrypt), storage in a temporary directory.
+//! htpasswd basic auth (bcrypt), storage in a temporary directory; and a
+//! docker credential helper that hands out a login for it.
 
 use std::net::TcpStream;
 use std::path::PathBuf;
@@ -70,18 +71,13 @@ impl LocalRegistry {
 
     /// The digest `skopeo inspect` reports for `reference` in this registry.
     pub fn skopeo_digest(&self, reference: &str) -> String {
-        let output = Command::new("skopeo")
-            .args(["inspect", "--tls-verify=false", "--creds"])
-            .arg(format!("{USER}:{PASSWORD}"))
-            .arg(format!("docker://{reference}"))
-            .output()
-            .expect("running skopeo inspect");
-        assert!(
-            output.status.success(),
-            "skopeo inspect {reference}: {}",
-            String::from_utf8_lossy(&output.stderr)
+        let inspected = super::run_ok(
+            Command::new("skopeo")
+                .args(["inspect", "--tls-verify=false", "--creds"])
+                .arg(format!("{USER}:{PASSWORD}"))
+                .arg(format!("docker://{reference}")),
         );
-        let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("skopeo JSON");
+        let json: serde_json::Value = serde_json::from_str(&inspected).expect("skopeo JSON");
         json["Digest"].as_str().expect("Digest").to_owned()
     }
 }
@@ -91,5 +87,70 @@ impl Drop for LocalRegistry {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// `docker-credential-<name>` in a directory of its own, speaking the
+/// docker credential helper protocol: `get` reads a server address on
+/// stdin and answers `{"ServerURL", "Username", "Secret"}` on stdout, for
+/// any address. Every address it is asked for is appended to `asked`.
+pub struct CredentialHelper {
+    pub name: String,
+    dir: tempfile::TempDir,
+}
+
+impl CredentialHelper {
+    pub fn new(name: &str, username: &str, secret: &str) -> Self {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::Builder::new()
+            .prefix("ssa-credential-helper-")
+            .tempdir()
+            .expect("helper dir");
+        let script = dir.path().join(format!("docker-credential-{name}"));
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\n\
+                 [ \"$1\" = get ] || exit 1\n\
+                 server=$(cat)\n\
+                 printf '%s\\n' \"$server\" >> '{asked}'\n\
+                 printf '{{\"ServerURL\":\"%s\",\"Username\":\"%s\",\"Secret\":\"%s\"}}\\n' \
+                   \"$server\" '{username}' '{secret}'\n",
+                asked = dir.path().join("asked").display()
+            ),
+        )
+        .expect("helper script");
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        Self {
+            name: name.to_owned(),
+            dir,
+        }
+    }
+
+    /// `PATH` with the helper's directory first.
+    pub fn path_env(&self) -> std::ffi::OsString {
+        let mut paths = vec![self.dir.path().to_path_buf()];
+        paths.extend(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        ));
+        std::env::join_paths(paths).expect("PATH")
+    }
+
+    /// An auth file naming this helper for `host` (`credHelpers`), in the
+    /// helper's directory.
+    pub fn auth_file_for(&self, host: &str) -> PathBuf {
+        let file = self.dir.path().join("auth.json");
+        let json = serde_json::json!({ "credHelpers": { host: self.name } });
+        std::fs::write(&file, json.to_string()).expect("auth file");
+        file
+    }
+
+    /// The server addresses it was asked for, in order.
+    pub fn asked(&self) -> Vec<String> {
+        std::fs::read_to_string(self.dir.path().join("asked"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
     }
 }

@@ -1,6 +1,6 @@
 //! The chart rendered by the real Helm engine: `helm/tests/render.py`
-//! (helm-python-sdk) run with the tools venv's Python. Shared by the chart
-//! tests, which include it with `#[path]`.
+//! (helm-python-sdk) run with the tools venv's Python, one JSON request in,
+//! one JSON answer out (the protocol is in render.py's docstring).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -10,10 +10,7 @@ use serde_json::Value;
 
 /// The tools venv's interpreter (it may not exist yet).
 pub fn venv_python() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| test_support::fixtures::workspace_root().join("target"))
-        .join("venv/tools/bin/python")
+    xtask::provision::venv_dir("tools").join("bin/python")
 }
 
 /// Why the chart cannot be rendered without the venv, and how to get it.
@@ -27,7 +24,7 @@ pub fn missing_venv(python: &Path) -> String {
 
 /// render.py's JSON answer to `request` (chart, values, release, ...).
 pub fn render(python: &Path, request: &Value) -> Value {
-    let root = test_support::fixtures::workspace_root();
+    let root = xtask::workspace::root();
     let mut child = Command::new(python)
         .arg(root.join("helm/tests/render.py"))
         .current_dir(&root)

@@ -1,0 +1,307 @@
+//! One install of a case, in the order of a first install on a cluster,
+//! run once per test process: the chart rendered, the test's PostgreSQL
+//! and fake LlamaStack standing in for the in-cluster ones, every container
+//! of the render run from the image. What each step showed is recorded for
+//! the tests; only a broken test setup stops the install.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use test_support::fake_llamastack::{DEFAULT_LLM, FakeLlamaStack};
+
+use crate::cases::{Case, ROUTING_REPLY, database_secret};
+use crate::common::chart::{
+    self, CLUSTER_LLAMASTACK_URL, DB_MIGRATE, NAMESPACE, REGISTER_ASSETS, SERVICE,
+};
+use crate::common::pod::{Objects, PodContainer, Probe};
+use crate::common::{agent_image, has_program};
+use crate::probe::ProbeTarget;
+use crate::release::{Ran, Release};
+
+/// A case installed, and what each step of the install showed.
+pub struct Installation {
+    pub case: Case,
+    pub release: Release,
+    /// The Deployment's init container (`db-migrate wait`), 1.5 s after it
+    /// started, before the migration Job ran: still running?
+    pub init_waited: bool,
+    /// Its state then, for the failure message.
+    pub init_early_state: String,
+    pub migration: Ran,
+    /// `alembic_version` after the migration Job.
+    pub schema: Result<(), String>,
+    /// The init container's exit code once the schema was current, and how
+    /// long after the migration it exited; its logs.
+    pub init_exit: Result<(i64, Duration), String>,
+    pub init_logs: String,
+    pub registration: Ran,
+    /// The agents (by name) and vector DBs LlamaStack held afterwards.
+    pub agents: BTreeSet<String>,
+    pub vector_dbs: BTreeSet<String>,
+    /// The service's probes, in the kubelet's order, each passed (after
+    /// how long) or not (why).
+    pub probes: Vec<(Probe, Result<Duration, String>)>,
+    /// `GET /ready` after the probes: status and body.
+    pub ready: Result<(u16, Value), String>,
+    /// A request through the service with the chart's authentication.
+    pub request: Result<(u16, Value), String>,
+    /// With an API key: the status of a request with a key outside the file.
+    pub foreign_key: Option<Result<u16, String>>,
+    pub helm_test: Ran,
+    /// The helm test with LlamaStack down, then again once it was back.
+    pub helm_test_llamastack_down: Option<(Ran, Ran)>,
+    /// Whether the service was still running at the end, and its logs.
+    pub service_stayed_up: bool,
+    pub service_logs: String,
+}
+
+/// podman and the tools venv's python, or `None` after a visible skip
+/// (a failure under `SSA_REQUIRE_ALL=1`).
+pub fn prerequisites(test: &str) -> Option<PathBuf> {
+    if !has_program("podman") {
+        test_support::skip_unless_required(
+            test,
+            "podman not installed (`cargo xtask provision` installs it)",
+        );
+        return None;
+    }
+    chart::tools_python(test)
+}
+
+/// The image under test: `SSA_CONTRACT_IMAGE` when set (an image already
+/// in podman's store, e.g. the `reference` of target/image/last-build.json),
+/// else the image tests' build of the current tree, once per test process.
+fn image_reference() -> String {
+    match std::env::var("SSA_CONTRACT_IMAGE") {
+        Ok(reference) if !reference.is_empty() => reference,
+        _ => agent_image().reference.clone(),
+    }
+}
+
+/// Installs `case`; `None` after a visible skip.
+pub fn install(case: Case) -> Option<Installation> {
+    let python = prerequisites(&format!("chart contract ({})", case.slug))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    Some(runtime.block_on(install_with(case, python)))
+}
+
+async fn install_with(case: Case, python: PathBuf) -> Installation {
+    let total = Instant::now();
+    let image = image_reference();
+    let database = test_support::test_database().await.unwrap();
+    let fake = FakeLlamaStack::start().await;
+    if case.stray_agent_pruned.is_some() {
+        fake.add_agent(json!({
+            "name": "stray-agent", "model": DEFAULT_LLM,
+            "instructions": "Registered by someone else.",
+        }));
+    }
+    fake.set_reply("routing-agent", |_, _| ROUTING_REPLY.to_owned());
+
+    let render = chart::render(&python, &case.values, false, &[]);
+    assert!(render.ok(), "render failed: {}", render.error());
+    let objects: Vec<Value> = render.objects().into_iter().cloned().collect();
+    let mut references = Objects::from_objects(&objects);
+    for existing in (case.existing)(&database) {
+        references.add(&existing);
+    }
+    // The release's database Secret carries the chart's values; on the
+    // cluster it would point at the in-cluster PostgreSQL, here at the test's.
+    if let Some(secret) = objects.iter().find(|o| o["kind"] == "Secret") {
+        let name = secret["metadata"]["name"].as_str().unwrap();
+        references.add(&database_secret(name, &database));
+    }
+
+    // The pod's port 8080 (the `http` containerPort, which LISTEN_ADDR, the
+    // probes and the Service's targetPort all name) and the Service address
+    // move to one free host port.
+    let container_port = server(&objects).container_port("http").expect("port http");
+    let service = chart::one(&objects, "Service");
+    let service_name = service["metadata"]["name"].as_str().unwrap().to_owned();
+    let service_port = service["spec"]["ports"][0]["port"].as_u64().unwrap();
+    let host_port = test_support::postgres::free_port().unwrap();
+    let local = format!("127.0.0.1:{host_port}");
+    let release = Release {
+        rewrites: vec![
+            (CLUSTER_LLAMASTACK_URL.to_owned(), fake.url()),
+            (
+                format!("http://{service_name}:{service_port}"),
+                format!("http://{local}"),
+            ),
+            (
+                format!("http://{service_name}.{NAMESPACE}.svc:{service_port}"),
+                format!("http://{local}"),
+            ),
+            (format!("0.0.0.0:{container_port}"), local.clone()),
+            (format!("127.0.0.1:{container_port}"), local.clone()),
+        ],
+        objects,
+        references,
+        image,
+        volumes: tempfile::tempdir().unwrap(),
+        prefix: format!("ssa-contract-{}-{}", std::process::id(), case.slug),
+        ran: std::sync::Mutex::default(),
+    };
+    release.one("Deployment");
+    let migrate = release.member("Job", &[DB_MIGRATE]);
+    let register = release.member("Job", &[REGISTER_ASSETS]);
+    let wait = release.member("Deployment", &[DB_MIGRATE, "wait"]);
+    let server = release.member("Deployment", &[SERVICE, "serve"]);
+    let helm_test = release.member("Pod", &[SERVICE, "healthcheck"]);
+
+    // 1. The Deployment's init container starts with the migration Job (the
+    // kubelet does not wait for the Job); it must keep waiting meanwhile.
+    let waiting = release.start(&wait, "wait-for-schema");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let init_waited = waiting.running();
+    let init_early_state = format!(
+        "exit {}; logs:\n{}",
+        waiting.state("ExitCode"),
+        waiting.logs()
+    );
+
+    // 2. The migration Job.
+    let migration = release.run(&migrate);
+    let schema = database
+        .execute_script(
+            "DO $$ BEGIN IF (SELECT string_agg(version_num, ',') FROM alembic_version) \
+             IS DISTINCT FROM '001' THEN RAISE EXCEPTION 'alembic_version is not 001'; \
+             END IF; END $$;",
+        )
+        .await
+        .map_err(|error| format!("{error:#}"));
+
+    // 3. The init container returns once the schema is current.
+    let started = Instant::now();
+    let init_exit = waiting
+        .exit_code(Duration::from_secs(15))
+        .await
+        .map(|code| (code, started.elapsed()));
+    let init_logs = waiting.logs();
+    drop(waiting);
+
+    // 4. The registration Job.
+    let registration = release.run(&register);
+    let snapshot = fake.snapshot();
+    let agents = snapshot
+        .agents
+        .values()
+        .filter_map(|agent| agent["agent_config"]["name"].as_str().map(str::to_owned))
+        .collect();
+    let vector_dbs = snapshot.vector_dbs.keys().cloned().collect();
+
+    // 5. The service: probes as the kubelet runs them, then /ready.
+    let service_container = release.start(&server, "server");
+    let client = reqwest::Client::new();
+    let service_probes = ["startupProbe", "livenessProbe", "readinessProbe"]
+        .into_iter()
+        .filter_map(|kind| server.to_run().probe(kind));
+    let started = Instant::now();
+    let mut probes = Vec::new();
+    for probe in service_probes {
+        let target = ProbeTarget {
+            release: &release,
+            container: &service_container,
+            id: &server.id,
+            client: &client,
+            host_port,
+            container_port,
+        };
+        let outcome = target.pass(&probe, started).await;
+        probes.push((probe, outcome));
+    }
+    let base = format!("http://{local}");
+    let ready = get_json(client.get(format!("{base}/ready"))).await;
+
+    // 6. A request through the service to the registered agents, with the
+    // chart's authentication settings.
+    let sync = format!("{base}/api/v1/requests/generic/sync");
+    let body = json!({"content": "hello", "integration_type": "CLI"});
+    let request = client.post(&sync).json(&body);
+    let request = match case.api_key {
+        Some(key) => request.bearer_auth(key),
+        None => request.header("x-user-id", "alice"),
+    };
+    let request = get_json(request).await;
+    let foreign_key = match case.api_key {
+        Some(_) => Some(
+            client
+                .post(&sync)
+                .json(&body)
+                .bearer_auth("not-a-key-of-the-mounted-file")
+                .send()
+                .await
+                .map(|response| response.status().as_u16())
+                .map_err(|error| error.to_string()),
+        ),
+        None => None,
+    };
+
+    // 7. helm test, and with LlamaStack down.
+    let helm_test_ran = release.run(&helm_test);
+    let helm_test_llamastack_down = if case.negative_helm_test {
+        fake.stop().await;
+        let down = release.run(&helm_test);
+        fake.restart().await.unwrap();
+        Some((down, release.run(&helm_test)))
+    } else {
+        None
+    };
+    let service_stayed_up = service_container.running();
+    let service_logs = service_container.logs();
+    drop(service_container);
+    println!(
+        "{}: {} containers run in {} ms",
+        case.slug,
+        release.ran.lock().unwrap().len(),
+        total.elapsed().as_millis()
+    );
+    Installation {
+        case,
+        release,
+        init_waited,
+        init_early_state,
+        migration,
+        schema,
+        init_exit,
+        init_logs,
+        registration,
+        agents,
+        vector_dbs,
+        probes,
+        ready,
+        request,
+        foreign_key,
+        helm_test: helm_test_ran,
+        helm_test_llamastack_down,
+        service_stayed_up,
+        service_logs,
+    }
+}
+
+/// The service container of the render, for its ports and LISTEN_ADDR.
+pub fn server(objects: &[Value]) -> PodContainer<'_> {
+    let deployment = objects
+        .iter()
+        .find(|o| o["kind"] == "Deployment")
+        .expect("a Deployment");
+    let pod = &deployment["spec"]["template"]["spec"];
+    let containers = pod["containers"].as_array().unwrap();
+    assert_eq!(containers.len(), 1, "one container in the service's pod");
+    PodContainer {
+        pod,
+        container: &containers[0],
+    }
+}
+
+/// Status and JSON body of a request (a body that is not JSON is `null`).
+async fn get_json(request: reqwest::RequestBuilder) -> Result<(u16, Value), String> {
+    let response = request.send().await.map_err(|error| error.to_string())?;
+    let status = response.status().as_u16();
+    Ok((status, response.json().await.unwrap_or_default()))
+}

@@ -1,0 +1,117 @@
+//! The contract between the chart and the image (docs/chart.md): the chart
+//! is rendered by the real Helm v4 engine (`helm/tests/render.py` in the
+//! tools venv) and every container of the render (the Jobs', the
+//! Deployment's init container and container, the `helm test` pod's) is run
+//! from the image that `cargo xtask build-image` builds (once per test
+//! process, shared with the image tests' helpers), with exactly that
+//! container's command, args and environment, as the kubelet would run it:
+//!
+//! - env from the release's Secret/ConfigMap (or from a Secret the user
+//!   created beforehand) resolved from those objects, base64-decoded;
+//! - the pod's and container's securityContext (user and group 1001,
+//!   `--read-only` without podman's own tmpfs, `--cap-drop ALL`,
+//!   `no-new-privileges`), resource limits (`--memory`, `--cpus`);
+//! - volumes: emptyDir as tmpfs of its sizeLimit, ConfigMap and Secret
+//!   volumes written out as the kubelet lays them out and mounted read-only.
+//!
+//! What points at in-cluster services is then moved onto loopback (the
+//! containers share the host's network): the database Secret's contents to
+//! the test PostgreSQL, `http://llamastack:8321` to an in-process fake
+//! LlamaStack, and the pod's port 8080 (the `http` containerPort, which
+//! LISTEN_ADDR, the probes and the Service's targetPort all name) together
+//! with the Service address `http://<service>:<port>` to one free host port.
+//!
+//! Each case of `cases.rs` is installed once per test process, in the order
+//! of a first install (`install.rs`): the init container (`db-migrate
+//! wait`) starts while the schema is missing; the migration Job; the
+//! registration Job; the service and its startup, liveness and readiness
+//! probes (exec probes run with `podman exec`, httpGet probes fetched);
+//! `/ready` and a request through it to the agents; the `helm test` pod.
+//! Each test below checks one thing that install showed (`checks.rs`), in a
+//! module named after the case.
+//!
+//! Needs podman and the tools venv (`target/venv/tools`); without them the
+//! tests print `SKIPPED: ...`, or fail under `SSA_REQUIRE_ALL=1`.
+//! `SSA_CONTRACT_IMAGE=<reference>` runs an image already in podman's store
+//! instead of building one (e.g. the `reference` of target/image/last-build.json).
+
+#![allow(clippy::unwrap_used)]
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod cases;
+mod checks;
+mod install;
+mod probe;
+mod release;
+
+/// A module per case, holding its install and one test per check: the
+/// checks every case runs, then those given after the case's name.
+macro_rules! contract_tests {
+    ($case:ident $(, $test:ident => $check:ident)* $(,)?) => {
+        mod $case {
+            use std::sync::OnceLock;
+
+            use crate::install::Installation;
+
+            const NAME: &str = concat!("chart contract (", stringify!($case), ")");
+
+            /// The case installed, once per test process; `None` after a
+            /// visible skip.
+            fn installed() -> Option<&'static Installation> {
+                static INSTALLED: OnceLock<Result<Option<Installation>, String>> =
+                    OnceLock::new();
+                let installed = crate::common::once(&INSTALLED, NAME, || {
+                    crate::install::install(crate::cases::$case())
+                });
+                if installed.is_none() {
+                    // The SKIPPED line for this test too.
+                    crate::install::prerequisites(NAME);
+                }
+                installed.as_ref()
+            }
+
+            contract_tests!(@tests
+                the_database_secret_holds_the_values_or_the_user_names_theirs => database_secret,
+                the_service_listens_on_the_http_port_its_service_targets => service_port,
+                the_helm_test_pod_is_a_test_hook => helm_test_hook,
+                the_service_has_a_readiness_probe => readiness_probe,
+                every_url_a_container_gets_points_at_the_test_services_once_moved => urls_point_at_the_test_services,
+                the_init_container_keeps_waiting_while_the_schema_is_missing => init_waits_for_the_schema,
+                the_migration_job_exits_0_and_the_schema_is_at_alembic_001 => migration,
+                the_init_container_exits_0_once_the_schema_is_current => init_exits_once_migrated,
+                the_registration_job_exits_0_and_llamastack_holds_the_agents => registration_agents,
+                the_registration_job_creates_a_vector_db_per_knowledge_base => registration_vector_dbs,
+                the_service_passes_its_startup_liveness_and_readiness_probes => probes_pass,
+                the_service_answers_ready => ready,
+                a_request_through_the_service_gets_the_routing_agents_reply => request_reaches_the_agents,
+                the_helm_test_pod_passes => helm_test_passes,
+                the_service_stays_up_through_the_install => service_stays_up,
+                every_rendered_container_ran => every_container_ran,
+                $($test => $check),*
+            );
+        }
+    };
+    (@tests $($test:ident => $check:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                if let Some(installed) = installed() {
+                    crate::checks::$check(installed);
+                }
+            }
+        )*
+    };
+}
+
+contract_tests!(
+    defaults,
+    the_helm_test_pod_exits_69_while_llamastack_is_down_and_passes_once_it_is_back =>
+        helm_test_fails_while_llamastack_is_down,
+);
+contract_tests!(existing_database_secret);
+contract_tests!(
+    overrides,
+    a_bearer_key_outside_the_mounted_file_is_refused_with_401 => foreign_key_is_refused,
+);

@@ -1,0 +1,210 @@
+//! The rendered release and how its containers run here: each as the
+//! kubelet would run it (`common::pod`), with what points at in-cluster
+//! services moved onto the test's loopback services.
+
+use std::collections::BTreeSet;
+use std::process::{Command, Output};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::common::chart::{self, Container};
+use crate::common::container::Running;
+use crate::common::pod::Objects;
+use crate::common::{describe, podman, run};
+
+/// What the render holds, and how its containers run here.
+pub struct Release {
+    pub objects: Vec<Value>,
+    /// The release's Secrets and ConfigMaps plus the pre-existing ones, the
+    /// database Secret's contents pointing at the test PostgreSQL.
+    pub references: Objects,
+    /// In-cluster addresses and their loopback stand-ins.
+    pub rewrites: Vec<(String, String)>,
+    pub image: String,
+    /// Where ConfigMap and Secret volumes are written.
+    pub volumes: tempfile::TempDir,
+    /// Prefix of the podman container names.
+    pub prefix: String,
+    /// The containers (`Kind/object:container`) run so far.
+    pub ran: Mutex<BTreeSet<String>>,
+}
+
+/// A container run to its end.
+pub struct Ran {
+    pub id: String,
+    pub output: Output,
+    pub elapsed: Duration,
+}
+
+impl Ran {
+    /// Asserts exit code 0, printing how long it took.
+    pub fn assert_success(&self) {
+        assert!(
+            self.output.status.success(),
+            "{} failed: {}",
+            self.id,
+            describe(&self.output)
+        );
+        println!("{}: exit 0 in {} ms", self.id, self.elapsed.as_millis());
+    }
+}
+
+impl Release {
+    pub fn one(&self, kind: &str) -> &Value {
+        chart::one(&self.objects, kind)
+    }
+
+    /// Every container of every pod in the render, init containers first.
+    pub fn members(&self) -> Vec<Container<'_>> {
+        chart::containers(&self.objects)
+    }
+
+    /// The one container of `kind` whose command line starts with `argv`.
+    pub fn member(&self, kind: &str, argv: &[&str]) -> Container<'_> {
+        let mut found: Vec<Container<'_>> = self
+            .members()
+            .into_iter()
+            .filter(|m| {
+                m.kind == kind
+                    && m.to_run()
+                        .argv()
+                        .iter()
+                        .map(String::as_str)
+                        .collect::<Vec<_>>()
+                        .starts_with(argv)
+            })
+            .collect();
+        assert_eq!(
+            found.len(),
+            1,
+            "one {kind} container running {argv:?} expected, got {}",
+            found.len()
+        );
+        found.remove(0)
+    }
+
+    pub fn rewrite(&self, text: &str) -> String {
+        replace_once(text, &self.rewrites)
+    }
+
+    /// Environment and command line of a container, with the in-cluster
+    /// addresses moved onto loopback.
+    pub fn localised(&self, member: &Container<'_>) -> (Vec<(String, String)>, Vec<String>) {
+        let env: Vec<(String, String)> = member
+            .to_run()
+            .env(&self.references)
+            .into_iter()
+            .map(|(name, value)| {
+                let value = self.rewrite(&value);
+                assert_loopback_urls(&format!("{}: env {name}", member.id), &value);
+                (name, value)
+            })
+            .collect();
+        let argv: Vec<String> = member
+            .to_run()
+            .argv()
+            .iter()
+            .map(|arg| {
+                let arg = self.rewrite(arg);
+                assert_loopback_urls(&format!("{}: argument", member.id), &arg);
+                arg
+            })
+            .collect();
+        (env, argv)
+    }
+
+    /// `podman run` for a container: attached (`--rm`) or detached.
+    pub fn podman_run(&self, member: &Container<'_>, detach: Option<&str>) -> Command {
+        self.ran.lock().unwrap().insert(member.id.clone());
+        let (env, argv) = self.localised(member);
+        let container = member.to_run();
+        let mut command = podman();
+        command.args([
+            "run",
+            "--runtime",
+            "runc",
+            "--network",
+            "host",
+            "--pull",
+            "never",
+        ]);
+        match detach {
+            Some(name) => command.args(["--detach", "--name", name]),
+            None => command.arg("--rm"),
+        };
+        command.args(container.security_flags());
+        command.args(container.resource_flags());
+        let volume_dir = self.volumes.path().join(member.id.replace(['/', ':'], "_"));
+        command.args(container.volume_flags(&self.references, &volume_dir));
+        for (name, value) in env {
+            command.arg("--env").arg(format!("{name}={value}"));
+        }
+        command.arg(&self.image).args(argv);
+        command
+    }
+
+    /// Runs a container to its end.
+    pub fn run(&self, member: &Container<'_>) -> Ran {
+        let started = Instant::now();
+        let output = run(&mut self.podman_run(member, None));
+        Ran {
+            id: member.id.clone(),
+            output,
+            elapsed: started.elapsed(),
+        }
+    }
+
+    /// Starts a container detached, named `<prefix>-<suffix>`.
+    pub fn start(&self, member: &Container<'_>, suffix: &str) -> Running {
+        let name = format!("{}-{suffix}", self.prefix);
+        let _ = podman().args(["rm", "--force", &name]).output();
+        let output = run(&mut self.podman_run(member, Some(&name)));
+        let running = Running::named(name);
+        assert!(
+            output.status.success(),
+            "{}: podman run --detach: {}",
+            member.id,
+            describe(&output)
+        );
+        running
+    }
+}
+
+/// Replaces every occurrence of any `from` by its `to` in one pass (a
+/// replacement is never matched again).
+fn replace_once(text: &str, rewrites: &[(String, String)]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    'scan: while let Some(ch) = rest.chars().next() {
+        for (from, to) in rewrites {
+            if let Some(after) = rest.strip_prefix(from.as_str()) {
+                out.push_str(to);
+                rest = after;
+                continue 'scan;
+            }
+        }
+        out.push(ch);
+        rest = &rest[ch.len_utf8()..];
+    }
+    out
+}
+
+/// Every URL in `text` points at loopback.
+pub fn assert_loopback_urls(what: &str, text: &str) {
+    for (at, _) in text.match_indices("://") {
+        let authority = text[at + 3..]
+            .split(['/', '?', '#', ' ', '"'])
+            .next()
+            .unwrap_or_default();
+        let host_port = authority.rsplit('@').next().unwrap_or_default();
+        let host = host_port
+            .rsplit_once(':')
+            .map_or(host_port, |(host, _)| host);
+        assert!(
+            host == "127.0.0.1" || host == "localhost",
+            "{what}: {text:?} still points at {host:?}, not at the test's loopback services"
+        );
+    }
+}

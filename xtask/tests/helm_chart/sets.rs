@@ -1,0 +1,135 @@
+//! The override sets every render check runs on, rendered (and linted, and
+//! validated) once per test process.
+
+use std::sync::OnceLock;
+
+use serde_json::{Value, json};
+
+use crate::common::chart::{self, Render};
+
+/// The chart's minimum (Chart.yaml kubeVersion) and the newest schemas
+/// kubernetes-validate ships.
+pub const KUBE_VERSIONS: [&str; 2] = ["1.29.0", "1.37.0"];
+pub const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+pub const DEFAULTS: &str = "defaults";
+pub const EXTERNAL_SECRET: &str = "external Secret";
+pub const DIGEST_PINNING: &str = "digest pinning";
+pub const AUTOSCALING: &str = "autoscaling on";
+pub const EVERYTHING_ELSE: &str = "everything else on";
+pub const LEAN: &str = "existing asset ConfigMap, no Jobs";
+
+fn override_sets() -> Vec<(&'static str, Value)> {
+    vec![
+        (DEFAULTS, json!({})),
+        (
+            EXTERNAL_SECRET,
+            json!({"database": {"existingSecret": "pgvector"}}),
+        ),
+        (
+            DIGEST_PINNING,
+            json!({"image": {"registry": "registry.example.com:5000", "repository": "team/ssa",
+                             "tag": "1.2.3", "digest": DIGEST}}),
+        ),
+        (
+            AUTOSCALING,
+            json!({"autoscaling": {"enabled": true, "minReplicas": 2, "maxReplicas": 6,
+                                   "targetMemoryUtilizationPercentage": 75}}),
+        ),
+        (
+            EVERYTHING_ELSE,
+            json!({
+                "fullnameOverride": "a-very-long-release-name-that-fills-all-sixty-three-characters1",
+                "assets": {"files": {
+                    "config.yaml": "timeout: 120\n",
+                    "agents/routing-agent.yaml": "name: routing-agent\nmodel: ''\n",
+                    "knowledge_bases/laptop-refresh/policy.txt": "Laptops are refreshed every 3 years.\n"},
+                    "dryRun": true, "prune": true, "ttlSecondsAfterFinished": 3600},
+                "auth": {"mode": "header-or-api-key", "apiKeysSecret": "ssa-api-keys"},
+                "probes": {"mode": "exec"},
+                "pdb": {"minAvailable": "50%"},
+                "migration": {"ttlSecondsAfterFinished": 600},
+                "imagePullSecrets": [{"name": "pull-secret"}],
+                "extraEnv": [{"name": "HTTPS_PROXY", "value": "http://proxy:3128"}],
+                "logging": {"level": "debug", "format": "text"},
+                "service": {"port": 9090},
+            }),
+        ),
+        (
+            LEAN,
+            json!({
+                "assets": {"existingConfigMap": "my-assets", "register": false,
+                           "existingConfigMapItems": [{"key": "agents__a.yaml", "path": "agents/a.yaml"}]},
+                "migration": {"enabled": false},
+                "pdb": {"create": false},
+                "tests": {"enabled": false},
+                "serviceAccount": {"create": false, "name": "existing-sa"},
+            }),
+        ),
+    ]
+}
+
+/// An override set, its values and what the chart made of them.
+pub struct Rendered {
+    pub name: &'static str,
+    pub values: Value,
+    pub render: Render,
+}
+
+/// The tools venv's Python, or `None` after a visible skip.
+pub fn tools_python() -> Option<std::path::PathBuf> {
+    chart::tools_python("helm chart tests")
+}
+
+/// Renders `values` with the schemas of [`KUBE_VERSIONS`].
+pub fn render(python: &std::path::Path, values: &Value, lint: bool) -> Render {
+    chart::render(python, values, lint, &KUBE_VERSIONS)
+}
+
+/// Every override set, rendered; `None` after a visible skip. Panics,
+/// naming the set, when one does not render.
+pub fn renders() -> Option<&'static [Rendered]> {
+    static RENDERS: OnceLock<Option<Vec<Rendered>>> = OnceLock::new();
+    let Some(renders) = RENDERS
+        .get_or_init(|| {
+            let python = tools_python()?;
+            Some(
+                override_sets()
+                    .into_iter()
+                    .map(|(name, values)| {
+                        let render = render(&python, &values, true);
+                        Rendered {
+                            name,
+                            values,
+                            render,
+                        }
+                    })
+                    .collect(),
+            )
+        })
+        .as_deref()
+    else {
+        // Prints the SKIPPED line for this test too (or fails under SSA_REQUIRE_ALL=1).
+        tools_python();
+        return None;
+    };
+    for rendered in renders {
+        assert!(
+            rendered.render.ok(),
+            "{}: render failed: {}",
+            rendered.name,
+            rendered.render.error()
+        );
+    }
+    Some(renders)
+}
+
+/// The render of one override set; `None` after a visible skip.
+pub fn set(name: &str) -> Option<&'static Render> {
+    let renders = renders()?;
+    let found = renders
+        .iter()
+        .find(|rendered| rendered.name == name)
+        .unwrap_or_else(|| panic!("no override set {name:?}"));
+    Some(&found.render)
+}

@@ -1,0 +1,24 @@
+//! The image as docs/image.md describes it: built by `cargo xtask
+//! build-image` with podman and without any container tool, run read-only
+//! as user 1001, reproducible, pushed by `cargo xtask push`, and the
+//! one-binary templates. The unified image is built once per test process
+//! (`common::agent_image`) and shared by every test here.
+//!
+//! Needs podman, skopeo, umoci, docker-registry and htpasswd (`cargo xtask
+//! provision` installs them); without them each test prints `SKIPPED: ...`,
+//! or fails under `SSA_REQUIRE_ALL=1`.
+
+#![allow(clippy::unwrap_used)]
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod contents;
+mod makefile;
+mod push;
+mod reproducible;
+mod runs;
+mod templates;
+
+/// The binaries of the unified image, under `/usr/local/bin`.
+const BINARIES: [&str; 3] = ["db-migrate", "register-assets", "self-service-agent"];
