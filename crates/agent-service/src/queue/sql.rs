@@ -37,8 +37,9 @@ pub struct NewRequest<'a> {
 pub struct Enqueued {
     /// The session as it was before this request.
     pub session: Session,
-    /// The request the worker now runs in this session, when it claimed one
-    /// (this one, or an older one of the session that was waiting).
+    /// The request this statement claimed for the worker, when it claimed
+    /// one (this one, or an older one of the session that was waiting);
+    /// `None` when the session was already run, by anyone.
     pub claimed: Option<String>,
 }
 
@@ -97,7 +98,11 @@ static ENQUEUE: LazyLock<String> = LazyLock::new(|| {
            RETURNING {CTX} -> 'running' ->> 'request_id' AS running, \
                      {CTX} -> 'running' ->> 'worker' AS worker \
          ) \
-         SELECT {}, queued.running, queued.worker FROM session, queued",
+         SELECT {}, \
+           CASE WHEN jsonb_typeof(COALESCE(session.conversation_context::jsonb, '{{}}'::jsonb) \
+                                  -> 'running') IS DISTINCT FROM 'object' \
+                THEN queued.running END AS running, \
+           queued.worker FROM session, queued",
         columns("session.")
     )
 });
