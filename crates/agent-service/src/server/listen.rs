@@ -1,10 +1,12 @@
 //! Accepting and serving connections, with the limits a service facing
 //! slow or hostile clients needs and `axum::serve` does not offer:
 //!
-//! - at most `max_connections` at once (further clients wait in the
-//!   kernel's backlog; reaching the cap is logged);
+//! - at most `max_connections` at once; at the cap, idle connections are
+//!   closed to make room (a new client waits in the kernel's backlog only
+//!   while every connection has a request in flight); reaching it is logged;
 //! - a connection whose request head does not arrive within
-//!   `header_read_timeout` of its first byte is closed (slowloris);
+//!   `header_read_timeout` of its first byte, or that sends no request
+//!   within `header_read_timeout` of opening, is closed (slowloris);
 //! - a keep-alive connection idle for `keepalive_timeout` is closed;
 //! - on shutdown, idle connections close at once, requests in flight get
 //!   the drain deadline.
@@ -52,6 +54,8 @@ pub async fn serve(
     let (stopping_tx, stopping) = watch::channel(false);
     let graceful = GracefulShutdown::new();
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    // Told when the cap is reached: idle connections close.
+    let (evict, _) = tokio::sync::broadcast::channel::<()>(1);
     let mut last_cap_log: Option<Instant> = None;
     tokio::pin!(shutdown);
     loop {
@@ -61,10 +65,11 @@ pub async fn serve(
                 if last_cap_log.is_none_or(|at| at.elapsed() >= CAP_LOG_INTERVAL) {
                     tracing::warn!(
                         max_connections = limits.max_connections,
-                        "connection cap reached; new clients wait until a connection closes (MAX_CONNECTIONS)"
+                        "connection cap reached: closing idle connections; new clients wait while every connection is busy (MAX_CONNECTIONS)"
                     );
                     last_cap_log = Some(Instant::now());
                 }
+                let _ = evict.send(());
                 tokio::select! {
                     permit = permits.clone().acquire_owned() => match permit {
                         Ok(permit) => permit,
@@ -114,6 +119,7 @@ pub async fn serve(
             .serve_connection(io, service);
         let connection = graceful.watch(connection);
         let mut stopping = stopping.clone();
+        let mut evicted = evict.subscribe();
         tokio::spawn(async move {
             tokio::select! {
                 result = connection => {
@@ -121,7 +127,7 @@ pub async fn serve(
                         tracing::debug!(%error, "connection ended with an error");
                     }
                 }
-                reason = watchdog(&activity, limits, &mut stopping) => {
+                reason = watchdog(&activity, limits, &mut stopping, &mut evicted) => {
                     tracing::debug!(reason, "connection closed");
                 }
             }
@@ -149,6 +155,7 @@ async fn watchdog(
     activity: &Activity,
     limits: Limits,
     stopping: &mut watch::Receiver<bool>,
+    evicted: &mut tokio::sync::broadcast::Receiver<()>,
 ) -> &'static str {
     let tick = limits
         .header_read_timeout
@@ -156,6 +163,7 @@ async fn watchdog(
         .min(Duration::from_secs(1))
         .max(Duration::from_millis(50));
     loop {
+        let mut evict = false;
         tokio::select! {
             () = tokio::time::sleep(tick) => {}
             changed = stopping.changed() => {
@@ -163,9 +171,13 @@ async fn watchdog(
                     std::future::pending::<()>().await;
                 }
             }
+            signal = evicted.recv() => evict = signal.is_ok(),
         }
         if activity.in_flight() > 0 {
             continue;
+        }
+        if evict && activity.head_started().is_none() {
+            return "idle at the connection cap";
         }
         if *stopping.borrow() && activity.head_started().is_none() {
             return "idle at shutdown";
@@ -175,6 +187,11 @@ async fn watchdog(
                 return "request head not received within HEADER_READ_TIMEOUT";
             }
             Some(_) => {}
+            None if activity.served() == 0
+                && activity.opened.elapsed() >= limits.header_read_timeout =>
+            {
+                return "no request within HEADER_READ_TIMEOUT of connecting";
+            }
             None if activity.idle_for() >= limits.keepalive_timeout => {
                 return "idle for KEEPALIVE_TIMEOUT";
             }
@@ -187,6 +204,8 @@ async fn watchdog(
 struct Activity {
     opened: Instant,
     in_flight: AtomicUsize,
+    /// Requests handed to the router so far.
+    served: AtomicUsize,
     /// Last byte read or written.
     last: AtomicU64,
     /// First byte of a request head not yet handed to the router (0: none).
@@ -198,6 +217,7 @@ impl Activity {
         Self {
             opened: Instant::now(),
             in_flight: AtomicUsize::new(0),
+            served: AtomicUsize::new(0),
             last: AtomicU64::new(0),
             head: AtomicU64::new(0),
         }
@@ -224,8 +244,13 @@ impl Activity {
 
     fn begin_request(self: &Arc<Self>) -> RequestGuard {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.served.fetch_add(1, Ordering::Relaxed);
         self.head.store(0, Ordering::Relaxed);
         RequestGuard(self.clone())
+    }
+
+    fn served(&self) -> usize {
+        self.served.load(Ordering::Relaxed)
     }
 
     fn in_flight(&self) -> usize {
