@@ -12,12 +12,14 @@ use shared_db::migrate::{self, Timeouts};
 use test_support::TestDatabase;
 use test_support::fake_llamastack::FakeLlamaStack;
 use test_support::postgres::free_port;
-use tokio::io::AsyncReadExt;
 use tokio::process::{Child, Command};
 
 pub struct Service {
     pub child: Child,
     pub base_url: String,
+    /// stdout and stderr, in a file (a pipe nobody reads would block the
+    /// service once full).
+    output: tempfile::NamedTempFile,
 }
 
 pub async fn migrate(url: &str) {
@@ -62,17 +64,34 @@ pub fn service_env(
 
 /// Starts the binary with exactly `env` and waits until it serves `/health`.
 pub async fn spawn(env: &[(&str, String)]) -> Service {
+    spawn_with_open_files(env, None).await
+}
+
+/// [`spawn`], with the open-files limit (`ulimit -n`) lowered to `limit`.
+pub async fn spawn_with_open_files(env: &[(&str, String)], limit: Option<u32>) -> Service {
     let port = env
         .iter()
         .find(|(key, _)| *key == "LISTEN_ADDR")
         .and_then(|(_, addr)| addr.rsplit(':').next()?.parse::<u16>().ok())
         .expect("LISTEN_ADDR with a port");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_self-service-agent"));
+    let binary = env!("CARGO_BIN_EXE_self-service-agent");
+    let mut command = match limit {
+        Some(limit) => {
+            let mut shell = Command::new("/bin/sh");
+            shell
+                .arg("-c")
+                .arg(format!("ulimit -n {limit} && exec \"$0\""))
+                .arg(binary);
+            shell
+        }
+        None => Command::new(binary),
+    };
+    let output = tempfile::NamedTempFile::new().unwrap();
     command
         .env_clear()
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(Stdio::from(output.reopen().unwrap()))
+        .stderr(Stdio::from(output.reopen().unwrap()))
         .kill_on_drop(true);
     let child = command.spawn().unwrap();
     let base_url = format!("http://127.0.0.1:{port}");
@@ -85,7 +104,11 @@ pub async fn spawn(env: &[(&str, String)]) -> Service {
             .await
             .is_ok()
         {
-            return Service { child, base_url };
+            return Service {
+                child,
+                base_url,
+                output,
+            };
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
@@ -116,14 +139,18 @@ impl Service {
             .await
             .expect("the service exits")
             .unwrap();
-        let mut output = String::new();
-        if let Some(mut stdout) = self.child.stdout.take() {
-            stdout.read_to_string(&mut output).await.unwrap();
-        }
-        if let Some(mut stderr) = self.child.stderr.take() {
-            stderr.read_to_string(&mut output).await.unwrap();
-        }
-        (status, output)
+        (status, self.logs())
+    }
+
+    /// Everything it printed so far.
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(self.output.path()).unwrap_or_default()
+    }
+
+    /// SIGKILL, as the kubelet does when a pod is evicted hard.
+    pub async fn kill(mut self) {
+        self.child.start_kill().unwrap();
+        let _ = self.child.wait().await;
     }
 }
 

@@ -152,3 +152,24 @@ pub fn api_key_mode(keys_file: &std::path::Path) -> impl FnOnce(&mut ServiceConf
         config.api_keys_file = Some(keys_file.to_path_buf());
     }
 }
+
+/// GETs `uri` as `user` until `done` holds for the answer (at most 20 s).
+pub async fn eventually(
+    app: &TestApp,
+    uri: &str,
+    user: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let started = std::time::Instant::now();
+    loop {
+        let (status, body) = app.call(get(uri, Some(user))).await;
+        if status == StatusCode::OK && done(&body) {
+            return body;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{uri} never got there; last answer {status}: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
