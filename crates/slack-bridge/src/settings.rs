@@ -278,6 +278,16 @@ mod tests {
     }
 
     #[test]
+    fn every_variable_is_in_the_settings_table_of_docs_slack_md() {
+        let doc = include_str!("../../../docs/slack.md");
+        let vars = app_support::env_vars::<RawSettings>();
+        assert_eq!(vars.len(), 9);
+        for var in vars {
+            assert!(doc.contains(&format!("| `{var}` |")), "{var} is not documented");
+        }
+    }
+
+    #[test]
     fn debug_output_redacts_both_secrets() {
         let settings = SlackSettings::from_raw(with_secrets()).unwrap().unwrap();
         let debug = format!("{settings:?}");
