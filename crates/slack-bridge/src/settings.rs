@@ -283,7 +283,10 @@ mod tests {
         let vars = app_support::env_vars::<RawSettings>();
         assert_eq!(vars.len(), 9);
         for var in vars {
-            assert!(doc.contains(&format!("| `{var}` |")), "{var} is not documented");
+            assert!(
+                doc.contains(&format!("| `{var}` |")),
+                "{var} is not documented"
+            );
         }
     }
 

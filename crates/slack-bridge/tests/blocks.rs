@@ -1,6 +1,9 @@
 //! An agent's answer as Block Kit within Slack's limits, accepted by the
 //! fake Slack (which refuses what Slack would).
 
+// Tests (and their helpers) fail by panicking.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{GENERAL, settings};
@@ -68,7 +71,7 @@ fn a_ten_thousand_character_answer_is_split_into_sections_under_the_limit() {
 #[test]
 fn sections_are_cut_at_paragraphs_when_there_are_some() {
     let paragraph = "x".repeat(1_000);
-    let content = vec![paragraph.as_str(); 6].join("\n\n");
+    let content = [paragraph.as_str(); 6].join("\n\n");
     let sections = sections(&answer(&content));
     assert_eq!(sections, vec![format!("{paragraph}\n\n{paragraph}"); 3]);
 }

@@ -1,6 +1,9 @@
 //! The Web API client against the fake Slack: where messages go, how
 //! Slack's refusals come back.
 
+// Tests (and their helpers) fail by panicking.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::time::{Duration, Instant};

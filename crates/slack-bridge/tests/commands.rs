@@ -1,6 +1,9 @@
 //! `POST /slack/commands`: an immediate ephemeral acknowledgement, the
 //! answer later through the command's `response_url`.
 
+// Tests (and their helpers) fail by panicking.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{ALICE, ALICE_EMAIL, Harness, NO_EMAIL_USER, bodies, signed_form};

@@ -1,6 +1,9 @@
 //! `POST /slack/events`: what reaches the inbox, what does not, and how
 //! fast Slack is acknowledged.
 
+// Tests (and their helpers) fail by panicking.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::time::{Duration, Instant};

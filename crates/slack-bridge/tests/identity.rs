@@ -1,6 +1,9 @@
 //! `users.info` resolves a Slack user to the person: the profile's email,
 //! kept for a while, one call for concurrent look-ups of one user.
 
+// Tests (and their helpers) fail by panicking.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::time::Duration;

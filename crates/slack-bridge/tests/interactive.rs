@@ -1,6 +1,9 @@
 //! `POST /slack/interactive`: the answer's two buttons, answered through
 //! the payload's `response_url`.
 
+// Tests (and their helpers) fail by panicking.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{ALICE, ALICE_EMAIL, Harness, NO_EMAIL_USER, SETTLE, bodies, signed_form};

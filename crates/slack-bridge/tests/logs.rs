@@ -3,6 +3,9 @@
 //! subscriber (the `log` records of reqwest and hyper included) whose
 //! output is searched. One test in its own binary: the subscriber is global.
 
+// Tests (and their helpers) fail by panicking.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::io::Write;

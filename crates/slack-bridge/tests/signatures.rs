@@ -2,6 +2,9 @@
 //! else: requests signed by the official Slack SDK pass; anything else is
 //! refused with a JSON 4xx and the inbox is never called.
 
+// Tests (and their helpers) fail by panicking.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::time::Duration;
