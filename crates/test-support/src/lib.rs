@@ -9,6 +9,7 @@ pub mod bins;
 pub mod catalog;
 pub mod fake_llamastack;
 pub mod fake_servicenow;
+pub mod fake_slack;
 pub mod fixtures;
 pub mod llamastack;
 pub mod mcp;
