@@ -40,7 +40,7 @@ pub fn embed(text: &str, dimension: usize) -> Vec<f32> {
     vector
 }
 
-pub(super) async fn embeddings(State(log): State<Shared>, body: String) -> Response {
+pub(super) async fn embeddings(State(state): State<Shared>, body: String) -> Response {
     let body = match parse(&body) {
         Ok(body) => body,
         Err(response) => return *response,
@@ -61,7 +61,7 @@ pub(super) async fn embeddings(State(log): State<Shared>, body: String) -> Respo
         .and_then(|d| usize::try_from(d).ok())
         .unwrap_or(EMBEDDING_DIMENSION);
     let base64 = body["encoding_format"] == "base64";
-    if let Ok(mut log) = log.lock() {
+    if let Ok(mut log) = state.log.lock() {
         log.embedded_inputs += inputs.len();
     }
     let data: Vec<Value> = inputs

@@ -3,10 +3,15 @@
 //!
 //! - `GET /v1/models`: [`LLM_MODEL`] and [`EMBEDDING_MODEL`].
 //! - `POST /v1/chat/completions`, with or without `stream` (SSE chunks,
-//!   ending with `data: [DONE]`). The answer is [`reply`]: `ROUTE_TO:
-//!   laptop-refresh` when a system message names a "routing agent" and the
-//!   last user message mentions "laptop", else `You said: <last user
-//!   message>`. Tools, when sent, are ignored: the answer is always text.
+//!   ending with `data: [DONE]`). The answer follows the installed
+//!   [`Script`] ([`OpenAiStub::set_script`]): by default
+//!   ([`Script::Text`]) text only, [`reply`]: `ROUTE_TO: laptop-refresh`
+//!   when a system message names a "routing agent" and the last user
+//!   message mentions "laptop", else `You said: <last user message>`;
+//!   [`Script::LaptopRefresh`] calls the MCP tools of the laptop refresh
+//!   journey (OpenAI `tool_calls`, streamed as vLLM does) and answers with
+//!   the ticket number. Each completion is recorded ([`ChatRecord`]: the
+//!   tools offered, the tool results brought back, the answer).
 //! - `POST /v1/completions`, with or without `stream`: `You said: <prompt>`.
 //! - `POST /v1/embeddings`: deterministic bag-of-words hash vectors of
 //!   [`EMBEDDING_DIMENSION`] (or `dimensions`), unit length, so texts that
@@ -18,14 +23,15 @@
 //!   is another such server whose tool is `<server>_echo` (an agent may use
 //!   several MCP servers, and tool names must not collide).
 //!
-//! Every completion gets a unique id. [`OpenAiStub::start`] serves on
-//! 127.0.0.1 from a thread of its own (its own tokio runtime), so it keeps
-//! answering whatever the caller's runtime does; the `openai-stub` binary
-//! serves the same router.
+//! Every completion and every tool call gets a unique id.
+//! [`OpenAiStub::start`] serves on 127.0.0.1 from a thread of its own (its
+//! own tokio runtime), so it keeps answering whatever the caller's runtime
+//! does; the `openai-stub` binary serves the same router (text only).
 
 mod chat;
 mod embeddings;
 mod mcp;
+pub mod script;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -40,8 +46,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-pub use chat::reply;
+pub use chat::ChatRecord;
 pub use embeddings::embed;
+pub use script::{Answer, Script, ToolCall, ToolResult, reply};
 
 /// The chat model the stub serves.
 pub const LLM_MODEL: &str = "stub-llm";
@@ -55,18 +62,27 @@ pub const EMBEDDING_DIMENSION: usize = 384;
 pub struct StubLog {
     /// Bodies of `POST /v1/chat/completions`, oldest first.
     pub chat_requests: Vec<Value>,
+    /// Each chat completion as the stub saw and answered it, oldest first.
+    pub chats: Vec<ChatRecord>,
     /// Number of inputs embedded so far.
     pub embedded_inputs: usize,
 }
 
-type Shared = Arc<Mutex<StubLog>>;
+/// The router's state: what was seen, and the script to play.
+#[derive(Debug, Default)]
+struct StubState {
+    log: Mutex<StubLog>,
+    script: Mutex<Script>,
+}
+
+type Shared = Arc<StubState>;
 
 /// The stub's routes, on a fresh log.
 pub fn router() -> Router {
-    router_with_log(Shared::default())
+    router_with_state(Shared::default())
 }
 
-fn router_with_log(log: Shared) -> Router {
+fn router_with_state(state: Shared) -> Router {
     Router::new()
         .route("/v1/models", get(models))
         .route("/v1/chat/completions", post(chat::chat_completions))
@@ -83,14 +99,14 @@ fn router_with_log(log: Shared) -> Router {
                 .delete(mcp::no_stream),
         )
         .route("/health", get(|| async { "ok" }))
-        .with_state(log)
+        .with_state(state)
 }
 
 /// A running stub on 127.0.0.1; stops when dropped.
 #[derive(Debug)]
 pub struct OpenAiStub {
     addr: SocketAddr,
-    log: Shared,
+    state: Shared,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -102,8 +118,8 @@ impl OpenAiStub {
             std::net::TcpListener::bind("127.0.0.1:0").context("binding the OpenAI stub")?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
-        let log = Shared::default();
-        let app = router_with_log(log.clone());
+        let state = Shared::default();
+        let app = router_with_state(state.clone());
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -126,7 +142,7 @@ impl OpenAiStub {
             .context("starting the OpenAI stub thread")?;
         Ok(Self {
             addr,
-            log,
+            state,
             shutdown: Some(shutdown),
             thread: Some(thread),
         })
@@ -139,15 +155,54 @@ impl OpenAiStub {
 
     /// Bodies of the chat completion requests seen so far.
     pub fn chat_requests(&self) -> Vec<Value> {
-        self.log
-            .lock()
-            .map(|log| log.chat_requests.clone())
-            .unwrap_or_default()
+        self.read_log(|log| log.chat_requests.clone())
+    }
+
+    /// The chat completions seen so far: tools offered, tool results
+    /// received, answers given.
+    pub fn chats(&self) -> Vec<ChatRecord> {
+        self.read_log(|log| log.chats.clone())
+    }
+
+    /// Every tool result the model received so far, oldest first (each
+    /// once).
+    pub fn tool_results(&self) -> Vec<ToolResult> {
+        self.read_log(|log| {
+            log.chats
+                .iter()
+                .flat_map(|chat| chat.tool_results.iter().cloned())
+                .collect()
+        })
     }
 
     /// Number of texts embedded so far.
     pub fn embedded_inputs(&self) -> usize {
-        self.log.lock().map(|log| log.embedded_inputs).unwrap_or(0)
+        self.read_log(|log| log.embedded_inputs)
+    }
+
+    /// Makes the model follow `script` from the next completion on (for
+    /// every caller of this stub: tests sharing one take turns).
+    pub fn set_script(&self, script: Script) {
+        if let Ok(mut current) = self.state.script.lock() {
+            *current = script;
+        }
+    }
+
+    /// The script the model follows.
+    pub fn script(&self) -> Script {
+        self.state
+            .script
+            .lock()
+            .map(|script| script.clone())
+            .unwrap_or_default()
+    }
+
+    fn read_log<T: Default>(&self, read: impl FnOnce(&StubLog) -> T) -> T {
+        self.state
+            .log
+            .lock()
+            .map(|log| read(&log))
+            .unwrap_or_default()
     }
 }
 

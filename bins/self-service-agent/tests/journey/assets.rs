@@ -1,0 +1,83 @@
+//! Asset directories pointed at the servers a test started: a writable
+//! copy whose toolgroup uris name the local MCP servers.
+
+use std::path::Path;
+
+/// A copy of `source` in a fresh temporary directory.
+pub fn copy_of(source: &Path) -> tempfile::TempDir {
+    let target = tempfile::tempdir().unwrap();
+    copy_dir(source, target.path());
+    target
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Rewrites the `uri:` of every `toolgroups/*.yaml` to the base URL of
+/// the server `base_of(<toolgroup name>)`, followed by `path`, or by the
+/// uri's own path when `path` is `None` (`/sse` stays `/sse`).
+pub fn point_toolgroups_at(dir: &Path, base_of: impl Fn(&str) -> String, path: Option<&str>) {
+    for entry in std::fs::read_dir(dir.join("toolgroups")).unwrap() {
+        let file = entry.unwrap().path();
+        let text = std::fs::read_to_string(&file).unwrap();
+        let name = value_of(&text, "name").unwrap_or_else(|| panic!("{}: no name", file.display()));
+        let uri = value_of(&text, "uri").unwrap_or_else(|| panic!("{}: no uri", file.display()));
+        let own_path = uri
+            .split_once("://")
+            .and_then(|(_, rest)| rest.find('/').map(|at| &rest[at..]))
+            .unwrap_or("/");
+        let new_uri = format!("{}{}", base_of(&name), path.unwrap_or(own_path));
+        std::fs::write(&file, with_value(&text, "uri", &new_uri)).unwrap();
+    }
+}
+
+/// Sets `model:` in every `agents/*.yaml`.
+pub fn set_agent_models(dir: &Path, model: &str) {
+    for entry in std::fs::read_dir(dir.join("agents")).unwrap() {
+        let file = entry.unwrap().path();
+        let text = std::fs::read_to_string(&file).unwrap();
+        std::fs::write(&file, with_value(&text, "model", model)).unwrap();
+    }
+}
+
+/// The value of a top-level `key: "value"` line.
+fn value_of(text: &str, key: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let value = line.strip_prefix(key)?.strip_prefix(':')?.trim();
+        Some(value.trim_matches('"').to_owned())
+    })
+}
+
+/// `text` with its top-level `key:` line set to `value` (added when absent).
+fn with_value(text: &str, key: &str, value: &str) -> String {
+    let line = format!("{key}: \"{value}\"");
+    let mut found = false;
+    let mut lines: Vec<String> = text
+        .lines()
+        .map(|existing| {
+            if existing
+                .strip_prefix(key)
+                .is_some_and(|rest| rest.starts_with(':'))
+            {
+                found = true;
+                line.clone()
+            } else {
+                existing.to_owned()
+            }
+        })
+        .collect();
+    if !found {
+        lines.push(line);
+    }
+    lines.join("\n") + "\n"
+}
