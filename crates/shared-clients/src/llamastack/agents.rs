@@ -130,7 +130,7 @@ impl LlamaStackClient {
                 Event::Error(message) => {
                     return Err(LlamaStackError::TurnFailed {
                         agent_id: agent_id.to_owned(),
-                        message,
+                        message: snippet(&message),
                     });
                 }
                 Event::AwaitingInput => {

@@ -98,7 +98,11 @@ impl HasExitStatus for LlamaStackError {
 }
 
 /// The first [`BODY_SNIPPET_CHARS`] characters of a body, on one line.
+/// The start of a body or message, on one line, with every URL replaced by
+/// `<url>`: what a server says may name internal endpoints (an MCP server's
+/// address, a URL with credentials), and errors never echo a URL.
 pub(crate) fn snippet(body: &str) -> String {
+    let body = without_urls(body);
     let mut text: String = body
         .chars()
         .take(BODY_SNIPPET_CHARS)
@@ -110,9 +114,38 @@ pub(crate) fn snippet(body: &str) -> String {
     text
 }
 
+/// `text` with each `scheme://…` run (up to white space or a quote)
+/// replaced by `<url>`.
+fn without_urls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let start = rest[..at]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+            .map_or(0, |i| i + 1);
+        let end = rest[at..]
+            .find(|c: char| c.is_whitespace() || matches!(c, '\'' | '"' | '<' | '>'))
+            .map_or(rest.len(), |i| at + i);
+        out.push_str(&rest[..start]);
+        out.push_str("<url>");
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_never_reach_a_message() {
+        let said = "401: Client error '401 Unauthorized' for url 'http://10.0.0.7:8000/mcp?token=x' ok https://u:p@h/a b";
+        assert_eq!(
+            snippet(said),
+            "401: Client error '401 Unauthorized' for url '<url>' ok <url> b"
+        );
+    }
 
     fn status(code: u16) -> LlamaStackError {
         LlamaStackError::Status {
