@@ -85,3 +85,21 @@ pub fn closed_port() -> u16 {
         .map(|address| address.port())
         .expect("a free loopback port")
 }
+
+/// A WEBHOOK channel, with `WEBHOOK_SIGNING_SECRET` set to `service_secret`.
+pub fn webhook_channel(service_secret: Option<&str>) -> delivery::WebhookChannel {
+    let settings = DeliverySettings {
+        webhook_signing_secret: service_secret.map(|s| secrecy::SecretString::from(s.to_owned())),
+        ..DeliverySettings::default()
+    };
+    delivery::WebhookChannel::new(&settings).expect("valid settings")
+}
+
+/// A WEBHOOK attempt to `url`, signed with [`SECRET`], plus `extra` fields.
+pub fn webhook_attempt(url: &str, extra: Value) -> Attempt {
+    let mut config = serde_json::json!({"url": url, "signing_secret": SECRET});
+    if let (Some(config), Value::Object(extra)) = (config.as_object_mut(), extra) {
+        config.extend(extra);
+    }
+    Attempt::new(IntegrationType::Webhook, config)
+}
