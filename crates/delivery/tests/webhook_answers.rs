@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::Duration;
 
 use common::{SECRET, closed_port, webhook_attempt, webhook_channel};
@@ -14,7 +14,7 @@ use test_support::webhook_receiver::{Answer, WebhookReceiver, python_or_skip};
 /// A receiver answering `answers` first, and the result of one attempt
 /// with `extra` config fields.
 async fn attempt_against(
-    python: &PathBuf,
+    python: &Path,
     answers: &[Answer],
     extra: Value,
 ) -> (WebhookReceiver, Result<delivery::Delivered, DeliveryError>) {
