@@ -14,7 +14,7 @@ use delivery::{
 use serde_json::json;
 
 fn defaults() -> Channels {
-    Channels::from_settings(&DeliverySettings::default()).unwrap()
+    Channels::from_settings(&DeliverySettings::default()).expect("the defaults are valid")
 }
 
 #[tokio::test]
@@ -109,7 +109,7 @@ fn from_env_error(vars: &[(&str, &str)]) -> String {
         for (name, value) in vars {
             jail.set_env(name, value);
         }
-        message = Channels::from_env().unwrap_err().to_string();
+        message = Channels::from_env().expect_err("refused").to_string();
         Ok(())
     });
     message
