@@ -2,7 +2,8 @@
 //! PostgreSQL clusters started from the installed server binaries, one
 //! database per test, a real LlamaStack server behind an OpenAI-compatible
 //! stub, a stateful fake ServiceNow, helpers to run the workspace's
-//! binaries and to drive MCP servers with the Python MCP SDK.
+//! binaries and to drive MCP servers with the Python MCP SDK, and the
+//! delivery channels' peers: a real SMTP server and webhook receivers.
 //! Not part of the product.
 
 pub mod bins;
@@ -11,10 +12,14 @@ pub mod fake_llamastack;
 pub mod fake_servicenow;
 pub mod fake_slack;
 pub mod fixtures;
+mod instant_receiver;
 pub mod llamastack;
 pub mod mcp;
 pub mod openai_stub;
 pub mod postgres;
+mod python_peer;
+pub mod smtp;
+pub mod webhook_receiver;
 
 pub use llamastack::RealLlamaStack;
 pub use postgres::{PgCluster, TestDatabase, test_database};
