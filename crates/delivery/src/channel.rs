@@ -97,7 +97,7 @@ pub struct Delivered {
 }
 
 impl Delivered {
-    pub(crate) fn new(channel: IntegrationType, elapsed: Duration) -> Self {
+    pub fn new(channel: IntegrationType, elapsed: Duration) -> Self {
         Self {
             channel,
             elapsed,
@@ -105,7 +105,7 @@ impl Delivered {
         }
     }
 
-    pub(crate) fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
         self.details.insert(key.to_owned(), value.into());
         self
     }

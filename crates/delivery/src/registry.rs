@@ -27,22 +27,6 @@ impl std::fmt::Debug for Channels {
     }
 }
 
-/// The label of a type (`EMAIL`), as in the database enum.
-fn label(kind: IntegrationType) -> &'static str {
-    match kind {
-        IntegrationType::Slack => "SLACK",
-        IntegrationType::Web => "WEB",
-        IntegrationType::Cli => "CLI",
-        IntegrationType::Tool => "TOOL",
-        IntegrationType::Email => "EMAIL",
-        IntegrationType::Sms => "SMS",
-        IntegrationType::Webhook => "WEBHOOK",
-        IntegrationType::Teams => "TEAMS",
-        IntegrationType::Discord => "DISCORD",
-        IntegrationType::Test => "TEST",
-    }
-}
-
 impl Channels {
     /// EMAIL (when `SMTP_HOST` is set), WEBHOOK and TEST, from the
     /// environment ([`DeliverySettings::from_env`]).
@@ -67,7 +51,7 @@ impl Channels {
 
     /// Adds (or replaces) the channel of `channel.kind()`: how SLACK joins.
     pub fn with(mut self, channel: Arc<dyn Channel>) -> Self {
-        let kind = label(channel.kind());
+        let kind = channel.kind().label();
         self.unavailable.remove(kind);
         self.channels.insert(kind, channel);
         self
@@ -75,7 +59,7 @@ impl Channels {
 
     /// Records why `kind` is not offered (shown in its failures).
     pub fn without(mut self, kind: IntegrationType, why: impl Into<String>) -> Self {
-        let kind = label(kind);
+        let kind = kind.label();
         self.channels.remove(kind);
         self.unavailable.insert(kind, why.into());
         self
@@ -90,7 +74,7 @@ impl Channels {
     }
 
     pub fn is_available(&self, kind: IntegrationType) -> bool {
-        self.channels.contains_key(label(kind))
+        self.channels.contains_key(kind.label())
     }
 
     /// Why `kind` is not offered, if it is not.
@@ -100,7 +84,7 @@ impl Channels {
         }
         Some(
             self.unavailable
-                .get(label(kind))
+                .get(kind.label())
                 .cloned()
                 .unwrap_or_else(|| "no channel of this type is built in".to_owned()),
         )
@@ -115,7 +99,7 @@ impl Channels {
         config: &Value,
     ) -> Result<ValidConfig, ConfigProblem> {
         let valid = crate::validate(kind, config)?;
-        if let Some(channel) = self.channels.get(label(kind)) {
+        if let Some(channel) = self.channels.get(kind.label()) {
             channel.check(config)?;
         }
         Ok(valid)
@@ -124,16 +108,16 @@ impl Channels {
     /// One attempt of `delivery` over the channel of its type. A type this
     /// service does not offer fails permanently, saying why.
     pub async fn deliver(&self, delivery: &Delivery<'_>) -> Result<Delivered, DeliveryError> {
-        let Some(channel) = self.channels.get(label(delivery.channel)) else {
+        let Some(channel) = self.channels.get(delivery.channel.label()) else {
             let why = self
                 .unavailable_reason(delivery.channel)
                 .unwrap_or_default();
             return Err(DeliveryError::permanent(
                 format!(
                     "{} deliveries are unavailable: {why}",
-                    label(delivery.channel)
+                    delivery.channel.label()
                 ),
-                json!({ "channel": label(delivery.channel), "unavailable": why }),
+                json!({ "channel": delivery.channel.label(), "unavailable": why }),
             ));
         };
         channel.deliver(delivery).await

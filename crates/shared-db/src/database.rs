@@ -135,6 +135,19 @@ fn describe(error: &sqlx::Error) -> Attempt {
     }
 }
 
+/// A statement broke a unique constraint (SQLSTATE 23505): someone else
+/// wrote the same row first.
+pub fn is_unique_violation(error: &DbErr) -> bool {
+    match error {
+        DbErr::Exec(sea_orm::RuntimeErr::SqlxError(inner))
+        | DbErr::Query(sea_orm::RuntimeErr::SqlxError(inner)) => match inner.as_ref() {
+            sea_orm::sqlx::Error::Database(db) => db.code().as_deref() == Some("23505"),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
 /// The database could not be reached or is going away (as opposed to
 /// rejecting a statement): I/O and pool errors, SQLSTATE class 08
 /// (connection exception) and 57P (shutdown, crash, starting up).

@@ -13,8 +13,8 @@ pub mod migration;
 
 pub use config::DbConfig;
 pub use database::{
-    connect_lazy, current_alembic_revision, is_unavailable, ping, revision_satisfies,
-    wait_for_database, wait_for_migration,
+    connect_lazy, current_alembic_revision, is_unavailable, is_unique_violation, ping,
+    revision_satisfies, wait_for_database, wait_for_migration,
 };
 pub use error::DbError;
 pub use lease::Lease;

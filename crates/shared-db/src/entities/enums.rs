@@ -32,6 +32,30 @@ pub enum IntegrationType {
     Test,
 }
 
+impl IntegrationType {
+    /// The label, as in the database enum (`EMAIL`).
+    pub fn label(self) -> &'static str {
+        match self {
+            IntegrationType::Slack => "SLACK",
+            IntegrationType::Web => "WEB",
+            IntegrationType::Cli => "CLI",
+            IntegrationType::Tool => "TOOL",
+            IntegrationType::Email => "EMAIL",
+            IntegrationType::Sms => "SMS",
+            IntegrationType::Webhook => "WEBHOOK",
+            IntegrationType::Teams => "TEAMS",
+            IntegrationType::Discord => "DISCORD",
+            IntegrationType::Test => "TEST",
+        }
+    }
+}
+
+impl std::fmt::Display for IntegrationType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
 /// Life cycle of a request session (`sessionstatus`).
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
