@@ -22,8 +22,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve the request API (the default).
+    /// Serve the request API (the default), and deliver answers unless
+    /// DISPATCHER_ENABLED=false.
     Serve,
+    /// Deliver answers only (the dispatcher, for those who scale it on its
+    /// own), with /health, /ready and /metrics.
+    Dispatch,
     /// Chat with the agents through a running service.
     Chat(ChatArgs),
     /// Probe a URL once: exit 0 on a 2xx answer (for exec probes).
@@ -77,7 +81,20 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), Fatal> {
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => agent_service::run(agent_service::Settings::from_env()?).await,
+        Command::Serve => {
+            agent_service::run(
+                agent_service::Settings::from_env()?,
+                agent_service::Role::Serve,
+            )
+            .await
+        }
+        Command::Dispatch => {
+            agent_service::run(
+                agent_service::Settings::from_env()?,
+                agent_service::Role::Dispatch,
+            )
+            .await
+        }
         Command::Chat(args) => chat(args).await,
         Command::Healthcheck(args) => {
             Ok(probe(&args.url, args.timeout.duration()).await.map(drop)?)

@@ -31,6 +31,12 @@ struct RawServiceConfig {
     mcp_auth_token: Option<SecretString>,
     worker_concurrency: usize,
     worker_poll_interval: Seconds,
+    delivery_ttl: Seconds,
+    dispatcher_enabled: bool,
+    dispatch_concurrency: usize,
+    dispatch_poll_interval: Seconds,
+    delivery_max_backoff: Seconds,
+    admin_users: String,
 }
 
 impl Default for RawServiceConfig {
@@ -53,6 +59,12 @@ impl Default for RawServiceConfig {
             mcp_auth_token: None,
             worker_concurrency: 64,
             worker_poll_interval: Seconds::new(2),
+            delivery_ttl: Seconds::new(24 * 60 * 60),
+            dispatcher_enabled: true,
+            dispatch_concurrency: 16,
+            dispatch_poll_interval: Seconds::new(1),
+            delivery_max_backoff: Seconds::new(60 * 60),
+            admin_users: String::new(),
         }
     }
 }
@@ -97,6 +109,18 @@ pub struct ServiceConfig {
     /// How often a replica looks for work no one runs (a replica that died,
     /// requests that waited for a free worker).
     pub worker_poll_interval: Duration,
+    /// A delivery not done by then is EXPIRED.
+    pub delivery_ttl: Duration,
+    /// Whether `serve` also delivers answers (`dispatch` runs the dispatcher alone).
+    pub dispatcher_enabled: bool,
+    /// Deliveries this replica attempts at once.
+    pub dispatch_concurrency: usize,
+    /// How often the dispatcher looks for due deliveries.
+    pub dispatch_poll_interval: Duration,
+    /// The longest pause between two attempts of one delivery.
+    pub delivery_max_backoff: Duration,
+    /// Users who may manage anyone's integrations (`ADMIN_USERS`, comma-separated).
+    pub admin_users: Vec<String>,
 }
 
 impl ServiceConfig {
@@ -141,6 +165,18 @@ impl ServiceConfig {
                 problems.push(format!("{var}: must be at least 0.1 seconds"));
             }
         }
+        if raw.dispatch_concurrency == 0 {
+            problems.push("DISPATCH_CONCURRENCY: must be at least 1".into());
+        }
+        for (var, value) in [
+            ("DISPATCH_POLL_INTERVAL", raw.dispatch_poll_interval),
+            ("DELIVERY_TTL", raw.delivery_ttl),
+            ("DELIVERY_MAX_BACKOFF", raw.delivery_max_backoff),
+        ] {
+            if value.duration() < Duration::from_millis(50) {
+                problems.push(format!("{var}: must be at least 0.05 seconds"));
+            }
+        }
         if raw.worker_concurrency == 0 {
             problems.push("WORKER_CONCURRENCY: must be at least 1".into());
         }
@@ -181,6 +217,18 @@ impl ServiceConfig {
                     .filter(|token| !token.expose_secret().is_empty()),
                 worker_concurrency: raw.worker_concurrency,
                 worker_poll_interval: raw.worker_poll_interval.duration(),
+                delivery_ttl: raw.delivery_ttl.duration(),
+                dispatcher_enabled: raw.dispatcher_enabled,
+                dispatch_concurrency: raw.dispatch_concurrency,
+                dispatch_poll_interval: raw.dispatch_poll_interval.duration(),
+                delivery_max_backoff: raw.delivery_max_backoff.duration(),
+                admin_users: raw
+                    .admin_users
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|user| !user.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
             }),
             _ => Err(ConfigError::new("invalid settings")),
         }

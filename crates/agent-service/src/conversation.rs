@@ -30,7 +30,20 @@ pub struct Message {
     pub integration: IntegrationType,
     pub request_type: String,
     pub content: String,
+    /// Stored with the request; `reply_to` in it asks for the answer to be
+    /// delivered into the conversation the message came from.
     pub metadata: Value,
+    /// The inbound event it answers, deduplicated on `id`.
+    pub event: Option<InboundEvent>,
+}
+
+/// An inbound event (a Slack `event_id`): a second one with the same id
+/// queues nothing.
+#[derive(Debug, Clone)]
+pub struct InboundEvent {
+    pub id: String,
+    pub kind: String,
+    pub source: String,
 }
 
 /// A request a worker runs: its id, its content and its session as the

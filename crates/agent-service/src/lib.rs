@@ -7,12 +7,14 @@ pub mod agents;
 pub mod auth;
 pub mod config;
 pub mod conversation;
+pub mod dispatch;
 pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod queue;
 pub mod routes;
 pub mod server;
+pub mod slack;
 pub mod state;
 pub mod store;
 
@@ -32,6 +34,10 @@ pub struct Settings {
     pub service: ServiceConfig,
     pub database: DbConfig,
     pub llamastack: LlamaStackConfig,
+    /// SMTP and webhook settings of the delivery channels.
+    pub delivery: delivery::DeliverySettings,
+    /// Slack, when configured.
+    pub slack: Option<slack_bridge::SlackSettings>,
 }
 
 impl Settings {
@@ -40,20 +46,30 @@ impl Settings {
         let service = ServiceConfig::from_env();
         let database = DbConfig::from_env();
         let llamastack = LlamaStackConfig::from_env();
-        match (service, database, llamastack) {
-            (Ok(service), Ok(database), Ok(llamastack)) => Ok(Self {
+        let delivery = delivery::DeliverySettings::from_env()
+            .and_then(|settings| settings.check().map(|()| settings));
+        let slack = slack_bridge::SlackSettings::from_env();
+        let problems: Vec<String> = [
+            service.as_ref().err(),
+            database.as_ref().err(),
+            llamastack.as_ref().err(),
+            delivery.as_ref().err(),
+            slack.as_ref().err(),
+        ]
+        .into_iter()
+        .flatten()
+        .flat_map(|error| error.problems().to_vec())
+        .collect();
+        ConfigError::check(problems)?;
+        match (service, database, llamastack, delivery, slack) {
+            (Ok(service), Ok(database), Ok(llamastack), Ok(delivery), Ok(slack)) => Ok(Self {
                 service,
                 database: database.with_application_name("self-service-agent"),
                 llamastack,
+                delivery,
+                slack,
             }),
-            (service, database, llamastack) => {
-                let problems = [service.err(), database.err(), llamastack.err()]
-                    .into_iter()
-                    .flatten()
-                    .flat_map(|error| error.problems().to_vec())
-                    .collect();
-                ConfigError::check(problems).map(|()| unreachable!("at least one setting failed"))
-            }
+            _ => Err(ConfigError::new("invalid settings")),
         }
     }
 }
@@ -63,6 +79,11 @@ impl Settings {
 /// client, the authenticator and the request workers, whose lease and
 /// sweep start here (inside a tokio runtime).
 pub fn state(settings: Settings) -> Result<AppState, Fatal> {
+    state_for(settings, Role::Serve)
+}
+
+/// [`state`] for `role`: only `serve` runs request workers (their sweep).
+pub fn state_for(settings: Settings, role: Role) -> Result<AppState, Fatal> {
     let keys = match &settings.service.api_keys_file {
         Some(path) if settings.service.auth_mode.accepts_api_keys() => ApiKeys::load(path)?,
         _ => ApiKeys::default(),
@@ -79,13 +100,62 @@ pub fn state(settings: Settings) -> Result<AppState, Fatal> {
         settings.service.worker_concurrency,
         settings.service.worker_poll_interval,
     );
-    let state = AppState::new(settings.service, db, llama, auth, workers);
-    queue::start_background(&state);
+    let slack = match &settings.slack {
+        Some(slack) => Some(
+            slack_bridge::SlackBridge::new(slack)
+                .map_err(|error| ConfigError::new(format!("Slack: {error}")))?,
+        ),
+        None => None,
+    };
+    let mut channels = delivery::Channels::from_settings(&settings.delivery)?;
+    channels = match &slack {
+        Some(bridge) => channels.with(std::sync::Arc::new(slack::SlackChannel::new(
+            bridge.client().clone(),
+        ))),
+        None => channels.without(
+            shared_db::entities::IntegrationType::Slack,
+            "Slack is not configured (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET)",
+        ),
+    };
+    let state = AppState::new(settings.service, db, llama, auth, workers, channels, slack);
+    match role {
+        Role::Serve => queue::start_background(&state),
+        // The dispatcher's lease: the mark on the deliveries it holds.
+        Role::Dispatch => drop(
+            state
+                .workers
+                .lease()
+                .keep(std::time::Duration::from_secs(5)),
+        ),
+    }
     Ok(state)
 }
 
-/// Runs the service until SIGTERM or Ctrl-C.
-pub async fn run(settings: Settings) -> Result<(), Fatal> {
+/// What a process of the service does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// `serve`: the request API and its workers, and the dispatcher unless
+    /// `DISPATCHER_ENABLED=false`.
+    Serve,
+    /// `dispatch`: the dispatcher alone, with `/health`, `/ready` and
+    /// `/metrics`.
+    Dispatch,
+}
+
+/// Starts the dispatcher of `state` (the chart and tests call it; `run`
+/// does for its role).
+pub fn start_dispatcher(state: &AppState) -> std::sync::Arc<dispatch::Dispatcher> {
+    let dispatcher = std::sync::Arc::new(dispatch::Dispatcher::new(
+        state.channels.clone(),
+        state.config.dispatch_concurrency,
+    ));
+    tracing::info!(channels = ?state.channels.available(), "delivering answers");
+    tokio::spawn(dispatch::run(state.clone(), dispatcher.clone()));
+    dispatcher
+}
+
+/// Runs the service in `role` until SIGTERM or Ctrl-C.
+pub async fn run(settings: Settings, role: Role) -> Result<(), Fatal> {
     let listen_addr = settings.service.listen_addr;
     // Room for the database pool, LlamaStack's connections and files.
     let reserve = u64::from(settings.database.max_connections) + 64;
@@ -97,7 +167,9 @@ pub async fn run(settings: Settings) -> Result<(), Fatal> {
     };
     let database = settings.database.target();
     let llamastack = settings.llamastack.target();
-    let state = state(settings)?;
+    let state = state_for(settings, role)?;
+    let dispatcher = (role == Role::Dispatch || state.config.dispatcher_enabled)
+        .then(|| start_dispatcher(&state));
     let listener = tokio::net::TcpListener::bind(listen_addr)
         .await
         .map_err(|error| {
@@ -111,12 +183,14 @@ pub async fn run(settings: Settings) -> Result<(), Fatal> {
         %database,
         %llamastack,
         max_connections = limits.max_connections,
-        "serving the request API"
+        ?role,
+        "serving"
     );
-    // One signal stops both: the server takes no new connections and
+    // One signal stops all: the server takes no new connections and
     // drains; the workers take no new requests, let what runs finish within
     // the grace, hand the rest back to the queue and tell their callers
-    // (who then get an answer before the server's own deadline).
+    // (who then get an answer before the server's own deadline); the
+    // dispatcher claims nothing more and lets its attempts finish.
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         shutdown_signal().await;
@@ -131,11 +205,20 @@ pub async fn run(settings: Settings) -> Result<(), Fatal> {
         let stopped = until_stopped(stopped.clone());
         async move {
             stopped.await;
-            state.workers.drain(&state.db, grace).await;
+            let dispatching = async {
+                if let Some(dispatcher) = &dispatcher {
+                    dispatcher.stop(grace).await;
+                }
+            };
+            tokio::join!(state.workers.drain(&state.db, grace), dispatching);
         }
     };
+    let router = match role {
+        Role::Serve => app(state.clone()),
+        Role::Dispatch => server::health_app(state.clone()),
+    };
     let (served, ()) = tokio::join!(
-        serve(listener, app(state.clone()), until_stopped(stopped), limits),
+        serve(listener, router, until_stopped(stopped), limits),
         draining
     );
     // Closing the lease lets other replicas take what was handed back at once.

@@ -104,6 +104,36 @@ pub fn record_queue(waiting: usize, running: usize, oldest_waiting: Duration) {
     metrics::gauge!("request_queue_oldest_accepted_seconds").set(oldest_waiting.as_secs_f64());
 }
 
+/// One delivery attempt ended (`delivered`, `retrying`, `failed`) after
+/// `elapsed`; `since_answer` is the time from the answer to now.
+pub fn record_delivery(
+    channel: &str,
+    outcome: &'static str,
+    elapsed: Duration,
+    since_answer: Duration,
+) {
+    metrics::counter!("deliveries_total", "channel" => channel.to_owned(), "outcome" => outcome)
+        .increment(1);
+    metrics::histogram!("delivery_attempt_duration_seconds", "channel" => channel.to_owned())
+        .record(elapsed.as_secs_f64());
+    if outcome == "delivered" {
+        metrics::histogram!("delivery_latency_seconds", "channel" => channel.to_owned())
+            .record(since_answer.as_secs_f64());
+    }
+}
+
+/// Unfinished deliveries by status, as the last dispatch sweep counted them.
+pub fn record_delivery_queue(depth: &[(String, i64)]) {
+    for status in ["PENDING", "RETRYING"] {
+        let count = depth
+            .iter()
+            .find(|(known, _)| known == status)
+            .map(|(_, count)| *count)
+            .unwrap_or(0);
+        metrics::gauge!("delivery_queue_depth", "status" => status).set(count as f64);
+    }
+}
+
 /// The exposition text, with the pool gauges read at scrape time.
 pub fn render(handle: &PrometheusHandle, db: &DatabaseConnection) -> String {
     let pool = db.get_postgres_connection_pool();

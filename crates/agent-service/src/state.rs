@@ -25,6 +25,13 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// This replica's request workers.
     pub workers: Arc<Workers>,
+    /// Wakes the dispatcher when answers were queued for delivery.
+    pub deliveries: Arc<tokio::sync::Notify>,
+    /// The delivery channels this service offers (for checking configs;
+    /// the dispatcher sends through them).
+    pub channels: delivery::Channels,
+    /// Slack, when `SLACK_BOT_TOKEN` and `SLACK_SIGNING_SECRET` are set.
+    pub slack: Option<slack_bridge::SlackBridge>,
 }
 
 impl AppState {
@@ -34,9 +41,14 @@ impl AppState {
         llama: LlamaStackClient,
         auth: Authenticator,
         workers: Workers,
+        channels: delivery::Channels,
+        slack: Option<slack_bridge::SlackBridge>,
     ) -> Self {
         Self {
+            channels,
+            slack,
             workers: Arc::new(workers),
+            deliveries: Arc::new(tokio::sync::Notify::new()),
             agents: Arc::new(AgentDirectory::new(llama.clone())),
             db,
             llama,
@@ -44,6 +56,13 @@ impl AppState {
             auth,
             metrics: crate::metrics::install(),
         }
+    }
+}
+
+impl AppState {
+    /// Tells this replica's dispatcher that deliveries are due.
+    pub fn deliveries_queued(&self) {
+        self.deliveries.notify_one();
     }
 }
 

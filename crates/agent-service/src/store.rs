@@ -73,6 +73,19 @@ pub async fn open_session(
     Ok(session)
 }
 
+/// Ends the user's ACTIVE session on the channel, if any: their next
+/// message opens a new one.
+pub async fn end_active_session(
+    db: &DatabaseConnection,
+    user_id: &str,
+    integration: IntegrationType,
+) -> Result<(), DbErr> {
+    let tx = db.begin().await?;
+    lock_user_channel(&tx, user_id, integration).await?;
+    deactivate_sessions(&tx, user_id, integration, None).await?;
+    tx.commit().await
+}
+
 /// What a client may change on a session.
 #[derive(Debug, Default, Clone)]
 pub struct SessionChanges {

@@ -32,6 +32,8 @@ pub struct Completed {
 pub struct Submitted {
     pub request_id: String,
     pub session_id: String,
+    /// Its event had been submitted before: nothing new was queued.
+    pub duplicate: bool,
 }
 
 /// How often a caller waiting for a request run elsewhere looks at it.
@@ -55,6 +57,11 @@ pub async fn submit(
             "request_type": message.request_type,
             "metadata": message.metadata,
         }),
+        event: message.event.as_ref().map(|event| sql::Event {
+            id: &event.id,
+            kind: &event.kind,
+            source: &event.source,
+        }),
     };
     let workers = &state.workers;
     let permit = workers.try_permit();
@@ -62,6 +69,13 @@ pub async fn submit(
     let _claiming = workers.claiming();
     let enqueued = enqueue(state, &message, &request, claim_as).await?;
     let session_id = enqueued.session.session_id.clone();
+    if enqueued.duplicate {
+        return Ok(Submitted {
+            request_id,
+            session_id,
+            duplicate: true,
+        });
+    }
     metrics::record_accepted();
     match (enqueued.claimed, permit) {
         (Some(claimed), Some(permit)) => {
@@ -85,6 +99,7 @@ pub async fn submit(
     Ok(Submitted {
         request_id,
         session_id,
+        duplicate: false,
     })
 }
 
@@ -208,7 +223,15 @@ async fn run_one(state: &AppState, job: &Job) -> Option<(String, super::ClaimGua
     let workers: &Arc<Workers> = &state.workers;
     let take_next = !workers.is_draining();
     let outcome_row = stored.as_outcome(job);
-    let store = || sql::finish(&state.db, &outcome_row, workers.id(), take_next);
+    let store = || {
+        sql::finish(
+            &state.db,
+            &outcome_row,
+            workers.id(),
+            take_next,
+            state.config.delivery_ttl,
+        )
+    };
     // An outcome that cannot be stored is retried while the database is
     // away, for at most another request timeout.
     let backoff = ExponentialBuilder::default()
@@ -225,8 +248,11 @@ async fn run_one(state: &AppState, job: &Job) -> Option<(String, super::ClaimGua
         })
         .await;
     match finished {
-        Ok(Finished::Stored { next }) => {
+        Ok(Finished::Stored { next, deliveries }) => {
             metrics::record_finished(&outcome, started.elapsed());
+            if deliveries > 0 {
+                state.deliveries_queued();
+            }
             workers.tell(&job.request_id, outcome);
             next.map(|next| (next, claiming))
         }

@@ -30,6 +30,19 @@ pub struct NewRequest<'a> {
     pub request_type: &'a str,
     pub content: &'a str,
     pub normalized: Value,
+    /// The inbound event it answers (a Slack `event_id`, say): recorded in
+    /// `processed_events` in the same statement, and the request is queued
+    /// only if the event was new.
+    pub event: Option<Event<'a>>,
+}
+
+/// An inbound event, for deduplication.
+#[derive(Debug, Clone, Copy)]
+pub struct Event<'a> {
+    /// Unique across sources: `<source>:<their id>`.
+    pub id: &'a str,
+    pub kind: &'a str,
+    pub source: &'a str,
 }
 
 /// A request in the queue of the user's active session.
@@ -41,6 +54,8 @@ pub struct Enqueued {
     /// one (this one, or an older one of the session that was waiting);
     /// `None` when the session was already run, by anyone.
     pub claimed: Option<String>,
+    /// The request's event had been seen before: nothing was queued.
+    pub duplicate: bool,
 }
 
 fn columns(prefix: &str) -> String {
@@ -79,10 +94,20 @@ static ENQUEUE: LazyLock<String> = LazyLock::new(|| {
              AND status = 'ACTIVE' \
            ORDER BY created_at DESC LIMIT 1 \
            FOR UPDATE \
+         ), recorded AS ( \
+           INSERT INTO processed_events (event_id, event_type, event_source, request_id, \
+             session_id, processed_by, processing_result, created_at, updated_at) \
+           SELECT $8, $9, $10, $3, session_id, 'self-service-agent', 'accepted', now(), now() \
+           FROM session WHERE $8::text IS NOT NULL \
+           ON CONFLICT (event_id) DO NOTHING \
+           RETURNING 1 \
+         ), fresh AS ( \
+           SELECT 1 WHERE $8::text IS NULL OR EXISTS (SELECT 1 FROM recorded) \
          ), logged AS ( \
            INSERT INTO request_logs (request_id, session_id, request_type, request_content, \
                                      normalized_request, created_at, updated_at) \
            SELECT $3, session_id, $4, $5, $6::json, now(), now() FROM session \
+           WHERE EXISTS (SELECT 1 FROM fresh) \
          ), queued AS ( \
            UPDATE request_sessions SET total_requests = request_sessions.total_requests + 1, \
              last_request_id = $3, last_request_at = now(), updated_at = now(), \
@@ -94,15 +119,16 @@ static ENQUEUE: LazyLock<String> = LazyLock::new(|| {
                     'request_id', (COALESCE({CTX} -> 'queue', '[]'::jsonb) || to_jsonb($3::text)) ->> 0, \
                     'worker', $7::text, 'since', now())) \
                   ELSE '{{}}'::jsonb END)::json \
-           FROM session WHERE request_sessions.id = session.id \
+           FROM session WHERE request_sessions.id = session.id AND EXISTS (SELECT 1 FROM fresh) \
            RETURNING {CTX} -> 'running' ->> 'request_id' AS running, \
-                     {CTX} -> 'running' ->> 'worker' AS worker \
+                     {CTX} -> 'running' ->> 'worker' AS worker, true AS queued \
          ) \
          SELECT {}, \
            CASE WHEN jsonb_typeof(COALESCE(session.conversation_context::jsonb, '{{}}'::jsonb) \
                                   -> 'running') IS DISTINCT FROM 'object' \
                 THEN queued.running END AS running, \
-           queued.worker FROM session, queued",
+           queued.worker, queued.queued IS NULL AS duplicate \
+         FROM session LEFT JOIN queued ON true",
         columns("session.")
     )
 });
@@ -111,6 +137,11 @@ static ENQUEUE: LazyLock<String> = LazyLock::new(|| {
 struct Claim {
     running: Option<String>,
     worker: Option<String>,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct Fresh {
+    duplicate: Option<bool>,
 }
 
 /// Logs the request in the user's ACTIVE session on the channel and
@@ -136,17 +167,27 @@ pub async fn enqueue(
                 request.content.into(),
                 request.normalized.clone().into(),
                 claim_as.map(str::to_owned).into(),
+                request.event.map(|event| event.id.to_owned()).into(),
+                request.event.map(|event| event.kind.to_owned()).into(),
+                request.event.map(|event| event.source.to_owned()).into(),
             ],
         ))
         .await?;
     let Some(row) = row else { return Ok(None) };
     let session = request_sessions::Model::from_query_result(&row, "")?;
     let claim = Claim::from_query_result(&row, "")?;
+    let duplicate = Fresh::from_query_result(&row, "")?
+        .duplicate
+        .unwrap_or(false);
     let claimed = match (claim.running, claim.worker, claim_as) {
         (Some(running), Some(worker), Some(me)) if worker == me => Some(running),
         _ => None,
     };
-    Ok(Some(Enqueued { session, claimed }))
+    Ok(Some(Enqueued {
+        session,
+        claimed,
+        duplicate,
+    }))
 }
 
 /// How a request ended, as stored.
@@ -169,8 +210,12 @@ pub struct Outcome<'a> {
 /// What [`finish`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Finished {
-    /// Stored; the session's next request, when the worker took it.
-    Stored { next: Option<String> },
+    /// Stored; the session's next request, when the worker took it, and
+    /// how many deliveries of the answer were queued.
+    Stored {
+        next: Option<String>,
+        deliveries: u64,
+    },
     /// The request is no longer this worker's (taken over, or released):
     /// nothing was written.
     NotOurs,
@@ -205,9 +250,38 @@ static FINISH: LazyLock<String> = LazyLock::new(|| {
              processing_time_ms = $5, response_metadata = $6::json, \
              completed_at = now(), updated_at = now() \
            WHERE request_id = $1 AND completed_at IS NULL AND EXISTS (SELECT 1 FROM moved) \
+           RETURNING session_id, normalized_request \
+         ), recorded AS ( \
+           INSERT INTO processed_events (event_id, event_type, event_source, request_id, \
+             session_id, processed_by, processing_result, error_message, created_at, updated_at) \
+           SELECT 'request.finished:' || $1, 'request.finished', 'self-service-agent', $1, \
+             $2, left($9, 100), CASE WHEN $3::text IS NULL THEN 'failed' ELSE 'completed' END, \
+             $6::jsonb ->> 'error', now(), now() \
+           FROM answered \
+           ON CONFLICT (event_id) DO NOTHING \
+           RETURNING 1 \
+         ), delivered AS ( \
+           INSERT INTO delivery_logs (request_id, session_id, user_id, integration_config_id, \
+             integration_type, content, status, attempts, max_attempts, expires_at, \
+             integration_metadata, created_at, updated_at) \
+           SELECT $1, $2, config.user_id, config.id, config.integration_type, $3, 'PENDING', 0, \
+             GREATEST(config.retry_count, 0) + 1, now() + make_interval(secs => $11), \
+             jsonb_strip_nulls(jsonb_build_object('priority', config.priority, \
+               'agent_id', $4::text, \
+               'reply_to', CASE WHEN config.integration_type = session.integration_type \
+                 THEN answered.normalized_request::jsonb -> 'metadata' -> 'reply_to' END))::json, \
+             now(), now() \
+           FROM answered \
+           JOIN request_sessions AS session ON session.session_id = answered.session_id \
+           JOIN user_integration_configs AS config ON config.user_id = session.user_id \
+           WHERE $3::text IS NOT NULL AND EXISTS (SELECT 1 FROM recorded) \
+             AND ((config.enabled AND config.integration_type <> session.integration_type) \
+                  OR (config.integration_type = session.integration_type \
+                      AND answered.normalized_request::jsonb -> 'metadata' -> 'reply_to' IS NOT NULL)) \
            RETURNING 1 \
          ) \
-         SELECT (SELECT count(*) FROM answered) AS stored, (SELECT next FROM moved) AS next"
+         SELECT (SELECT count(*) FROM answered) AS stored, (SELECT next FROM moved) AS next, \
+           (SELECT count(*) FROM delivered) AS deliveries"
     )
 });
 
@@ -215,16 +289,25 @@ static FINISH: LazyLock<String> = LazyLock::new(|| {
 struct FinishRow {
     stored: i64,
     next: Option<String>,
+    deliveries: i64,
 }
 
 /// Stores how the request ended and moves its session's queue on, in one
 /// statement, if the request is still `worker`'s. With `take_next`, the
-/// worker takes the session's next request.
+/// worker takes the session's next request. The same statement records the
+/// `request.finished:<id>` event in `processed_events` and, for an answer,
+/// queues one delivery per enabled integration of the user but the one the
+/// request came in on, and, when the request asks for a reply where it was
+/// written (`metadata.reply_to`: a Slack thread, say), one through the
+/// integration of that channel (enabled or not: that reply is the answer),
+/// each expiring after `delivery_ttl`. The event's unique
+/// id makes the deliveries happen once, whatever runs twice.
 pub async fn finish(
     db: &DatabaseConnection,
     outcome: &Outcome<'_>,
     worker: &str,
     take_next: bool,
+    delivery_ttl: std::time::Duration,
 ) -> Result<Finished, DbErr> {
     let row = db
         .query_one_raw(Statement::from_sql_and_values(
@@ -241,6 +324,7 @@ pub async fn finish(
                 outcome.llama_stack_sessions.clone().into(),
                 worker.into(),
                 take_next.into(),
+                delivery_ttl.as_secs_f64().into(),
             ],
         ))
         .await?
@@ -249,6 +333,7 @@ pub async fn finish(
     Ok(if row.stored > 0 {
         Finished::Stored {
             next: row.next.filter(|_| take_next),
+            deliveries: u64::try_from(row.deliveries).unwrap_or(0),
         }
     } else {
         Finished::NotOurs

@@ -123,6 +123,7 @@ fn message(caller: &Identity, channel: Channel, body: RequestBody) -> Result<Mes
         request_type: body.request_type,
         content: body.content,
         metadata,
+        event: None,
     })
 }
 

@@ -28,10 +28,20 @@ const TIMEOUT_MARGIN: Duration = Duration::from_secs(5);
 /// The whole HTTP application for `state`.
 pub fn app(state: AppState) -> Router {
     let config = state.config.clone();
-    Router::new()
+    let slack = state
+        .slack
+        .clone()
+        .map(|bridge| slack_bridge::router(bridge, crate::slack::Inbox::new(state.clone())));
+    let mut routes = Router::new()
         .merge(routes::requests::router())
         .merge(routes::sessions::router())
+        .merge(routes::integrations::router())
         .merge(routes::health::router())
+        .with_state(state);
+    if let Some(slack) = slack {
+        routes = routes.merge(slack);
+    }
+    routes
         .route_layer(middleware::from_fn(metrics::label_route))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -68,7 +78,6 @@ pub fn app(state: AppState) -> Router {
             }),
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .with_state(state)
 }
 
 /// A declared body length over the limit is refused before any of it is
@@ -106,6 +115,16 @@ async fn deadline(State(limit): State<Duration>, request: Request, next: Next) -
             ApiError::Timeout(format!("no answer within {}s", limit.as_secs_f64())).into_response()
         }
     }
+}
+
+/// The application of a dispatcher-only process: `/health`, `/ready`,
+/// `/metrics`.
+pub fn health_app(state: AppState) -> Router {
+    routes::health::router()
+        .with_state(state)
+        .route_layer(middleware::from_fn(metrics::label_route))
+        .fallback(not_found)
+        .layer(middleware::from_fn(metrics::track))
 }
 
 async fn not_found(request: axum::extract::Request) -> Response {

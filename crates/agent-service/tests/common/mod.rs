@@ -33,6 +33,12 @@ pub async fn start() -> TestApp {
 }
 
 pub async fn start_with(configure: impl FnOnce(&mut ServiceConfig)) -> TestApp {
+    start_with_settings(|settings| configure(&mut settings.service)).await
+}
+
+/// [`start`] with every setting open to `configure` (delivery channels,
+/// Slack).
+pub async fn start_with_settings(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let db = test_database().await.unwrap();
     let db_config = DbConfig::from_url(&db.url()).unwrap();
     migrate::up(
@@ -46,15 +52,16 @@ pub async fn start_with(configure: impl FnOnce(&mut ServiceConfig)) -> TestApp {
     .unwrap();
     let fake = FakeLlamaStack::start().await;
     add_agents(&fake);
-    let mut service = ServiceConfig::default();
-    configure(&mut service);
-    let settings = Settings {
-        service,
+    let mut settings = Settings {
+        service: ServiceConfig::default(),
         database: db_config,
         llamastack: LlamaStackConfig::for_url(&fake.url())
             .unwrap()
             .with_retries(1, Duration::from_millis(10)),
+        delivery: delivery::DeliverySettings::default(),
+        slack: None,
     };
+    configure(&mut settings);
     let state = agent_service::state(settings).unwrap();
     TestApp {
         router: agent_service::app(state.clone()),
