@@ -69,6 +69,15 @@ pub async fn spawn(env: &[(&str, String)]) -> Service {
 
 /// [`spawn`], with the open-files limit (`ulimit -n`) lowered to `limit`.
 pub async fn spawn_with_open_files(env: &[(&str, String)], limit: Option<u32>) -> Service {
+    spawn_process(env, &[], limit).await
+}
+
+/// [`spawn`] with command-line arguments (`dispatch`, say).
+pub async fn spawn_command(env: &[(&str, String)], args: &[&str]) -> Service {
+    spawn_process(env, args, None).await
+}
+
+async fn spawn_process(env: &[(&str, String)], args: &[&str], limit: Option<u32>) -> Service {
     let port = env
         .iter()
         .find(|(key, _)| *key == "LISTEN_ADDR")
@@ -80,12 +89,13 @@ pub async fn spawn_with_open_files(env: &[(&str, String)], limit: Option<u32>) -
             let mut shell = Command::new("/bin/sh");
             shell
                 .arg("-c")
-                .arg(format!("ulimit -n {limit} && exec \"$0\""))
+                .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
                 .arg(binary);
             shell
         }
         None => Command::new(binary),
     };
+    command.args(args);
     let output = tempfile::NamedTempFile::new().unwrap();
     command
         .env_clear()
@@ -140,6 +150,12 @@ impl Service {
             .expect("the service exits")
             .unwrap();
         (status, self.logs())
+    }
+
+    /// SIGTERM, then [`finish`](Self::finish).
+    pub async fn finish_now(self) -> (std::process::ExitStatus, String) {
+        self.terminate();
+        self.finish().await
     }
 
     /// Everything it printed so far.
