@@ -3,7 +3,8 @@
 //! signer (`tests/python/sign.py` in `target/venv/slack`).
 #![allow(dead_code)]
 
-pub mod bodies;
+#[allow(unused_imports)] // not every test binary uses them
+pub use test_support::fake_slack::bodies;
 pub mod inbox;
 
 use std::path::PathBuf;

@@ -22,6 +22,7 @@
 //! `Retry-After`. Every call is recorded (headers without `Authorization`),
 //! and the next calls of a method can be made to fail ([`Fault`]).
 
+pub mod bodies;
 mod methods;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};

@@ -1,8 +1,8 @@
-//! Request bodies as Slack sends them (shapes from Slack's Events API,
+//! Request bodies as Slack sends them to an app, for tests (shapes from Slack's Events API,
 //! slash command and block_actions references).
 
+use super::{BOT_USER_ID, TEAM_ID};
 use serde_json::{Value, json};
-use test_support::fake_slack::{BOT_USER_ID, TEAM_ID};
 
 fn callback(event_id: &str, event: Value) -> String {
     json!({
