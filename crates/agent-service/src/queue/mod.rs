@@ -22,6 +22,7 @@
 mod run;
 pub mod sql;
 mod sweep;
+mod wait;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
@@ -236,4 +237,5 @@ impl std::fmt::Debug for Workers {
     }
 }
 
-pub use run::{Submitted, start_background, submit, wait};
+pub use run::{Submitted, start_background, submit};
+pub use wait::wait;
