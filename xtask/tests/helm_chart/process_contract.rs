@@ -1,6 +1,7 @@
-//! The image's process contract (ARCHITECTURE.md, "Process contract") as
-//! every override set's pods must honour it: one image, each container one
-//! of its binaries with a command line that binary has and only the
+//! The images' process contract (docs/chart.md, docs/mcp-servers.md) as
+//! every override set's pods must honour it: every pod but the MCP servers'
+//! runs the main image, each MCP server its own; each container one of its
+//! image's binaries with a command line that binary has and only the
 //! environment variables it reads, and every Secret and ConfigMap a pod
 //! names either made by the release or named by the user.
 
@@ -8,11 +9,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use crate::common::chart::{DB_MIGRATE, REGISTER_ASSETS, SERVICE, strings};
-use crate::sets::{DIGEST, renders};
+use crate::common::chart::{
+    Container, DB_MIGRATE, EMPLOYEE_INFO, MCP_SERVER, REGISTER_ASSETS, SERVICE, SNOW, strings,
+};
+use crate::sets::{DEFAULTS, DIGEST, DIGEST_PINNING, EVERYTHING_ELSE, SNOW_DIGEST, renders};
 
-/// A binary of the image and what the chart may hand it.
+/// A binary of an image and what the chart may hand it.
 struct Binary {
+    /// The image: `None` the main image, else the MCP server's (its
+    /// pods' component label).
+    image: Option<&'static str>,
     path: &'static str,
     /// Whether the arguments after the binary are a command line it has.
     accepts: fn(&[&str]) -> bool,
@@ -36,11 +42,45 @@ const DATABASE: &[&str] = &[
     "DB_WAIT_TIMEOUT",
 ];
 const LLAMASTACK: &[&str] = &["LLAMA_STACK_URL", "LLAMASTACK_SERVICE_HOST"];
+/// What both MCP servers read (docs/mcp-servers.md, "Settings").
+const MCP_SETTINGS: &[&str] = &[
+    "LISTEN_ADDR",
+    "MCP_TRANSPORT",
+    "MCP_AUTH_TOKEN",
+    "MCP_ALLOW_ANY_EMPLOYEE",
+    "MCP_ALLOWED_HOSTS",
+    "SHUTDOWN_TIMEOUT",
+    "EMPLOYEE_DATA_FILE",
+    "TICKET_IDEMPOTENCY_WINDOW",
+];
+const SERVICENOW: &[&str] = &[
+    "SERVICENOW_INSTANCE_URL",
+    "SERVICENOW_API_KEY",
+    "SERVICENOW_API_KEY_HEADER",
+    "SERVICENOW_USERNAME",
+    "SERVICENOW_PASSWORD",
+    "SERVICENOW_LAPTOP_REFRESH_ID",
+    "SERVICENOW_TIMEOUT",
+    "SERVICENOW_RETRIES",
+    "SERVICENOW_LAPTOP_REQUEST_LIMITS",
+    "SERVICENOW_LAPTOP_AVOID_DUPLICATES",
+];
+
+/// `serve` (the default) and `healthcheck --url`, as both the service and
+/// the MCP servers have them.
+fn serve_or_healthcheck(args: &[&str]) -> bool {
+    match args {
+        ["serve"] => true,
+        ["healthcheck", "--url", url] => url.starts_with("http://"),
+        _ => false,
+    }
+}
 
 /// Every binary a container of the chart may run. A workload added to the
 /// chart runs one of these, or its binary gets a row here.
 const BINARIES: &[Binary] = &[
     Binary {
+        image: None,
         path: DB_MIGRATE,
         accepts: |args| matches!(args.first(), Some(&"up" | &"wait" | &"status")),
         env: &[
@@ -54,6 +94,7 @@ const BINARIES: &[Binary] = &[
         ],
     },
     Binary {
+        image: None,
         path: REGISTER_ASSETS,
         accepts: |args| {
             args.iter()
@@ -66,12 +107,9 @@ const BINARIES: &[Binary] = &[
         ],
     },
     Binary {
+        image: None,
         path: SERVICE,
-        accepts: |args| match args {
-            ["serve"] => true,
-            ["healthcheck", "--url", url] => url.starts_with("http://"),
-            _ => false,
-        },
+        accepts: serve_or_healthcheck,
         env: &[
             LOGGING,
             DATABASE,
@@ -82,67 +120,134 @@ const BINARIES: &[Binary] = &[
                 "AUTH_MODE",
                 "API_KEYS_FILE",
                 "REQUEST_MANAGER_URL",
+                "MCP_AUTH_TOKEN",
             ],
         ],
     },
+    Binary {
+        image: Some(EMPLOYEE_INFO),
+        path: MCP_SERVER,
+        accepts: serve_or_healthcheck,
+        env: &[LOGGING, MCP_SETTINGS, SERVICENOW],
+    },
+    Binary {
+        image: Some(SNOW),
+        path: MCP_SERVER,
+        accepts: serve_or_healthcheck,
+        env: &[LOGGING, MCP_SETTINGS, SERVICENOW],
+    },
 ];
 
-fn binary(what: &str, path: &str) -> &'static Binary {
-    BINARIES
-        .iter()
-        .find(|binary| binary.path == path)
-        .unwrap_or_else(|| panic!("{what}: {path} is not one of the image's binaries"))
+/// The image a container runs: `None` the main image, else the MCP
+/// server's component.
+fn image_of(container: &Container<'_>) -> Option<&'static str> {
+    [EMPLOYEE_INFO, SNOW]
+        .into_iter()
+        .find(|mcp| container.component() == Some(*mcp))
 }
 
-/// Checks a command line against the binaries and their command lines.
-fn check_command(what: &str, argv: &[&str]) {
+fn binary(what: &str, image: Option<&str>, path: &str) -> &'static Binary {
+    BINARIES
+        .iter()
+        .find(|binary| binary.image == image && binary.path == path)
+        .unwrap_or_else(|| panic!("{what}: {path} is not a binary of the image {image:?}"))
+}
+
+/// Checks a command line against the image's binaries and their command lines.
+fn check_command(what: &str, image: Option<&str>, argv: &[&str]) {
     let (path, args) = argv
         .split_first()
         .unwrap_or_else(|| panic!("{what}: empty command"));
     assert!(
-        (binary(what, path).accepts)(args),
+        (binary(what, image, path).accepts)(args),
         "{what}: {path} {args:?} is not a command line it has"
     );
 }
 
-#[test]
-fn exactly_one_image_across_all_pods_and_digest_wins() {
-    let Some(renders) = renders() else { return };
-    for rendered in renders {
-        let name = rendered.name;
-        let containers = rendered.render.containers();
-        let images: BTreeSet<&str> = containers
-            .iter()
-            .map(|container| container.spec["image"].as_str().expect("image"))
-            .collect();
-        assert_eq!(images.len(), 1, "{name}: images {images:?}");
-        let image = *images.iter().next().expect("one image");
-        let expected = if rendered.values["image"]["digest"].is_string() {
-            format!("registry.example.com:5000/team/ssa@{DIGEST}")
-        } else {
-            "quay.io/ecosystem-appeng/self-service-agent:0.1.0".to_owned()
-        };
-        assert_eq!(image, expected, "{name}");
-        println!("{name}: every container runs {image}");
+/// The images an override set must run: the main one, employee-info's and
+/// snow's.
+fn expected_images(set: &str) -> [String; 3] {
+    let quay = "quay.io/ecosystem-appeng/self-service-agent";
+    match set {
+        DIGEST_PINNING => {
+            let pinned = "registry.example.com:5000/team/ssa";
+            [
+                format!("{pinned}@{DIGEST}"),
+                format!("{pinned}-employee-info-mcp:1.2.3"),
+                format!("{pinned}-snow-mcp@{SNOW_DIGEST}"),
+            ]
+        }
+        EVERYTHING_ELSE => [
+            format!("{quay}:0.1.0"),
+            "mirror.example.com/mcp/employee-info:7".to_owned(),
+            format!("{quay}-snow-mcp:0.1.0"),
+        ],
+        _ => [
+            format!("{quay}:0.1.0"),
+            format!("{quay}-employee-info-mcp:0.1.0"),
+            format!("{quay}-snow-mcp:0.1.0"),
+        ],
     }
 }
 
 #[test]
-fn every_container_pulls_its_image_if_not_present() {
+fn every_non_mcp_pod_runs_the_main_image_and_each_mcp_pod_its_own_mcp_image() {
     let Some(renders) = renders() else { return };
     for rendered in renders {
-        let policies: BTreeSet<&str> = rendered
-            .render
-            .containers()
-            .iter()
-            .map(|c| c.spec["imagePullPolicy"].as_str().expect("pull policy"))
-            .collect();
-        assert_eq!(
-            policies,
-            BTreeSet::from(["IfNotPresent"]),
-            "{}",
-            rendered.name
-        );
+        let name = rendered.name;
+        let [main, employee_info, snow] = expected_images(name);
+        let mut seen = BTreeSet::new();
+        for container in rendered.render.containers() {
+            let image = container.spec["image"].as_str().expect("image");
+            let expected = match image_of(&container) {
+                None => &main,
+                Some(EMPLOYEE_INFO) => &employee_info,
+                Some(_) => &snow,
+            };
+            assert_eq!(image, expected, "{name} {}", container.id);
+            seen.insert(image);
+        }
+        assert!(seen.contains(main.as_str()), "{name}: {seen:?}");
+        println!("{name}: images {seen:?}");
+    }
+}
+
+#[test]
+fn the_defaults_run_three_images() {
+    let Some(renders) = renders() else { return };
+    let defaults = renders
+        .iter()
+        .find(|r| r.name == DEFAULTS)
+        .expect("defaults");
+    let images: BTreeSet<&str> = defaults
+        .render
+        .containers()
+        .iter()
+        .map(|container| container.spec["image"].as_str().expect("image"))
+        .collect();
+    assert_eq!(images.len(), 3, "{images:?}");
+}
+
+#[test]
+fn every_container_pulls_with_its_images_pull_policy() {
+    let Some(renders) = renders() else { return };
+    for rendered in renders {
+        let main = rendered.values["image"]["pullPolicy"]
+            .as_str()
+            .unwrap_or("IfNotPresent");
+        for container in rendered.render.containers() {
+            let own = match image_of(&container) {
+                Some(EMPLOYEE_INFO) => &rendered.values["mcpServers"]["employeeInfo"],
+                Some(_) => &rendered.values["mcpServers"]["snow"],
+                None => &Value::Null,
+            };
+            let expected = own["image"]["pullPolicy"].as_str().unwrap_or(main);
+            assert_eq!(
+                container.spec["imagePullPolicy"], expected,
+                "{} {}",
+                rendered.name, container.id
+            );
+        }
     }
 }
 
@@ -161,7 +266,7 @@ fn every_container_runs_one_binary_of_the_image_with_a_command_line_it_has() {
             );
             let args = strings(&container.spec["args"]);
             let argv: Vec<&str> = command.iter().chain(args.iter()).copied().collect();
-            check_command(&what, &argv);
+            check_command(&what, image_of(&container), &argv);
             *seen.entry(argv[..argv.len().min(2)].join(" ")).or_insert(0) += 1;
         }
         println!("{}: commands {seen:?}", rendered.name);
@@ -178,6 +283,7 @@ fn every_exec_probe_runs_one_binary_of_the_image_with_a_command_line_it_has() {
                     let probe_argv: Vec<&str> = exec.iter().filter_map(Value::as_str).collect();
                     check_command(
                         &format!("{} {} {probe}", rendered.name, container.id),
+                        image_of(&container),
                         &probe_argv,
                     );
                 }
@@ -190,20 +296,29 @@ fn every_exec_probe_runs_one_binary_of_the_image_with_a_command_line_it_has() {
 fn every_container_gets_only_environment_its_binary_reads_each_variable_once() {
     let Some(renders) = renders() else { return };
     for rendered in renders {
-        // What the user adds with extraEnv is theirs to choose.
-        let extra: BTreeSet<&str> = rendered.values["extraEnv"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e["name"].as_str())
-            .collect();
+        // What the user adds with extraEnv (and an MCP server's env) is
+        // theirs to choose.
+        let names = |list: &'static Value| -> BTreeSet<&'static str> {
+            list.as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e["name"].as_str())
+                .collect()
+        };
+        let mcp = &rendered.values["mcpServers"];
         for container in rendered.render.containers() {
             let what = format!("{} {}", rendered.name, container.id);
+            let mut extra = names(&rendered.values["extraEnv"]);
+            match image_of(&container) {
+                Some(EMPLOYEE_INFO) => extra.extend(names(&mcp["employeeInfo"]["env"])),
+                Some(_) => extra.extend(names(&mcp["snow"]["env"])),
+                None => {}
+            }
             let command = strings(&container.spec["command"]);
             let path = command
                 .first()
                 .unwrap_or_else(|| panic!("{what}: no command"));
-            let allowed: BTreeSet<&str> = binary(&what, path)
+            let allowed: BTreeSet<&str> = binary(&what, image_of(&container), path)
                 .env
                 .iter()
                 .flat_map(|group| group.iter().copied())
@@ -245,6 +360,12 @@ fn pods_reference_only_secrets_and_configmaps_the_release_creates_or_the_user_na
             ("Secret", "/database/existingSecret"),
             ("Secret", "/auth/apiKeysSecret"),
             ("ConfigMap", "/assets/existingConfigMap"),
+            ("Secret", "/mcpServers/authToken/existingSecret"),
+            (
+                "Secret",
+                "/mcpServers/employeeInfo/servicenow/existingSecret",
+            ),
+            ("Secret", "/mcpServers/snow/servicenow/existingSecret"),
         ] {
             if let Some(existing) = values.pointer(pointer).and_then(Value::as_str) {
                 available.insert((kind.to_owned(), existing.to_owned()));
