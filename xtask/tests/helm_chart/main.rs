@@ -18,6 +18,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod binaries;
 mod defaults;
 mod lint_and_validate;
 mod mcp_network_policy;
