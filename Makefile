@@ -4,8 +4,10 @@
 #   REGISTRY        registry/organisation (default: quay.io/ecosystem-appeng)
 #   AGENT_IMG       full image reference  (default: $(REGISTRY)/self-service-agent:$(VERSION))
 #   CONTAINER_TOOL  podman | docker | buildah | none (default: the first found; none = OCI archive)
-#   SERVICE_IMAGES  binaries to package with Containerfile.services-template (build-all-images)
-#   MCP_IMAGES      binaries to package with Containerfile.mcp-template (build-all-images)
+#   SERVICE_IMAGES  further binaries to package with Containerfile.services-template (build-all-images)
+#   MCP_IMAGES      further binaries to package with Containerfile.mcp-template (build-all-images);
+#                   the project's MCP servers (mcp-employee-info, mcp-snow) are always built,
+#                   as $(AGENT_IMG) with -employee-info-mcp and -snow-mcp after the repository
 #   TLS_VERIFY      false to push to a plain-HTTP or self-signed local registry
 
 VERSION ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
@@ -34,7 +36,8 @@ help: ## Show the targets and the current settings
 build-agent-image: ## Build the static binaries and the image AGENT_IMG
 	$(XTASK) build-image
 
-build-all-images: build-agent-image ## The agent image plus SERVICE_IMAGES and MCP_IMAGES from the templates
+build-all-images: ## The agent image, the two MCP server images, SERVICE_IMAGES and MCP_IMAGES
+	$(XTASK) build-image --all
 	@set -e; for binary in $(SERVICE_IMAGES); do \
 		$(XTASK) build-image --template services --binary $$binary; done
 	@set -e; for binary in $(MCP_IMAGES); do \
@@ -43,13 +46,14 @@ build-all-images: build-agent-image ## The agent image plus SERVICE_IMAGES and M
 push-agent-image: ## Push the last built agent image (to AGENT_IMG) and print its digest
 	$(XTASK) push --tls-verify=$(TLS_VERIFY)
 
-push-all-images: push-agent-image ## Push the agent image and the template images
+push-all-images: ## Push the agent image, the two MCP server images and the template images
+	$(XTASK) push --all --tls-verify=$(TLS_VERIFY)
 	@set -e; for binary in $(SERVICE_IMAGES); do \
 		$(XTASK) push --template services --binary $$binary --tls-verify=$(TLS_VERIFY); done
 	@set -e; for binary in $(MCP_IMAGES); do \
 		$(XTASK) push --template mcp --binary $$binary --tls-verify=$(TLS_VERIFY); done
 
-helm-install: ## Install or upgrade the chart with the last built image
+helm-install: ## Install or upgrade the chart with the last built images
 	$(XTASK) helm install
 
 helm-uninstall: ## Uninstall the chart

@@ -8,6 +8,8 @@
 #      as podman writes it and as xtask writes it without a container tool
 #   5. container start to /ready: `podman run` of the image against a
 #      throwaway PostgreSQL and the fake LlamaStack, 10 starts
+#   6. the MCP server images (`cargo xtask build-image --all`): sizes per
+#      layer against their binaries, and container start to /health, 10 starts
 # Usage: bench/image.sh [--no-cold]   (needs podman; prints the figures)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -68,3 +70,24 @@ import statistics, sys
 ms = [float(line.split(\"ready_ms=\")[1].split()[0]) for line in sys.stdin if \"ready_ms=\" in line]
 print(f\"  median {statistics.median(ms):.0f} ms over {len(ms)} starts (min {min(ms):.0f}, max {max(ms):.0f})\")"
 '
+
+# The MCP server images, built beside the agent image.
+cargo xtask build-image --all >/dev/null 2>&1
+small=target/x86_64-unknown-linux-musl/release-small
+for binary in mcp-employee-info mcp-snow; do
+  record=target/image/last-build-mcp-$binary.json
+  archive=$(python3 -c "import json; print(json.load(open('$record'))['archive'])")
+  image=$(python3 -c "import json; print(json.load(open('$record'))['reference'])")
+  echo "$binary ($image, binary $(stat -c %s "$small/$binary") bytes):"
+  python3 bench/image_sizes.py "$archive" "$small/$binary"
+  port=$((40000 + RANDOM % 10000))
+  for i in $(seq 10); do
+    "$TOOLS/time-to-ready" "http://127.0.0.1:$port/health" -- \
+      podman run --rm --runtime runc --read-only --network host \
+        -e LISTEN_ADDR="127.0.0.1:$port" -e RUST_LOG=warn "$image"
+    sleep 0.3
+  done | python3 -c "
+import statistics, sys
+ms = [float(line.split('ready_ms=')[1].split()[0]) for line in sys.stdin if 'ready_ms=' in line]
+print(f'  container start to /health: median {statistics.median(ms):.0f} ms over {len(ms)} starts (min {min(ms):.0f}, max {max(ms):.0f})')"
+done

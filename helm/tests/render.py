@@ -14,16 +14,23 @@ so the caller can assert on the message. Exit 2 means the helper itself
 could not run (bad request, missing package).
 
 Request:
-  {"chart": "helm", "values": {...}, "release": "self-service-agent",
-   "namespace": "default", "revision": 1, "upgrade": false,
-   "lint": true, "kube_versions": ["1.26.0", "1.37.0"]}
+  {"chart": "helm", "values": {...}, "set_string": ["image.tag=1.0", ...],
+   "release": "self-service-agent", "namespace": "default", "revision": 1,
+   "upgrade": false, "lint": true, "kube_versions": ["1.26.0", "1.37.0"],
+   "cluster": [{Secret}, ...]}
+  "set_string" pairs are parsed as `helm --set-string` parses them and
+  override "values". Without "cluster" the render is offline (`lookup`
+  finds nothing, as with `helm template`); with it, the chart is rendered
+  against a fake API server (fake_kube.py) holding those objects, so
+  `lookup` finds them, as on an upgrade.
 Answer:
   {"ok": true,
    "objects": [{"template": "...", "object": {...}}, ...],
    "notes": "...",
    "lint": {"messages": [...], "errors": [...]},
-   "validation": [{"template", "kind", "name", "kube_version", "error"}]}
-   (validation lists failures only)
+   "validation": [{"template", "kind", "name", "kube_version", "error"}],
+   "api_requests": ["/api/v1", ...]}
+   (validation lists failures only; api_requests with "cluster" only)
 """
 
 from __future__ import annotations
@@ -42,6 +49,8 @@ try:
     import helm_python as helm
     import kubernetes_validate
     import yaml
+
+    from fake_kube import FakeKube
 except ImportError as exc:  # pragma: no cover - reported to the caller
     fail(f"render.py: {exc}; install ci/python/tools.txt into target/venv/tools")
 
@@ -74,6 +83,42 @@ def validate(objects: list[dict[str, Any]], kube_versions: list[str]) -> list[di
     return failures
 
 
+def merged_values(request: dict[str, Any]) -> dict[str, Any]:
+    values = request.get("values") or {}
+    for pair in request.get("set_string") or []:
+        values = merge(values, helm.parse_set_string(pair))
+    return values
+
+
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def render(request: dict[str, Any], chart: Any, values: dict[str, Any], answer: dict[str, Any]) -> dict[str, str]:
+    options = {
+        "name": request.get("release", "self-service-agent"),
+        "namespace": request.get("namespace", "default"),
+        "revision": int(request.get("revision", 1)),
+        "is_install": not request.get("upgrade", False),
+        "is_upgrade": bool(request.get("upgrade", False)),
+    }
+    if "cluster" not in request:
+        return chart.render(values, **options)
+    kube = FakeKube(request["cluster"])
+    try:
+        with helm.Config(kube_apiserver=kube.url, kube_token="fake", namespace=options["namespace"]) as config:
+            return config.render(chart, values, **options)
+    finally:
+        answer["api_requests"] = kube.requests
+        kube.close()
+
+
 def main() -> None:
     try:
         request = json.load(sys.stdin)
@@ -81,25 +126,17 @@ def main() -> None:
         fail(f"render.py: request is not JSON: {exc}")
 
     chart_dir = request.get("chart", "helm")
-    values = request.get("values") or {}
-    release = request.get("release", "self-service-agent")
     namespace = request.get("namespace", "default")
-    upgrade = bool(request.get("upgrade", False))
     kube_versions = request.get("kube_versions") or []
 
     answer: dict[str, Any] = {"ok": True}
     try:
+        values = merged_values(request)
         with helm.Chart.load(chart_dir) as chart:
-            rendered = chart.render(
-                values,
-                name=release,
-                namespace=namespace,
-                revision=int(request.get("revision", 1)),
-                is_install=not upgrade,
-                is_upgrade=upgrade,
-            )
+            rendered = render(request, chart, values, answer)
     except helm.HelmError as exc:
-        print(json.dumps({"ok": False, "error": str(exc), "error_type": type(exc).__name__}))
+        answer.update({"ok": False, "error": str(exc), "error_type": type(exc).__name__})
+        print(json.dumps(answer))
         return
 
     objects = []

@@ -1,8 +1,10 @@
 //! `cargo xtask helm template|lint|install|uninstall|status`: the `helm` CLI
-//! as users have it, on the chart in `helm/`, with the image that
-//! `build-image` recorded in `target/image/last-build.json` injected (pinned
-//! by digest when the record has one). Extra arguments after `--` go to helm
-//! unchanged, so anything helm can do stays reachable.
+//! as users have it, on the chart in `helm/`, with the images that
+//! `build-image` recorded injected (pinned by digest when the record has
+//! one): the unified image from `target/image/last-build.json`, each MCP
+//! server's from `target/image/last-build-mcp-<binary>.json`. Extra
+//! arguments after `--` go to helm unchanged, so anything helm can do stays
+//! reachable.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -11,7 +13,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 
-use crate::image::split_registry;
+use crate::image::{AGENT_RECORD, MCP_SERVERS, split_registry};
 use crate::workspace::{has_program, root, run_command, target_dir};
 
 /// Release name when none is given.
@@ -40,7 +42,7 @@ pub struct HelmArgs {
     /// Kubernetes namespace; without it helm uses the kubeconfig's.
     #[arg(long, short = 'n', env = "NAMESPACE")]
     pub namespace: Option<String>,
-    /// Leave the image to the chart's values instead of injecting the one
+    /// Leave the images to the chart's values instead of injecting those
     /// recorded by `cargo xtask build-image`.
     #[arg(long)]
     pub no_built_image: bool,
@@ -124,13 +126,19 @@ impl BuiltImage {
     /// `--set-string` pairs for the chart's `image` block. Strings on
     /// purpose: `--set image.tag=1.0` would hand the chart a number.
     pub fn set_args(&self) -> Vec<String> {
+        self.set_args_at("image")
+    }
+
+    /// `--set-string` pairs for the image block at `prefix`
+    /// (`image`, `mcpServers.snow.image`).
+    pub fn set_args_at(&self, prefix: &str) -> Vec<String> {
         let mut args = vec![
-            format!("image.registry={}", self.registry),
-            format!("image.repository={}", self.repository),
-            format!("image.tag={}", self.tag),
+            format!("{prefix}.registry={}", self.registry),
+            format!("{prefix}.repository={}", self.repository),
+            format!("{prefix}.tag={}", self.tag),
         ];
         if let Some(digest) = &self.digest {
-            args.push(format!("image.digest={digest}"));
+            args.push(format!("{prefix}.digest={digest}"));
         }
         args.into_iter()
             .flat_map(|pair| ["--set-string".to_owned(), pair])
@@ -138,9 +146,47 @@ impl BuiltImage {
     }
 }
 
+/// What the last builds recorded: the unified image, and the MCP server
+/// images (by `mcpServers.<key>` of the chart) that were built.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuiltImages {
+    pub agent: Option<BuiltImage>,
+    pub mcp: Vec<(&'static str, BuiltImage)>,
+}
+
+impl BuiltImages {
+    /// The records in `dir` (`target/image`); a missing record is an image
+    /// not built yet.
+    pub fn read(dir: &Path) -> Result<Self> {
+        let mut images = Self {
+            agent: read_built_image(&dir.join(AGENT_RECORD))?,
+            mcp: Vec::new(),
+        };
+        for server in MCP_SERVERS {
+            if let Some(image) = read_built_image(&dir.join(server.record_file_name()))? {
+                images.mcp.push((server.values_key, image));
+            }
+        }
+        Ok(images)
+    }
+
+    /// `--set-string` pairs for every recorded image.
+    pub fn set_args(&self) -> Vec<String> {
+        let mut args = self
+            .agent
+            .as_ref()
+            .map(BuiltImage::set_args)
+            .unwrap_or_default();
+        for (key, image) in &self.mcp {
+            args.extend(image.set_args_at(&format!("mcpServers.{key}.image")));
+        }
+        args
+    }
+}
+
 /// Where `build-image` records what it built.
-pub fn build_record_path() -> PathBuf {
-    target_dir().join("image").join("last-build.json")
+pub fn build_records_dir() -> PathBuf {
+    target_dir().join("image")
 }
 
 /// The recorded image, `None` when nothing was built yet.
@@ -154,8 +200,40 @@ pub fn read_built_image(path: &Path) -> Result<Option<BuiltImage>> {
     }
 }
 
+/// Says on stderr which images the chart gets, and which it keeps its own.
+fn report(images: &BuiltImages, records: &Path) {
+    let shown = |image: &BuiltImage| {
+        let digest = image.digest.as_deref().map(|d| format!(" @{d}"));
+        format!(
+            "{}/{}:{}{}",
+            image.registry,
+            image.repository,
+            image.tag,
+            digest.unwrap_or_default()
+        )
+    };
+    match &images.agent {
+        Some(image) => eprintln!("image from {}: {}", records.display(), shown(image)),
+        None => eprintln!(
+            "no {} in {} (run `cargo xtask build-image`): using the chart's image values",
+            AGENT_RECORD,
+            records.display()
+        ),
+    }
+    for server in MCP_SERVERS {
+        match images.mcp.iter().find(|(key, _)| *key == server.values_key) {
+            Some((key, image)) => eprintln!("mcpServers.{key}.image: {}", shown(image)),
+            None => eprintln!(
+                "no {} (run `cargo xtask build-image --all`): mcpServers.{}.image from the chart's values",
+                server.record_file_name(),
+                server.values_key
+            ),
+        }
+    }
+}
+
 /// The helm command line (without the program) for `cmd`.
-pub fn helm_argv(cmd: &HelmCommand, chart: &Path, image: Option<&BuiltImage>) -> Vec<OsString> {
+pub fn helm_argv(cmd: &HelmCommand, chart: &Path, images: Option<&BuiltImages>) -> Vec<OsString> {
     let args = cmd.args();
     let mut argv: Vec<OsString> = Vec::new();
     let mut push = |arg: &str| argv.push(arg.into());
@@ -191,8 +269,8 @@ pub fn helm_argv(cmd: &HelmCommand, chart: &Path, image: Option<&BuiltImage>) ->
         argv.push("--namespace".into());
         argv.push(namespace.into());
     }
-    if let Some(image) = image.filter(|_| cmd.renders()) {
-        argv.extend(image.set_args().into_iter().map(OsString::from));
+    if let Some(images) = images.filter(|_| cmd.renders()) {
+        argv.extend(images.set_args().into_iter().map(OsString::from));
     }
     argv.extend(args.helm_args.iter().cloned());
     argv
@@ -205,38 +283,22 @@ pub fn run(cmd: HelmCommand) -> Result<()> {
         &cmd,
         Path::new(&helm),
         &root().join("helm"),
-        &build_record_path(),
+        &build_records_dir(),
     )
 }
 
-/// [`run`] with explicit paths (for tests).
-pub fn run_with(cmd: &HelmCommand, helm: &Path, chart: &Path, record: &Path) -> Result<()> {
-    let image = if cmd.renders() && !cmd.args().no_built_image {
-        let image = read_built_image(record)?;
-        match &image {
-            Some(image) => eprintln!(
-                "image from {}: {}/{}:{}{}",
-                record.display(),
-                image.registry,
-                image.repository,
-                image.tag,
-                image
-                    .digest
-                    .as_deref()
-                    .map(|d| format!(" @{d}"))
-                    .unwrap_or_default()
-            ),
-            None => eprintln!(
-                "no {} (run `cargo xtask build-image`): using the chart's image values",
-                record.display()
-            ),
-        }
-        image
+/// [`run`] with explicit paths (for tests): `records` is the directory of
+/// the build records.
+pub fn run_with(cmd: &HelmCommand, helm: &Path, chart: &Path, records: &Path) -> Result<()> {
+    let images = if cmd.renders() && !cmd.args().no_built_image {
+        let images = BuiltImages::read(records)?;
+        report(&images, records);
+        Some(images)
     } else {
         None
     };
     let mut command = Command::new(helm);
-    command.args(helm_argv(cmd, chart, image.as_ref()));
+    command.args(helm_argv(cmd, chart, images.as_ref()));
     run_command(&mut command).map_err(|error| {
         if helm.components().count() == 1 && !has_program(&helm.to_string_lossy()) {
             error.context(format!(

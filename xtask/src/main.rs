@@ -19,11 +19,12 @@ enum Task {
     Test(test::TestArgs),
     /// Build the static binaries and the image (podman, docker, buildah, or
     /// an OCI archive written directly); record reference and digest in
-    /// target/image/last-build.json.
+    /// target/image/last-build.json. `--all`: also the MCP server images.
     BuildImage(image::BuildArgs),
     /// Push the last built image to its registry and print the digest.
+    /// `--all`: also the MCP server images.
     Push(image::PushArgs),
-    /// Helm on the chart in helm/, with the image of the last build injected.
+    /// Helm on the chart in helm/, with the images of the last builds injected.
     #[command(subcommand)]
     Helm(helm::HelmCommand),
 }

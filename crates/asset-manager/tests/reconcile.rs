@@ -235,9 +235,9 @@ async fn the_wire_format_follows_the_contract() {
         bodies("POST", "/v1/toolgroups"),
         [
             json!({"toolgroup_id": "mcp::employee-info", "provider_id": "model-context-protocol",
-                   "mcp_endpoint": {"uri": "http://self-service-agent-employee-info:8000/sse"}, "args": {}}),
+                   "mcp_endpoint": {"uri": "http://self-service-agent-employee-info:8000/mcp"}, "args": {}}),
             json!({"toolgroup_id": "mcp::snow", "provider_id": "model-context-protocol",
-                   "mcp_endpoint": {"uri": "http://self-service-agent-snow:8000/sse"}, "args": {}}),
+                   "mcp_endpoint": {"uri": "http://self-service-agent-snow:8000/mcp"}, "args": {}}),
         ]
     );
     let vector_db = &bodies("POST", "/v1/vector-dbs")[0];

@@ -6,8 +6,11 @@
 //! or writes the OCI archive itself when there is no container tool. The
 //! result is `target/image/<name>.oci.tar` and a record of its reference and
 //! digest in `target/image/last-build.json` (`last-build-<name>.json` for
-//! template images). `push` sends that archive to the registry.
+//! template images). `push` sends that archive to the registry. With
+//! `--all`, both do so for the unified image and the project's MCP server
+//! images (`mcp.rs`), one after the other.
 
+mod mcp;
 mod oci;
 mod record;
 mod registry;
@@ -19,8 +22,9 @@ mod tool;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
+pub use mcp::{MCP_SERVERS, McpServer, mcp_server};
 use record::BuildRecord;
-pub use settings::split_registry;
+pub use settings::{AGENT_RECORD, split_registry};
 use settings::{ImageOptions, ImageRef, ImageSettings};
 use tool::Tool;
 
@@ -30,6 +34,10 @@ use crate::workspace::{has_program, run_command};
 pub struct BuildArgs {
     #[command(flatten)]
     image: ImageOptions,
+    /// Build the unified image and the MCP server images (mcp-employee-info,
+    /// mcp-snow) named after it.
+    #[arg(long, conflicts_with_all = ["template", "binary"])]
+    all: bool,
     /// Container tool [env: CONTAINER_TOOL; default: podman, docker, buildah, whichever is found first, else none]
     #[arg(long, value_enum)]
     tool: Option<Tool>,
@@ -49,6 +57,11 @@ pub struct BuildArgs {
 pub struct PushArgs {
     #[command(flatten)]
     image: ImageOptions,
+    /// Push the unified image and the MCP server images built with
+    /// `build-image --all`; --image (or AGENT_IMG) names the unified
+    /// image's destination, the MCP images go beside it.
+    #[arg(long, conflicts_with_all = ["template", "binary"])]
+    all: bool,
     /// Container tool [env: CONTAINER_TOOL]; with none (or without skopeo)
     /// the archive goes through the registry API.
     #[arg(long, value_enum)]
@@ -58,10 +71,27 @@ pub struct PushArgs {
     tls_verify: bool,
 }
 
+/// The images `--all` selects, else the one the options name.
+fn selected(options: &ImageOptions, all: bool) -> Result<Vec<ImageSettings>> {
+    if all {
+        ImageSettings::resolve_all(options)
+    } else {
+        Ok(vec![ImageSettings::resolve(options)?])
+    }
+}
+
+/// `cargo xtask build-image`: prints `repository@digest` (or the reference
+/// when the digest is not known yet) of each image built, one a line.
 pub fn build(args: BuildArgs) -> Result<()> {
-    let settings = ImageSettings::resolve(&args.image)?;
     let tool = Tool::select(args.tool)?;
-    let spec = spec::image_spec(&settings)?;
+    for settings in selected(&args.image, args.all)? {
+        build_one(&settings, tool, &args)?;
+    }
+    Ok(())
+}
+
+fn build_one(settings: &ImageSettings, tool: Tool, args: &BuildArgs) -> Result<()> {
+    let spec = spec::image_spec(settings)?;
     if args.dry_run {
         println!("IMAGE={}", settings.image.reference());
         println!("VERSION={}", settings.version);
@@ -73,7 +103,7 @@ pub fn build(args: BuildArgs) -> Result<()> {
         return Ok(());
     }
     if !args.no_cargo {
-        stage::build_binaries(&spec.packages)?;
+        stage::build_binaries(&spec.packages, spec.profile)?;
     }
     let context = stage::stage_context(&spec, &settings.context_dir())?;
     let reference = settings.image.reference();
@@ -128,9 +158,17 @@ pub fn build(args: BuildArgs) -> Result<()> {
     Ok(())
 }
 
+/// `cargo xtask push`: prints the digest the registry reports for each
+/// image pushed, one a line.
 pub fn push(args: PushArgs) -> Result<()> {
-    let settings = ImageSettings::resolve(&args.image)?;
     let tool = Tool::select(args.tool)?;
+    for settings in selected(&args.image, args.all)? {
+        push_one(&settings, tool, args.tls_verify)?;
+    }
+    Ok(())
+}
+
+fn push_one(settings: &ImageSettings, tool: Tool, tls_verify: bool) -> Result<()> {
     let record_path = settings.record_path();
     let mut record = BuildRecord::read(&record_path)?;
     // Explicit VERSION/REGISTRY/AGENT_IMG name the destination; otherwise
@@ -157,12 +195,7 @@ pub fn push(args: PushArgs) -> Result<()> {
             record_path.display()
         ),
         (Tool::Podman | Tool::Buildah, Some(archive)) if has_program("skopeo") => {
-            registry::push_with_skopeo(
-                archive,
-                &destination,
-                credentials.as_ref(),
-                args.tls_verify,
-            )?
+            registry::push_with_skopeo(archive, &destination, credentials.as_ref(), tls_verify)?
         }
         (_, Some(archive)) => {
             let archive = oci::OciArchive::open(archive)?;
@@ -176,12 +209,7 @@ pub fn push(args: PushArgs) -> Result<()> {
                     record_path.display()
                 );
             }
-            registry::push_native(
-                &archive,
-                &destination,
-                credentials.as_ref(),
-                args.tls_verify,
-            )?
+            registry::push_native(&archive, &destination, credentials.as_ref(), tls_verify)?
         }
     };
     if record

@@ -1,6 +1,7 @@
 //! Which image to build and what to call it: the `VERSION`, `REGISTRY`,
 //! `AGENT_IMG` settings shared with the Makefile (same names, same
-//! defaults), the template selection, and the reproducibility inputs
+//! defaults), the template selection, the project's MCP server images named
+//! after the agent image (`mcp.rs`), and the reproducibility inputs
 //! (`SOURCE_DATE_EPOCH`, the commit).
 
 use std::path::PathBuf;
@@ -9,6 +10,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 
+use super::mcp::{MCP_SERVERS, McpServer, mcp_server};
 use crate::workspace::{root, target_dir};
 
 /// Default registry (and organisation) images are named under.
@@ -45,7 +47,9 @@ pub struct ImageOptions {
     pub registry: Option<String>,
     /// Full image reference `registry/repo:tag` [env: AGENT_IMG for the
     /// unified image; default: $REGISTRY/self-service-agent:$VERSION, or
-    /// $REGISTRY/<binary>:$VERSION for a template image]
+    /// $REGISTRY/<binary>:$VERSION for a template image; the project's MCP
+    /// servers' images are named after the unified image's,
+    /// <repo>-employee-info-mcp:<tag> and <repo>-snow-mcp:<tag>]
     #[arg(long)]
     pub image: Option<String>,
     /// Build a one-binary image from a template instead of the unified image.
@@ -144,7 +148,34 @@ pub struct ImageSettings {
 }
 
 impl ImageSettings {
+    /// The unified image and the project's MCP server images beside it
+    /// (`build-image --all`, `push --all`).
+    pub fn resolve_all(options: &ImageOptions) -> Result<Vec<Self>> {
+        if options.template.is_some() {
+            bail!(
+                "--all builds the unified image and the MCP server images; it takes no --template"
+            );
+        }
+        let agent = Self::resolve(options)?;
+        let mut all = vec![agent.clone()];
+        all.extend(MCP_SERVERS.iter().map(|server| agent.mcp_beside(server)));
+        Ok(all)
+    }
+
     pub fn resolve(options: &ImageOptions) -> Result<Self> {
+        // A project MCP server's image is named after the unified image,
+        // unless --image names it.
+        if let (Some(Template::Mcp), Some(binary), None) =
+            (options.template, &options.binary, &options.image)
+            && let Some(server) = mcp_server(binary)
+        {
+            let agent = Self::resolve(&ImageOptions {
+                template: None,
+                binary: None,
+                ..options.clone()
+            })?;
+            return Ok(agent.mcp_beside(&server));
+        }
         let version_explicit = options.version.clone().or_else(|| env_var("VERSION"));
         let registry_explicit = options.registry.clone().or_else(|| env_var("REGISTRY"));
         let version = version_explicit
@@ -182,6 +213,16 @@ impl ImageSettings {
         })
     }
 
+    /// The image of `server` beside this (unified) image, with the same
+    /// inputs and output directory.
+    fn mcp_beside(&self, server: &McpServer) -> Self {
+        Self {
+            image: server.image_beside(&self.image),
+            template: Some((Template::Mcp, server.binary.to_owned())),
+            ..self.clone()
+        }
+    }
+
     /// File stem for this image's archive and record under `target/image`.
     pub fn artifact_name(&self) -> String {
         match &self.template {
@@ -193,10 +234,8 @@ impl ImageSettings {
     /// Where the last build of this image is recorded.
     pub fn record_path(&self) -> PathBuf {
         match &self.template {
-            None => self.out_dir.join("last-build.json"),
-            Some(_) => self
-                .out_dir
-                .join(format!("last-build-{}.json", self.artifact_name())),
+            None => self.out_dir.join(AGENT_RECORD),
+            Some(_) => self.out_dir.join(record_file_name(&self.artifact_name())),
         }
     }
 
@@ -246,6 +285,15 @@ impl ImageSettings {
             (format!("{prefix}.version"), self.version.clone()),
         ])
     }
+}
+
+/// The record of the unified image's last build, under the output directory.
+pub const AGENT_RECORD: &str = "last-build.json";
+
+/// The record of a template image's last build (`artifact` is
+/// `<template>-<binary>`), under the output directory.
+pub fn record_file_name(artifact: &str) -> String {
+    format!("last-build-{artifact}.json")
 }
 
 pub fn template_description(template: Template, binary: &str) -> String {

@@ -18,13 +18,17 @@ pub const AGENT_BINARIES: [&str; 3] = ["db-migrate", "register-assets", "self-se
 pub const CA_BUNDLE: &str = "etc/ssl/certs/ca-certificates.crt";
 /// The runtime user: numeric, so Kubernetes can verify `runAsNonRoot`.
 pub const RUNTIME_USER: &str = "1001";
+/// The cargo profile of the MCP template's binaries (root `Cargo.toml`):
+/// optimised for size, as `Containerfile.mcp-template` builds them too.
+pub const MCP_PROFILE: &str = "release-small";
 
 #[derive(Debug, Clone)]
 pub struct ImageSpec {
     pub containerfile: PathBuf,
     pub build_args: Vec<(String, String)>,
-    /// Cargo packages to build for the musl target.
+    /// Cargo packages to build for the musl target, and in which profile.
     pub packages: Vec<String>,
+    pub profile: &'static str,
     /// Whether the default asset directory is staged at `app/config`.
     pub with_assets: bool,
     pub layers: Vec<LayerSpec>,
@@ -72,6 +76,7 @@ pub fn image_spec(settings: &ImageSettings) -> Result<ImageSpec> {
                 .iter()
                 .map(|name| (*name).to_owned())
                 .collect(),
+            profile: "release",
             with_assets: true,
             layers: vec![
                 ca_layer,
@@ -110,6 +115,10 @@ pub fn image_spec(settings: &ImageSettings) -> Result<ImageSpec> {
                 containerfile: root().join(format!("Containerfile.{}-template", template.name())),
                 build_args,
                 packages: vec![binary.clone()],
+                profile: match template {
+                    Template::Services => "release",
+                    Template::Mcp => MCP_PROFILE,
+                },
                 with_assets: false,
                 layers: vec![
                     ca_layer,

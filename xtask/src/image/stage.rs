@@ -1,5 +1,5 @@
 //! The static binaries and the build context: `cargo build` for the musl
-//! target, then a root filesystem staged under `target/image/context/<name>`
+//! target (in the image's cargo profile), then a root filesystem staged under `target/image/context/<name>`
 //! with normalised permissions (binaries 0755, everything else 0644,
 //! directories 0755), so the image does not depend on the host's umask.
 
@@ -17,20 +17,21 @@ use crate::workspace::{root, run_command, target_dir};
 /// Host CA bundle packaged into the image.
 const HOST_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
-/// `cargo build --release --target x86_64-unknown-linux-musl -p ...`.
-pub fn build_binaries(packages: &[String]) -> Result<()> {
+/// `cargo build --profile <profile> --target x86_64-unknown-linux-musl -p ...`.
+pub fn build_binaries(packages: &[String], profile: &str) -> Result<()> {
     let mut command = Command::new(env!("CARGO"));
     command
         .current_dir(root())
-        .args(["build", "--release", "--target", MUSL_TARGET]);
+        .args(["build", "--profile", profile, "--target", MUSL_TARGET]);
     for package in packages {
         command.args(["-p", package]);
     }
     run_command(&mut command)
 }
 
-pub fn binary_path(package: &str) -> PathBuf {
-    target_dir().join(MUSL_TARGET).join("release").join(package)
+/// Where cargo puts `package`'s binary in `profile`.
+pub fn binary_path(package: &str, profile: &str) -> PathBuf {
+    target_dir().join(MUSL_TARGET).join(profile).join(package)
 }
 
 /// Stages `<context>/rootfs` for `spec` and returns the context directory.
@@ -43,7 +44,7 @@ pub fn stage_context(spec: &ImageSpec, context: &Path) -> Result<PathBuf> {
     let bin_dir = rootfs.join("usr/local/bin");
     create_dir(&bin_dir)?;
     for package in &spec.packages {
-        let binary = binary_path(package);
+        let binary = binary_path(package, spec.profile);
         if !binary.is_file() {
             bail!("{} was not built", binary.display());
         }

@@ -45,13 +45,20 @@ pub fn defaults() -> Case {
     }
 }
 
-/// A database Secret the user created, read by every container.
+/// A database Secret and an MCP token Secret the user created.
 pub fn existing_database_secret() -> Case {
     Case {
         slug: "external-secret",
-        values: json!({"database": {"existingSecret": "pgvector"}}),
+        values: json!({"database": {"existingSecret": "pgvector"},
+                       "mcpServers": {"authToken": {"existingSecret": "mcp-token",
+                                                    "existingSecretKey": "token"}}}),
         // What README's `kubectl create secret generic` makes.
-        existing: |database| vec![database_secret("pgvector", database)],
+        existing: |database| {
+            vec![
+                database_secret("pgvector", database),
+                secret_object("mcp-token", &[("token", "a-token-the-user-chose-4f81c2")]),
+            ]
+        },
         agents: packaged_agents(),
         knowledge_bases: packaged_knowledge_bases(),
         stray_agent_pruned: Some(false),

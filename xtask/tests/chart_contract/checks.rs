@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use crate::cases::ROUTING_REPLY;
-use crate::common::chart::{DB_MIGRATE, REGISTER_ASSETS};
+use crate::common::chart::{self, DB_MIGRATE, REGISTER_ASSETS, SERVER};
 use crate::common::describe;
 use crate::common::pod::{Objects, ProbeAction};
 use crate::install::{Installation, server};
@@ -15,7 +15,10 @@ use crate::release::assert_loopback_urls;
 pub fn database_secret(installed: &Installation) {
     let objects = &installed.release.objects;
     let database_values = &installed.case.values["database"];
-    let Some(secret) = objects.iter().find(|o| o["kind"] == "Secret") else {
+    let Some(secret) = objects.iter().find(|o| {
+        o["kind"] == "Secret"
+            && o["metadata"]["labels"]["app.kubernetes.io/component"] == "database"
+    }) else {
         assert!(
             !database_values["existingSecret"].is_null(),
             "no database Secret rendered"
@@ -63,7 +66,7 @@ pub fn service_port(installed: &Installation) {
         "the service listens where the containerPort says"
     );
     assert_eq!(
-        release.one("Service")["spec"]["ports"][0]["targetPort"],
+        chart::of_component(&release.objects, "Service", SERVER)["spec"]["ports"][0]["targetPort"],
         "http"
     );
 }
@@ -97,7 +100,7 @@ pub fn urls_point_at_the_test_services(installed: &Installation) {
                 for arg in command {
                     assert_loopback_urls(
                         &format!("{} {kind} exec", member.id),
-                        &release.rewrite(&arg),
+                        &release.rewrite(&member.id, &arg),
                     );
                 }
             }

@@ -1,7 +1,7 @@
 //! One install of a case, in the order of a first install on a cluster,
 //! run once per test process: the chart rendered, the test's PostgreSQL
 //! and fake LlamaStack standing in for the in-cluster ones, every container
-//! of the render run from the image. What each step showed is recorded for
+//! of the render run from its image. What each step showed is recorded for
 //! the tests; only a broken test setup stops the install.
 
 use std::collections::BTreeSet;
@@ -13,12 +13,14 @@ use test_support::fake_llamastack::{DEFAULT_LLM, FakeLlamaStack};
 
 use crate::cases::{Case, ROUTING_REPLY, database_secret};
 use crate::common::chart::{
-    self, CLUSTER_LLAMASTACK_URL, DB_MIGRATE, NAMESPACE, REGISTER_ASSETS, SERVICE,
+    self, CLUSTER_LLAMASTACK_URL, DATABASE, DB_MIGRATE, NAMESPACE, REGISTER_ASSETS, SERVER, SERVICE,
 };
+use crate::common::has_program;
+use crate::common::images::all_images;
 use crate::common::pod::{Objects, PodContainer, Probe};
-use crate::common::{agent_image, has_program};
+use crate::mcp::{McpServed, serve_mcp};
 use crate::probe::ProbeTarget;
-use crate::release::{Ran, Release};
+use crate::release::{Images, PodPort, Ran, Release};
 
 /// A case installed, and what each step of the install showed.
 pub struct Installation {
@@ -55,11 +57,14 @@ pub struct Installation {
     /// Whether the service was still running at the end, and its logs.
     pub service_stayed_up: bool,
     pub service_logs: String,
+    /// What each MCP server's container showed.
+    pub mcp: Vec<McpServed>,
 }
 
-/// podman and the tools venv's python, or `None` after a visible skip
-/// (a failure under `SSA_REQUIRE_ALL=1`).
-pub fn prerequisites(test: &str) -> Option<PathBuf> {
+/// podman, the tools venv's python and the MCP venv's (for the MCP
+/// client), or `None` after a visible skip (a failure under
+/// `SSA_REQUIRE_ALL=1`).
+pub fn prerequisites(test: &str) -> Option<(PathBuf, PathBuf)> {
     if !has_program("podman") {
         test_support::skip_unless_required(
             test,
@@ -67,32 +72,49 @@ pub fn prerequisites(test: &str) -> Option<PathBuf> {
         );
         return None;
     }
-    chart::tools_python(test)
+    let tools = chart::tools_python(test)?;
+    Some((tools, test_support::mcp::python_or_skip(test)?))
 }
 
-/// The image under test: `SSA_CONTRACT_IMAGE` when set (an image already
-/// in podman's store, e.g. the `reference` of target/image/last-build.json),
-/// else the image tests' build of the current tree, once per test process.
-fn image_reference() -> String {
+/// The images under test: `SSA_CONTRACT_IMAGE` when set (the main image,
+/// already in podman's store, e.g. the `reference` of
+/// target/image/last-build.json), with the MCP images beside it as
+/// `cargo xtask build-image --all` names them; else the image tests' build
+/// of the current tree, once per test process.
+fn images() -> Images {
     match std::env::var("SSA_CONTRACT_IMAGE") {
-        Ok(reference) if !reference.is_empty() => reference,
-        _ => agent_image().reference.clone(),
+        Ok(reference) if !reference.is_empty() => {
+            let (repository, tag) = reference.rsplit_once(':').expect("repository:tag");
+            Images {
+                employee_info: format!("{repository}-employee-info-mcp:{tag}"),
+                snow: format!("{repository}-snow-mcp:{tag}"),
+                main: reference,
+            }
+        }
+        _ => {
+            let all = all_images();
+            Images {
+                main: all.agent.reference.clone(),
+                employee_info: all.mcp("mcp-employee-info").reference.clone(),
+                snow: all.mcp("mcp-snow").reference.clone(),
+            }
+        }
     }
 }
 
 /// Installs `case`; `None` after a visible skip.
 pub fn install(case: Case) -> Option<Installation> {
-    let python = prerequisites(&format!("chart contract ({})", case.slug))?;
+    let (python, mcp_python) = prerequisites(&format!("chart contract ({})", case.slug))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
-    Some(runtime.block_on(install_with(case, python)))
+    Some(runtime.block_on(install_with(case, python, mcp_python)))
 }
 
-async fn install_with(case: Case, python: PathBuf) -> Installation {
+async fn install_with(case: Case, python: PathBuf, mcp_python: PathBuf) -> Installation {
     let total = Instant::now();
-    let image = image_reference();
+    let images = images();
     let database = test_support::test_database().await.unwrap();
     let fake = FakeLlamaStack::start().await;
     if case.stray_agent_pruned.is_some() {
@@ -112,42 +134,68 @@ async fn install_with(case: Case, python: PathBuf) -> Installation {
     }
     // The release's database Secret carries the chart's values; on the
     // cluster it would point at the in-cluster PostgreSQL, here at the test's.
-    if let Some(secret) = objects.iter().find(|o| o["kind"] == "Secret") {
+    if let Some(secret) = chart::of_kind(&objects, "Secret")
+        .into_iter()
+        .find(|o| o["metadata"]["labels"]["app.kubernetes.io/component"] == DATABASE)
+    {
         let name = secret["metadata"]["name"].as_str().unwrap();
         references.add(&database_secret(name, &database));
     }
 
-    // The pod's port 8080 (the `http` containerPort, which LISTEN_ADDR, the
-    // probes and the Service's targetPort all name) and the Service address
-    // move to one free host port.
-    let container_port = server(&objects).container_port("http").expect("port http");
-    let service = chart::one(&objects, "Service");
-    let service_name = service["metadata"]["name"].as_str().unwrap().to_owned();
-    let service_port = service["spec"]["ports"][0]["port"].as_u64().unwrap();
-    let host_port = test_support::postgres::free_port().unwrap();
-    let local = format!("127.0.0.1:{host_port}");
+    // Each Deployment's pod port (the `http` containerPort, which
+    // LISTEN_ADDR, the probes and the Service's targetPort all name) moves
+    // to a free host port, and each Service's address with it.
+    let pod_ports: Vec<PodPort> = chart::of_kind(&objects, "Deployment")
+        .into_iter()
+        .map(|deployment| {
+            let pod = &deployment["spec"]["template"]["spec"];
+            let port = PodContainer {
+                pod,
+                container: &pod["containers"][0],
+            }
+            .container_port("http")
+            .expect("port http");
+            PodPort {
+                pod: format!(
+                    "Deployment/{}",
+                    deployment["metadata"]["name"].as_str().unwrap()
+                ),
+                container_port: port,
+                host_port: test_support::postgres::free_port().unwrap(),
+            }
+        })
+        .collect();
+    let mut rewrites = vec![(CLUSTER_LLAMASTACK_URL.to_owned(), fake.url())];
+    for service in chart::of_kind(&objects, "Service") {
+        let name = service["metadata"]["name"].as_str().unwrap();
+        let port = service["spec"]["ports"][0]["port"].as_u64().unwrap();
+        let component = &service["metadata"]["labels"]["app.kubernetes.io/component"];
+        let deployment = chart::of_kind(&objects, "Deployment")
+            .into_iter()
+            .find(|d| &d["metadata"]["labels"]["app.kubernetes.io/component"] == component)
+            .expect("the Service's Deployment");
+        let pod = format!(
+            "Deployment/{}",
+            deployment["metadata"]["name"].as_str().unwrap()
+        );
+        let host_port = pod_ports.iter().find(|p| p.pod == pod).unwrap().host_port;
+        for address in [
+            format!("http://{name}:{port}"),
+            format!("http://{name}.{NAMESPACE}.svc:{port}"),
+        ] {
+            rewrites.push((address, format!("http://127.0.0.1:{host_port}")));
+        }
+    }
     let release = Release {
-        rewrites: vec![
-            (CLUSTER_LLAMASTACK_URL.to_owned(), fake.url()),
-            (
-                format!("http://{service_name}:{service_port}"),
-                format!("http://{local}"),
-            ),
-            (
-                format!("http://{service_name}.{NAMESPACE}.svc:{service_port}"),
-                format!("http://{local}"),
-            ),
-            (format!("0.0.0.0:{container_port}"), local.clone()),
-            (format!("127.0.0.1:{container_port}"), local.clone()),
-        ],
+        rewrites,
+        pod_ports,
         objects,
         references,
-        image,
+        images,
         volumes: tempfile::tempdir().unwrap(),
         prefix: format!("ssa-contract-{}-{}", std::process::id(), case.slug),
         ran: std::sync::Mutex::default(),
     };
-    release.one("Deployment");
     let migrate = release.member("Job", &[DB_MIGRATE]);
     let register = release.member("Job", &[REGISTER_ASSETS]);
     let wait = release.member("Deployment", &[DB_MIGRATE, "wait"]);
@@ -195,7 +243,17 @@ async fn install_with(case: Case, python: PathBuf) -> Installation {
         .collect();
     let vector_dbs = snapshot.vector_dbs.keys().cloned().collect();
 
-    // 5. The service: probes as the kubelet runs them, then /ready.
+    // 5. The MCP servers: probes, /health, tool calls with the release's
+    // token as LlamaStack makes them, and one without.
+    let mut mcp = Vec::new();
+    for member in release.members().into_iter().filter(|m| m.is_mcp_server()) {
+        mcp.push(serve_mcp(&release, &member, &mcp_python).await);
+    }
+
+    // 6. The service: probes as the kubelet runs them, then /ready.
+    let server_port = release.pod_port(&server.id).expect("the service's port");
+    let (host_port, container_port) = (server_port.host_port, server_port.container_port);
+    let local = format!("127.0.0.1:{host_port}");
     let service_container = release.start(&server, "server");
     let client = reqwest::Client::new();
     let service_probes = ["startupProbe", "livenessProbe", "readinessProbe"]
@@ -218,7 +276,7 @@ async fn install_with(case: Case, python: PathBuf) -> Installation {
     let base = format!("http://{local}");
     let ready = get_json(client.get(format!("{base}/ready"))).await;
 
-    // 6. A request through the service to the registered agents, with the
+    // 7. A request through the service to the registered agents, with the
     // chart's authentication settings.
     let sync = format!("{base}/api/v1/requests/generic/sync");
     let body = json!({"content": "hello", "integration_type": "CLI"});
@@ -242,7 +300,7 @@ async fn install_with(case: Case, python: PathBuf) -> Installation {
         None => None,
     };
 
-    // 7. helm test, and with LlamaStack down.
+    // 8. helm test, and with LlamaStack down.
     let helm_test_ran = release.run(&helm_test);
     let helm_test_llamastack_down = if case.negative_helm_test {
         fake.stop().await;
@@ -255,6 +313,9 @@ async fn install_with(case: Case, python: PathBuf) -> Installation {
     let service_stayed_up = service_container.running();
     let service_logs = service_container.logs();
     drop(service_container);
+    for served in &mut mcp {
+        served.finish();
+    }
     println!(
         "{}: {} containers run in {} ms",
         case.slug,
@@ -281,15 +342,13 @@ async fn install_with(case: Case, python: PathBuf) -> Installation {
         helm_test_llamastack_down,
         service_stayed_up,
         service_logs,
+        mcp,
     }
 }
 
 /// The service container of the render, for its ports and LISTEN_ADDR.
 pub fn server(objects: &[Value]) -> PodContainer<'_> {
-    let deployment = objects
-        .iter()
-        .find(|o| o["kind"] == "Deployment")
-        .expect("a Deployment");
+    let deployment = chart::of_component(objects, "Deployment", SERVER);
     let pod = &deployment["spec"]["template"]["spec"];
     let containers = pod["containers"].as_array().unwrap();
     assert_eq!(containers.len(), 1, "one container in the service's pod");

@@ -24,16 +24,20 @@
 //! Each case of `cases.rs` is installed once per test process, in the order
 //! of a first install (`install.rs`): the init container (`db-migrate
 //! wait`) starts while the schema is missing; the migration Job; the
-//! registration Job; the service and its startup, liveness and readiness
-//! probes (exec probes run with `podman exec`, httpGet probes fetched);
+//! registration Job; the MCP servers, their probes, `/health`, tool calls
+//! with the release's token through the official Python MCP client, and a
+//! call without it (`mcp.rs`); the service and its startup, liveness and
+//! readiness probes (exec probes run with `podman exec`, httpGet probes fetched);
 //! `/ready` and a request through it to the agents; the `helm test` pod.
 //! Each test below checks one thing that install showed (`checks.rs`), in a
 //! module named after the case.
 //!
-//! Needs podman and the tools venv (`target/venv/tools`); without them the
+//! Needs podman, the tools venv (`target/venv/tools`) and the MCP venv
+//! (`target/venv/mcp`); without them the
 //! tests print `SKIPPED: ...`, or fail under `SSA_REQUIRE_ALL=1`.
 //! `SSA_CONTRACT_IMAGE=<reference>` runs an image already in podman's store
-//! instead of building one (e.g. the `reference` of target/image/last-build.json).
+//! instead of building one (e.g. the `reference` of target/image/last-build.json),
+//! with the MCP images beside it (`<repository>-employee-info-mcp:<tag>`, ...).
 
 #![allow(clippy::unwrap_used)]
 
@@ -43,6 +47,7 @@ mod common;
 mod cases;
 mod checks;
 mod install;
+mod mcp;
 mod probe;
 mod release;
 
@@ -89,6 +94,14 @@ macro_rules! contract_tests {
                 the_helm_test_pod_passes => helm_test_passes,
                 the_service_stays_up_through_the_install => service_stays_up,
                 every_rendered_container_ran => every_container_ran,
+                both_mcp_servers_ran_from_their_images => mcp_servers_ran,
+                the_mcp_servers_pass_their_startup_liveness_and_readiness_probes => mcp_probes_pass,
+                the_mcp_servers_answer_health_with_their_name_and_the_demo_backend => mcp_health,
+                a_tool_call_with_the_token_gets_the_laptop_of_the_demo_employee_calling => employee_info_answers_for_the_caller,
+                a_ticket_opened_through_snow_is_listed_for_the_employee => snow_lists_the_ticket_it_opened,
+                an_mcp_call_without_the_token_is_refused_with_401 => mcp_refuses_calls_without_the_token,
+                the_service_holds_the_token_the_mcp_servers_require => the_service_holds_the_mcp_servers_token,
+                the_mcp_servers_stay_up_through_the_install => mcp_servers_stay_up,
                 $($test => $check),*
             );
         }
@@ -98,7 +111,9 @@ macro_rules! contract_tests {
             #[test]
             fn $test() {
                 if let Some(installed) = installed() {
-                    crate::checks::$check(installed);
+                    #[allow(unused_imports)]
+                    use crate::{checks::*, mcp::*};
+                    $check(installed);
                 }
             }
         )*

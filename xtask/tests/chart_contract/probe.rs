@@ -59,7 +59,7 @@ impl ProbeTarget<'_> {
             ProbeAction::Exec(command) => {
                 let command: Vec<String> = command
                     .iter()
-                    .map(|arg| self.release.rewrite(arg))
+                    .map(|arg| self.release.rewrite(self.id, arg))
                     .collect();
                 for arg in &command {
                     assert_loopback_urls(&format!("{} exec", probe.kind), arg);

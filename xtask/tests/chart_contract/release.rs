@@ -1,6 +1,7 @@
 //! The rendered release and how its containers run here: each as the
-//! kubelet would run it (`common::pod`), with what points at in-cluster
-//! services moved onto the test's loopback services.
+//! kubelet would run it (`common::pod`), from the image its pod runs, with
+//! what points at in-cluster services moved onto the test's loopback
+//! services and each pod's port onto a host port of its own.
 
 use std::collections::BTreeSet;
 use std::process::{Command, Output};
@@ -9,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::chart::{self, Container};
+use crate::common::chart::{self, Container, EMPLOYEE_INFO, SNOW};
 use crate::common::container::Running;
 use crate::common::pod::Objects;
 use crate::common::{describe, podman, run};
@@ -22,13 +23,42 @@ pub struct Release {
     pub references: Objects,
     /// In-cluster addresses and their loopback stand-ins.
     pub rewrites: Vec<(String, String)>,
-    pub image: String,
+    /// Each pod's port (the `http` containerPort) and the host port it
+    /// moves to (the containers share the host's network).
+    pub pod_ports: Vec<PodPort>,
+    pub images: Images,
     /// Where ConfigMap and Secret volumes are written.
     pub volumes: tempfile::TempDir,
     /// Prefix of the podman container names.
     pub prefix: String,
     /// The containers (`Kind/object:container`) run so far.
     pub ran: Mutex<BTreeSet<String>>,
+}
+
+/// The images under test: the main one, and each MCP server's.
+pub struct Images {
+    pub main: String,
+    pub employee_info: String,
+    pub snow: String,
+}
+
+impl Images {
+    /// The image a container of the render runs, by its pod.
+    pub fn of(&self, member: &Container<'_>) -> &str {
+        match member.component() {
+            Some(EMPLOYEE_INFO) => &self.employee_info,
+            Some(SNOW) => &self.snow,
+            _ => &self.main,
+        }
+    }
+}
+
+/// A pod's port moved to a host port.
+pub struct PodPort {
+    /// `Kind/name` of the pod.
+    pub pod: String,
+    pub container_port: u16,
+    pub host_port: u16,
 }
 
 /// A container run to its end.
@@ -85,8 +115,25 @@ impl Release {
         found.remove(0)
     }
 
-    pub fn rewrite(&self, text: &str) -> String {
-        replace_once(text, &self.rewrites)
+    /// `text` of the container `member_id` (`Kind/name:container`) with
+    /// the in-cluster addresses and its pod's listening address moved.
+    pub fn rewrite(&self, member_id: &str, text: &str) -> String {
+        let mut rewrites = self.rewrites.clone();
+        if let Some(port) = self.pod_port(member_id) {
+            let local = format!("127.0.0.1:{}", port.host_port);
+            rewrites.push((format!("0.0.0.0:{}", port.container_port), local.clone()));
+            rewrites.push((format!("127.0.0.1:{}", port.container_port), local));
+        }
+        replace_once(text, &rewrites)
+    }
+
+    /// The port move of the pod `member_id` belongs to.
+    pub fn pod_port(&self, member_id: &str) -> Option<&PodPort> {
+        self.pod_ports.iter().find(|port| {
+            member_id
+                .strip_prefix(port.pod.as_str())
+                .is_some_and(|rest| rest.starts_with(':'))
+        })
     }
 
     /// Environment and command line of a container, with the in-cluster
@@ -97,7 +144,7 @@ impl Release {
             .env(&self.references)
             .into_iter()
             .map(|(name, value)| {
-                let value = self.rewrite(&value);
+                let value = self.rewrite(&member.id, &value);
                 assert_loopback_urls(&format!("{}: env {name}", member.id), &value);
                 (name, value)
             })
@@ -107,7 +154,7 @@ impl Release {
             .argv()
             .iter()
             .map(|arg| {
-                let arg = self.rewrite(arg);
+                let arg = self.rewrite(&member.id, arg);
                 assert_loopback_urls(&format!("{}: argument", member.id), &arg);
                 arg
             })
@@ -141,7 +188,15 @@ impl Release {
         for (name, value) in env {
             command.arg("--env").arg(format!("{name}={value}"));
         }
-        command.arg(&self.image).args(argv);
+        // The k8s command replaces the image's ENTRYPOINT (the MCP images
+        // have one) and its CMD; the args are the rest.
+        let command_len = strings_len(member.spec, "command");
+        let entrypoint = serde_json::to_string(&argv[..command_len]).unwrap();
+        command
+            .arg("--entrypoint")
+            .arg(entrypoint)
+            .arg(self.images.of(member))
+            .args(&argv[command_len..]);
         command
     }
 
@@ -170,6 +225,11 @@ impl Release {
         );
         running
     }
+}
+
+/// How many strings a container's `command` (or `args`) has.
+fn strings_len(container: &Value, field: &str) -> usize {
+    container[field].as_array().map_or(0, Vec::len)
 }
 
 /// Replaces every occurrence of any `from` by its `to` in one pass (a

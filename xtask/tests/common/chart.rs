@@ -20,6 +20,15 @@ pub const CLUSTER_LLAMASTACK_URL: &str = "http://llamastack:8321";
 pub const DB_MIGRATE: &str = "/usr/local/bin/db-migrate";
 pub const REGISTER_ASSETS: &str = "/usr/local/bin/register-assets";
 pub const SERVICE: &str = "/usr/local/bin/self-service-agent";
+/// Where the MCP images hold their one binary (Containerfile.mcp-template).
+pub const MCP_SERVER: &str = "/usr/local/bin/mcp-server";
+
+/// The component labels of the MCP servers' objects and pods, and of the
+/// service's (`server`) and the database Secret's (`database`).
+pub const EMPLOYEE_INFO: &str = "mcp-employee-info";
+pub const SNOW: &str = "mcp-snow";
+pub const SERVER: &str = "server";
+pub const DATABASE: &str = "database";
 
 /// The tools venv's Python, or `None` after a visible skip (a failure under
 /// `SSA_REQUIRE_ALL=1`) when it is not provisioned.
@@ -78,6 +87,11 @@ impl Render {
         one(self.objects(), kind)
     }
 
+    /// The one object of `kind` labelled `app.kubernetes.io/component: <component>`.
+    pub fn component(&self, kind: &str, component: &str) -> &Value {
+        of_component(self.objects(), kind, component)
+    }
+
     pub fn pods(&self) -> Vec<Pod<'_>> {
         pods(self.objects())
     }
@@ -94,6 +108,25 @@ pub fn of_kind<'a>(objects: impl IntoIterator<Item = &'a Value>, kind: &str) -> 
         .collect()
 }
 
+/// The one object of `kind` and `component`, asserting there is exactly one.
+pub fn of_component<'a>(
+    objects: impl IntoIterator<Item = &'a Value>,
+    kind: &str,
+    component: &str,
+) -> &'a Value {
+    let found: Vec<&Value> = of_kind(objects, kind)
+        .into_iter()
+        .filter(|object| object["metadata"]["labels"]["app.kubernetes.io/component"] == component)
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "expected one {kind} of component {component}, got {}",
+        found.len()
+    );
+    found[0]
+}
+
 /// The one object of `kind`, asserting there is exactly one.
 pub fn one<'a>(objects: impl IntoIterator<Item = &'a Value>, kind: &str) -> &'a Value {
     let found = of_kind(objects, kind);
@@ -105,7 +138,16 @@ pub fn one<'a>(objects: impl IntoIterator<Item = &'a Value>, kind: &str) -> &'a 
 pub struct Pod<'a> {
     pub id: String,
     pub kind: &'a str,
+    /// The pod's labels (of the Pod, or of the workload's pod template).
+    pub labels: &'a Value,
     pub spec: &'a Value,
+}
+
+impl Pod<'_> {
+    /// Its `app.kubernetes.io/component` label.
+    pub fn component(&self) -> Option<&str> {
+        self.labels["app.kubernetes.io/component"].as_str()
+    }
 }
 
 /// One container of a rendered pod, named `Kind/object:container`.
@@ -113,6 +155,8 @@ pub struct Pod<'a> {
 pub struct Container<'a> {
     pub id: String,
     pub kind: &'a str,
+    /// The labels of the pod it belongs to.
+    pub labels: &'a Value,
     /// The pod spec it belongs to.
     pub pod: &'a Value,
     /// The container itself.
@@ -120,6 +164,16 @@ pub struct Container<'a> {
 }
 
 impl<'a> Container<'a> {
+    /// The `app.kubernetes.io/component` label of its pod.
+    pub fn component(&self) -> Option<&'a str> {
+        self.labels["app.kubernetes.io/component"].as_str()
+    }
+
+    /// Whether it is an MCP server's container.
+    pub fn is_mcp_server(&self) -> bool {
+        matches!(self.component(), Some(EMPLOYEE_INFO | SNOW))
+    }
+
     /// The container as podman runs it (`pod.rs`).
     pub fn to_run(&self) -> PodContainer<'a> {
         PodContainer {
@@ -136,16 +190,21 @@ pub fn pods<'a>(objects: impl IntoIterator<Item = &'a Value>) -> Vec<Pod<'a>> {
         .into_iter()
         .filter_map(|object| {
             let kind = object["kind"].as_str()?;
-            let spec = match kind {
-                "Pod" => &object["spec"],
+            let pod = match kind {
+                "Pod" => object,
                 "Deployment" | "Job" | "StatefulSet" | "DaemonSet" | "ReplicaSet" => {
-                    &object["spec"]["template"]["spec"]
+                    &object["spec"]["template"]
                 }
-                "CronJob" => &object["spec"]["jobTemplate"]["spec"]["template"]["spec"],
+                "CronJob" => &object["spec"]["jobTemplate"]["spec"]["template"],
                 _ => return None,
             };
             let id = format!("{kind}/{}", object["metadata"]["name"].as_str()?);
-            Some(Pod { id, kind, spec })
+            Some(Pod {
+                id,
+                kind,
+                labels: &pod["metadata"]["labels"],
+                spec: &pod["spec"],
+            })
         })
         .collect()
 }
@@ -159,6 +218,7 @@ pub fn containers<'a>(objects: impl IntoIterator<Item = &'a Value>) -> Vec<Conta
                 all.push(Container {
                     id: format!("{}:{}", pod.id, container["name"].as_str().unwrap_or("?")),
                     kind: pod.kind,
+                    labels: pod.labels,
                     pod: pod.spec,
                     spec: container,
                 });

@@ -4,12 +4,13 @@
 //! release, binaries and rendered pods), `render` (render.py),
 //! `pod` (a rendered container run with podman as the kubelet would),
 //! `container` (a detached container), `registry` (a local registry and a
-//! credential helper).
+//! credential helper), `images` (the images built once per test process).
 
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod chart;
 pub mod container;
+pub mod images;
 pub mod pod;
 pub mod registry;
 pub mod render;
@@ -198,79 +199,6 @@ pub fn run_ok(command: &mut Command) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// One `cargo xtask build-image` result.
-#[derive(Debug, Clone)]
-pub struct Built {
-    pub reference: String,
-    pub digest: String,
-    pub archive: PathBuf,
-    pub record: Value,
-    pub out_dir: PathBuf,
-}
-
-/// `cargo xtask build-image <args>` into `out_dir`; reads its record.
-pub fn build_image(out_dir: &Path, tool: &str, args: &[&str]) -> Built {
-    run_ok(
-        xtask()
-            .args(["build-image", "--tool", tool, "--out-dir"])
-            .arg(out_dir)
-            .args(["--revision", &inputs().revision])
-            .env("SOURCE_DATE_EPOCH", &inputs().epoch)
-            .args(args),
-    );
-    let record_name = match args.iter().position(|arg| *arg == "--template") {
-        None => "last-build.json".to_owned(),
-        Some(at) => {
-            let binary = args[args.iter().position(|arg| *arg == "--binary").unwrap() + 1];
-            format!("last-build-{}-{binary}.json", args[at + 1])
-        }
-    };
-    let record: Value =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.join(record_name)).unwrap()).unwrap();
-    Built {
-        reference: record["reference"].as_str().unwrap().to_owned(),
-        digest: record["digest"].as_str().unwrap().to_owned(),
-        archive: PathBuf::from(record["archive"].as_str().unwrap()),
-        record,
-        out_dir: out_dir.to_path_buf(),
-    }
-}
-
-/// The unified image built with podman (binaries built by cargo), once per
-/// test process; a failed build fails every test that needs it, without
-/// building again.
-pub fn agent_image() -> &'static Built {
-    static BUILT: OnceLock<Result<Built, String>> = OnceLock::new();
-    once(&BUILT, "the shared image build", || {
-        build_image(
-            &scratch_dir().join("podman"),
-            "podman",
-            &[
-                "--image",
-                &format!("localhost/ssa-test/agent:{}", std::process::id()),
-            ],
-        )
-    })
-}
-
-/// The unified image as an OCI archive written without a container tool.
-pub fn native_archive() -> &'static Built {
-    static BUILT: OnceLock<Result<Built, String>> = OnceLock::new();
-    once(&BUILT, "the shared archive build", || {
-        // The binaries come from the podman build (same cargo invocation).
-        agent_image();
-        build_image(
-            &scratch_dir().join("native"),
-            "none",
-            &[
-                "--no-cargo",
-                "--image",
-                &format!("localhost/ssa-test/native:{}", std::process::id()),
-            ],
-        )
-    })
-}
-
 /// `init`'s result, computed once per test process and shared by every
 /// test that asks; when `init` panics, each of them fails with its message
 /// instead of running it again.
@@ -310,11 +238,26 @@ pub struct LayerFile {
 /// An OCI archive's manifest, config and layer contents.
 pub struct Archive {
     pub manifest_digest: String,
+    /// Bytes of the manifest and of the config blob.
+    pub manifest_size: u64,
+    pub config_size: u64,
     pub manifest: Value,
     pub config: Value,
     pub files: Vec<LayerFile>,
     /// Compressed and uncompressed size of each layer.
     pub layer_sizes: Vec<(u64, u64)>,
+}
+
+impl Archive {
+    /// What a registry stores: the gzip layers, the config and the manifest.
+    pub fn compressed_size(&self) -> u64 {
+        self.layer_sizes
+            .iter()
+            .map(|(compressed, _)| compressed)
+            .sum::<u64>()
+            + self.config_size
+            + self.manifest_size
+    }
 }
 
 pub fn read_archive(path: &Path) -> Archive {
@@ -334,9 +277,11 @@ pub fn read_archive(path: &Path) -> Archive {
     };
     let index: Value = serde_json::from_slice(&entries["index.json"]).unwrap();
     let manifest_digest = index["manifests"][0]["digest"].as_str().unwrap().to_owned();
-    let manifest: Value = serde_json::from_slice(blob(&manifest_digest)).unwrap();
-    let config: Value =
-        serde_json::from_slice(blob(manifest["config"]["digest"].as_str().unwrap())).unwrap();
+    let manifest_blob = blob(&manifest_digest);
+    let manifest: Value = serde_json::from_slice(manifest_blob).unwrap();
+    let config_blob = blob(manifest["config"]["digest"].as_str().unwrap());
+    let config: Value = serde_json::from_slice(config_blob).unwrap();
+    let (manifest_size, config_size) = (manifest_blob.len() as u64, config_blob.len() as u64);
     let mut files = Vec::new();
     let mut layer_sizes = Vec::new();
     for (layer, descriptor) in manifest["layers"].as_array().unwrap().iter().enumerate() {
@@ -370,6 +315,8 @@ pub fn read_archive(path: &Path) -> Archive {
     files.sort();
     Archive {
         manifest_digest,
+        manifest_size,
+        config_size,
         manifest,
         config,
         files,

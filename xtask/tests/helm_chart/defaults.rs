@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
-use crate::common::chart::{CLUSTER_LLAMASTACK_URL, DB_MIGRATE, Render, SERVICE, strings};
+use crate::common::chart::{
+    CLUSTER_LLAMASTACK_URL, DATABASE, DB_MIGRATE, Render, SERVER, SERVICE, strings,
+};
 use crate::sets::{DEFAULTS, set};
 
 fn defaults() -> Option<&'static Render> {
@@ -37,7 +39,7 @@ fn secret_ref(key: &str) -> Value {
 }
 
 fn server_pod(render: &Render) -> &Value {
-    &render.one("Deployment")["spec"]["template"]["spec"]
+    &render.component("Deployment", SERVER)["spec"]["template"]["spec"]
 }
 
 #[test]
@@ -86,16 +88,19 @@ fn service_container_is_live_on_health_and_ready_on_ready() {
 }
 
 #[test]
-fn deployment_runs_one_replica_without_an_autoscaler() {
+fn the_service_deployment_runs_one_replica_without_an_autoscaler() {
     let Some(render) = defaults() else { return };
-    assert_eq!(render.one("Deployment")["spec"]["replicas"], json!(1));
+    assert_eq!(
+        render.component("Deployment", SERVER)["spec"]["replicas"],
+        json!(1)
+    );
     assert!(render.of_kind("HorizontalPodAutoscaler").is_empty());
 }
 
 #[test]
-fn service_sends_port_8080_to_the_server_pods_and_not_the_jobs() {
+fn the_service_sends_port_8080_to_the_server_pods_and_not_the_jobs_or_mcp_servers() {
     let Some(render) = defaults() else { return };
-    let service = render.one("Service");
+    let service = render.component("Service", SERVER);
     assert_eq!(service["spec"]["ports"][0]["port"], json!(8080));
     assert_eq!(
         service["spec"]["selector"]["app.kubernetes.io/component"],
@@ -103,12 +108,13 @@ fn service_sends_port_8080_to_the_server_pods_and_not_the_jobs() {
     );
     assert_eq!(
         service["spec"]["selector"],
-        render.one("Deployment")["spec"]["selector"]["matchLabels"],
+        render.component("Deployment", SERVER)["spec"]["selector"]["matchLabels"],
         "Service and Deployment select the same pods"
     );
-    for job in render.of_kind("Job") {
-        let labels = &job["spec"]["template"]["metadata"]["labels"];
-        assert_ne!(labels["app.kubernetes.io/component"], json!("server"));
+    for pod in render.pods() {
+        if pod.id != "Deployment/self-service-agent" {
+            assert_ne!(pod.component(), Some(SERVER), "{}", pod.id);
+        }
     }
 }
 
@@ -117,7 +123,7 @@ fn disruption_budget_covers_the_pods_the_service_selects() {
     let Some(render) = defaults() else { return };
     assert_eq!(
         render.one("PodDisruptionBudget")["spec"]["selector"]["matchLabels"],
-        render.one("Service")["spec"]["selector"]
+        render.component("Service", SERVER)["spec"]["selector"]
     );
 }
 
@@ -199,7 +205,7 @@ fn helm_test_pod_asks_the_services_ready_with_the_images_healthcheck() {
 #[test]
 fn database_secret_from_the_values_has_the_five_connection_keys() {
     let Some(render) = defaults() else { return };
-    let keys: BTreeSet<&str> = render.one("Secret")["data"]
+    let keys: BTreeSet<&str> = render.component("Secret", DATABASE)["data"]
         .as_object()
         .expect("data")
         .keys()

@@ -2,8 +2,9 @@
 //! (PyPI `helm-python-sdk`, through `helm/tests/render.py` in the tools venv
 //! `target/venv/tools` from `ci/python/tools.txt`), every object validated
 //! against the Kubernetes schemas (`kubernetes-validate`, strict), and the
-//! pods checked against the image's process contract and the restricted Pod
-//! Security Standard; the values schema; and `cargo xtask helm`.
+//! pods checked against the images' process contract and the restricted Pod
+//! Security Standard; the MCP servers, their NetworkPolicy and token; the
+//! values schema; and `cargo xtask helm`.
 //!
 //! The render checks run on the override sets of `sets.rs`, rendered once
 //! per test process. A check over every pod or container walks the render
@@ -17,8 +18,12 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod binaries;
 mod defaults;
 mod lint_and_validate;
+mod mcp_network_policy;
+mod mcp_servers;
+mod mcp_token;
 mod overrides;
 mod pod_security;
 mod process_contract;

@@ -2,6 +2,7 @@
 
 use serde_json::json;
 
+use crate::common::chart::{DATABASE, SERVER};
 use crate::sets::{AUTOSCALING, EVERYTHING_ELSE, EXTERNAL_SECRET, LEAN, set};
 
 #[test]
@@ -9,12 +10,21 @@ fn existing_database_secret_replaces_the_charts_own_in_all_fifteen_references() 
     let Some(external) = set(EXTERNAL_SECRET) else {
         return;
     };
-    assert!(external.of_kind("Secret").is_empty());
+    assert!(
+        external
+            .of_kind("Secret")
+            .iter()
+            .all(|secret| secret["metadata"]["labels"]["app.kubernetes.io/component"] != DATABASE),
+        "no database Secret of the chart's own"
+    );
     let mut references = 0;
     for container in external.containers() {
         for env in container.spec["env"].as_array().into_iter().flatten() {
-            if let Some(name) = env["valueFrom"]["secretKeyRef"]["name"].as_str() {
-                assert_eq!(name, "pgvector", "{}", container.id);
+            let var = env["name"].as_str().unwrap_or_default();
+            if let Some(name) = env["valueFrom"]["secretKeyRef"]["name"].as_str()
+                && var.starts_with("POSTGRES_")
+            {
+                assert_eq!(name, "pgvector", "{} {var}", container.id);
                 references += 1;
             }
         }
@@ -35,7 +45,7 @@ fn autoscaling_adds_an_autoscaling_v2_hpa_that_owns_the_replica_count() {
     assert_eq!(hpa["spec"]["scaleTargetRef"]["kind"], json!("Deployment"));
     assert_eq!(
         hpa["spec"]["scaleTargetRef"]["name"],
-        autoscaling.one("Deployment")["metadata"]["name"]
+        autoscaling.component("Deployment", SERVER)["metadata"]["name"]
     );
     assert_eq!(
         (
@@ -45,7 +55,7 @@ fn autoscaling_adds_an_autoscaling_v2_hpa_that_owns_the_replica_count() {
         (Some(2), Some(6))
     );
     assert_eq!(hpa["spec"]["metrics"].as_array().map(Vec::len), Some(2));
-    assert!(autoscaling.one("Deployment")["spec"]["replicas"].is_null());
+    assert!(autoscaling.component("Deployment", SERVER)["spec"]["replicas"].is_null());
 }
 
 #[test]
@@ -87,7 +97,7 @@ fn asset_files_become_a_configmap_mounted_at_app_config_for_register_assets_and_
         assets_mounts, 2,
         "register-assets and the service see the override"
     );
-    let pod = &rich.one("Deployment")["spec"]["template"]["spec"];
+    let pod = &rich.component("Deployment", SERVER)["spec"]["template"]["spec"];
     let volume = pod["volumes"]
         .as_array()
         .expect("volumes")
@@ -114,7 +124,7 @@ fn helm_test_pod_asks_the_service_on_its_configured_port() {
         rich.one("Pod")["spec"]["containers"][0]["args"][2],
         json!(format!(
             "http://{}:9090/ready",
-            rich.one("Service")["metadata"]["name"]
+            rich.component("Service", SERVER)["metadata"]["name"]
                 .as_str()
                 .unwrap_or_default()
         ))
@@ -127,7 +137,7 @@ fn lean_set_renders_no_jobs_no_test_pod_and_runs_as_the_named_service_account() 
     assert!(lean.of_kind("Job").is_empty() && lean.of_kind("Pod").is_empty());
     assert!(lean.of_kind("ServiceAccount").is_empty());
     assert_eq!(
-        lean.one("Deployment")["spec"]["template"]["spec"]["serviceAccountName"],
+        lean.component("Deployment", SERVER)["spec"]["template"]["spec"]["serviceAccountName"],
         json!("existing-sa")
     );
 }

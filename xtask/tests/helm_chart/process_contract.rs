@@ -1,6 +1,7 @@
-//! The image's process contract (ARCHITECTURE.md, "Process contract") as
-//! every override set's pods must honour it: one image, each container one
-//! of its binaries with a command line that binary has and only the
+//! The images' process contract (docs/chart.md, docs/mcp-servers.md) as
+//! every override set's pods must honour it: every pod but the MCP servers'
+//! runs the main image, each MCP server its own; each container one of its
+//! image's binaries with a command line that binary has and only the
 //! environment variables it reads, and every Secret and ConfigMap a pod
 //! names either made by the release or named by the user.
 
@@ -8,141 +9,94 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use crate::common::chart::{DB_MIGRATE, REGISTER_ASSETS, SERVICE, strings};
-use crate::sets::{DIGEST, renders};
+use crate::binaries::{binary, check_command, image_of};
+use crate::common::chart::{EMPLOYEE_INFO, strings};
+use crate::sets::{DEFAULTS, DIGEST, DIGEST_PINNING, EVERYTHING_ELSE, SNOW_DIGEST, renders};
 
-/// A binary of the image and what the chart may hand it.
-struct Binary {
-    path: &'static str,
-    /// Whether the arguments after the binary are a command line it has.
-    accepts: fn(&[&str]) -> bool,
-    /// The environment variables it reads, in groups.
-    env: &'static [&'static [&'static str]],
-}
-
-const LOGGING: &[&str] = &["LOG_LEVEL", "LOG_FORMAT", "RUST_LOG"];
-const DATABASE: &[&str] = &[
-    "POSTGRES_HOST",
-    "POSTGRES_PORT",
-    "POSTGRES_DB",
-    "POSTGRES_USER",
-    "POSTGRES_PASSWORD",
-    "DATABASE_URL",
-    "DB_POOL_SIZE",
-    "DB_MAX_OVERFLOW",
-    "DB_POOL_TIMEOUT",
-    "DB_POOL_RECYCLE",
-    "SQL_DEBUG",
-    "DB_WAIT_TIMEOUT",
-];
-const LLAMASTACK: &[&str] = &["LLAMA_STACK_URL", "LLAMASTACK_SERVICE_HOST"];
-
-/// Every binary a container of the chart may run. A workload added to the
-/// chart runs one of these, or its binary gets a row here.
-const BINARIES: &[Binary] = &[
-    Binary {
-        path: DB_MIGRATE,
-        accepts: |args| matches!(args.first(), Some(&"up" | &"wait" | &"status")),
-        env: &[
-            LOGGING,
-            DATABASE,
-            &[
-                "DB_LOCK_TIMEOUT",
-                "EXPECTED_MIGRATION_VERSION",
-                "MIGRATION_WAIT_TIMEOUT",
-            ],
+/// The images an override set must run: the main one, employee-info's and
+/// snow's.
+fn expected_images(set: &str) -> [String; 3] {
+    let quay = "quay.io/ecosystem-appeng/self-service-agent";
+    match set {
+        DIGEST_PINNING => {
+            let pinned = "registry.example.com:5000/team/ssa";
+            [
+                format!("{pinned}@{DIGEST}"),
+                format!("{pinned}-employee-info-mcp:1.2.3"),
+                format!("{pinned}-snow-mcp@{SNOW_DIGEST}"),
+            ]
+        }
+        EVERYTHING_ELSE => [
+            format!("{quay}:0.1.0"),
+            "mirror.example.com/mcp/employee-info:7".to_owned(),
+            format!("{quay}-snow-mcp:0.1.0"),
         ],
-    },
-    Binary {
-        path: REGISTER_ASSETS,
-        accepts: |args| {
-            args.iter()
-                .all(|arg| ["--dry-run", "--prune"].contains(arg))
-        },
-        env: &[
-            LOGGING,
-            LLAMASTACK,
-            &["ASSET_CONFIG_DIR", "LLAMA_STACK_WAIT_TIMEOUT"],
+        _ => [
+            format!("{quay}:0.1.0"),
+            format!("{quay}-employee-info-mcp:0.1.0"),
+            format!("{quay}-snow-mcp:0.1.0"),
         ],
-    },
-    Binary {
-        path: SERVICE,
-        accepts: |args| match args {
-            ["serve"] => true,
-            ["healthcheck", "--url", url] => url.starts_with("http://"),
-            _ => false,
-        },
-        env: &[
-            LOGGING,
-            DATABASE,
-            LLAMASTACK,
-            &[
-                "LISTEN_ADDR",
-                "EXPECTED_MIGRATION_VERSION",
-                "AUTH_MODE",
-                "API_KEYS_FILE",
-                "REQUEST_MANAGER_URL",
-            ],
-        ],
-    },
-];
-
-fn binary(what: &str, path: &str) -> &'static Binary {
-    BINARIES
-        .iter()
-        .find(|binary| binary.path == path)
-        .unwrap_or_else(|| panic!("{what}: {path} is not one of the image's binaries"))
-}
-
-/// Checks a command line against the binaries and their command lines.
-fn check_command(what: &str, argv: &[&str]) {
-    let (path, args) = argv
-        .split_first()
-        .unwrap_or_else(|| panic!("{what}: empty command"));
-    assert!(
-        (binary(what, path).accepts)(args),
-        "{what}: {path} {args:?} is not a command line it has"
-    );
-}
-
-#[test]
-fn exactly_one_image_across_all_pods_and_digest_wins() {
-    let Some(renders) = renders() else { return };
-    for rendered in renders {
-        let name = rendered.name;
-        let containers = rendered.render.containers();
-        let images: BTreeSet<&str> = containers
-            .iter()
-            .map(|container| container.spec["image"].as_str().expect("image"))
-            .collect();
-        assert_eq!(images.len(), 1, "{name}: images {images:?}");
-        let image = *images.iter().next().expect("one image");
-        let expected = if rendered.values["image"]["digest"].is_string() {
-            format!("registry.example.com:5000/team/ssa@{DIGEST}")
-        } else {
-            "quay.io/ecosystem-appeng/self-service-agent:0.1.0".to_owned()
-        };
-        assert_eq!(image, expected, "{name}");
-        println!("{name}: every container runs {image}");
     }
 }
 
 #[test]
-fn every_container_pulls_its_image_if_not_present() {
+fn every_non_mcp_pod_runs_the_main_image_and_each_mcp_pod_its_own_mcp_image() {
     let Some(renders) = renders() else { return };
     for rendered in renders {
-        let policies: BTreeSet<&str> = rendered
-            .render
-            .containers()
-            .iter()
-            .map(|c| c.spec["imagePullPolicy"].as_str().expect("pull policy"))
-            .collect();
-        assert_eq!(
-            policies,
-            BTreeSet::from(["IfNotPresent"]),
-            "{}",
-            rendered.name
-        );
+        let name = rendered.name;
+        let [main, employee_info, snow] = expected_images(name);
+        let mut seen = BTreeSet::new();
+        for container in rendered.render.containers() {
+            let image = container.spec["image"].as_str().expect("image");
+            let expected = match image_of(&container) {
+                None => &main,
+                Some(EMPLOYEE_INFO) => &employee_info,
+                Some(_) => &snow,
+            };
+            assert_eq!(image, expected, "{name} {}", container.id);
+            seen.insert(image);
+        }
+        assert!(seen.contains(main.as_str()), "{name}: {seen:?}");
+        println!("{name}: images {seen:?}");
+    }
+}
+
+#[test]
+fn the_defaults_run_three_images() {
+    let Some(renders) = renders() else { return };
+    let defaults = renders
+        .iter()
+        .find(|r| r.name == DEFAULTS)
+        .expect("defaults");
+    let images: BTreeSet<&str> = defaults
+        .render
+        .containers()
+        .iter()
+        .map(|container| container.spec["image"].as_str().expect("image"))
+        .collect();
+    assert_eq!(images.len(), 3, "{images:?}");
+}
+
+#[test]
+fn every_container_pulls_with_its_images_pull_policy() {
+    let Some(renders) = renders() else { return };
+    for rendered in renders {
+        let main = rendered.values["image"]["pullPolicy"]
+            .as_str()
+            .unwrap_or("IfNotPresent");
+        for container in rendered.render.containers() {
+            let own = match image_of(&container) {
+                Some(EMPLOYEE_INFO) => &rendered.values["mcpServers"]["employeeInfo"],
+                Some(_) => &rendered.values["mcpServers"]["snow"],
+                None => &Value::Null,
+            };
+            let expected = own["image"]["pullPolicy"].as_str().unwrap_or(main);
+            assert_eq!(
+                container.spec["imagePullPolicy"], expected,
+                "{} {}",
+                rendered.name, container.id
+            );
+        }
     }
 }
 
@@ -161,7 +115,7 @@ fn every_container_runs_one_binary_of_the_image_with_a_command_line_it_has() {
             );
             let args = strings(&container.spec["args"]);
             let argv: Vec<&str> = command.iter().chain(args.iter()).copied().collect();
-            check_command(&what, &argv);
+            check_command(&what, image_of(&container), &argv);
             *seen.entry(argv[..argv.len().min(2)].join(" ")).or_insert(0) += 1;
         }
         println!("{}: commands {seen:?}", rendered.name);
@@ -178,6 +132,7 @@ fn every_exec_probe_runs_one_binary_of_the_image_with_a_command_line_it_has() {
                     let probe_argv: Vec<&str> = exec.iter().filter_map(Value::as_str).collect();
                     check_command(
                         &format!("{} {} {probe}", rendered.name, container.id),
+                        image_of(&container),
                         &probe_argv,
                     );
                 }
@@ -190,20 +145,29 @@ fn every_exec_probe_runs_one_binary_of_the_image_with_a_command_line_it_has() {
 fn every_container_gets_only_environment_its_binary_reads_each_variable_once() {
     let Some(renders) = renders() else { return };
     for rendered in renders {
-        // What the user adds with extraEnv is theirs to choose.
-        let extra: BTreeSet<&str> = rendered.values["extraEnv"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e["name"].as_str())
-            .collect();
+        // What the user adds with extraEnv (and an MCP server's env) is
+        // theirs to choose.
+        let names = |list: &'static Value| -> BTreeSet<&'static str> {
+            list.as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e["name"].as_str())
+                .collect()
+        };
+        let mcp = &rendered.values["mcpServers"];
         for container in rendered.render.containers() {
             let what = format!("{} {}", rendered.name, container.id);
+            let mut extra = names(&rendered.values["extraEnv"]);
+            match image_of(&container) {
+                Some(EMPLOYEE_INFO) => extra.extend(names(&mcp["employeeInfo"]["env"])),
+                Some(_) => extra.extend(names(&mcp["snow"]["env"])),
+                None => {}
+            }
             let command = strings(&container.spec["command"]);
             let path = command
                 .first()
                 .unwrap_or_else(|| panic!("{what}: no command"));
-            let allowed: BTreeSet<&str> = binary(&what, path)
+            let allowed: BTreeSet<&str> = binary(&what, image_of(&container), path)
                 .env
                 .iter()
                 .flat_map(|group| group.iter().copied())
@@ -245,6 +209,12 @@ fn pods_reference_only_secrets_and_configmaps_the_release_creates_or_the_user_na
             ("Secret", "/database/existingSecret"),
             ("Secret", "/auth/apiKeysSecret"),
             ("ConfigMap", "/assets/existingConfigMap"),
+            ("Secret", "/mcpServers/authToken/existingSecret"),
+            (
+                "Secret",
+                "/mcpServers/employeeInfo/servicenow/existingSecret",
+            ),
+            ("Secret", "/mcpServers/snow/servicenow/existingSecret"),
         ] {
             if let Some(existing) = values.pointer(pointer).and_then(Value::as_str) {
                 available.insert((kind.to_owned(), existing.to_owned()));

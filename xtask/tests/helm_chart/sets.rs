@@ -11,13 +11,17 @@ use crate::common::chart::{self, Render};
 /// kubernetes-validate ships.
 pub const KUBE_VERSIONS: [&str; 2] = ["1.29.0", "1.37.0"];
 pub const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+/// The snow MCP image's digest in the digest pinning set.
+pub const SNOW_DIGEST: &str =
+    "sha256:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
 
 pub const DEFAULTS: &str = "defaults";
 pub const EXTERNAL_SECRET: &str = "external Secret";
 pub const DIGEST_PINNING: &str = "digest pinning";
 pub const AUTOSCALING: &str = "autoscaling on";
 pub const EVERYTHING_ELSE: &str = "everything else on";
-pub const LEAN: &str = "existing asset ConfigMap, no Jobs";
+pub const LEAN: &str = "existing asset ConfigMap, no Jobs, no snow, no MCP token";
+pub const MCP_OFF: &str = "MCP servers off";
 
 fn override_sets() -> Vec<(&'static str, Value)> {
     vec![
@@ -29,7 +33,8 @@ fn override_sets() -> Vec<(&'static str, Value)> {
         (
             DIGEST_PINNING,
             json!({"image": {"registry": "registry.example.com:5000", "repository": "team/ssa",
-                             "tag": "1.2.3", "digest": DIGEST}}),
+                             "tag": "1.2.3", "digest": DIGEST, "pullPolicy": "Always"},
+                   "mcpServers": {"snow": {"image": {"digest": SNOW_DIGEST}}}}),
         ),
         (
             AUTOSCALING,
@@ -53,6 +58,24 @@ fn override_sets() -> Vec<(&'static str, Value)> {
                 "extraEnv": [{"name": "HTTPS_PROXY", "value": "http://proxy:3128"}],
                 "logging": {"level": "debug", "format": "text"},
                 "service": {"port": 9090},
+                "mcpServers": {
+                    "authToken": {"existingSecret": "mcp-token", "existingSecretKey": "token"},
+                    "networkPolicy": {"llamaStackSelector": {
+                        "podSelector": {"matchLabels": {"app": "llama-stack"}},
+                        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "llama"}}}},
+                    "employeeInfo": {
+                        "replicas": 2,
+                        "image": {"registry": "mirror.example.com", "repository": "mcp/employee-info",
+                                  "tag": "7", "pullPolicy": "Never"},
+                        "resources": {"requests": {"memory": "24Mi"}, "limits": {"memory": "48Mi"}},
+                        "env": [{"name": "MCP_ALLOW_ANY_EMPLOYEE", "value": "true"}],
+                        "servicenow": {"existingSecret": "servicenow"},
+                    },
+                    "snow": {
+                        "env": [{"name": "SERVICENOW_LAPTOP_REQUEST_LIMITS", "value": "2"}],
+                        "servicenow": {"existingSecret": "servicenow"},
+                    },
+                },
             }),
         ),
         (
@@ -64,7 +87,12 @@ fn override_sets() -> Vec<(&'static str, Value)> {
                 "pdb": {"create": false},
                 "tests": {"enabled": false},
                 "serviceAccount": {"create": false, "name": "existing-sa"},
+                "mcpServers": {"snow": {"enabled": false}, "authToken": {"enabled": false}},
             }),
+        ),
+        (
+            MCP_OFF,
+            json!({"mcpServers": {"employeeInfo": {"enabled": false}, "snow": {"enabled": false}}}),
         ),
     ]
 }

@@ -62,6 +62,73 @@ fn values_schema_rejects_wrong_types_and_unknown_keys_clearly() {
 }
 
 #[test]
+fn values_schema_rejects_wrong_types_of_the_mcp_server_values() {
+    let Some(python) = tools_python() else { return };
+    let cases = [
+        (
+            json!({"mcpServers": {"employeeInfo": {"enabled": "yes"}}}),
+            vec!["/mcpServers/employeeInfo/enabled", "want boolean"],
+        ),
+        (
+            json!({"mcpServers": {"snow": {"replicas": "2"}}}),
+            vec!["/mcpServers/snow/replicas", "want integer"],
+        ),
+        (
+            json!({"mcpServers": {"snow": {"image": {"digest": "sha256:abc"}}}}),
+            vec!["/mcpServers/snow/image/digest", "does not match pattern"],
+        ),
+        (
+            json!({"mcpServers": {"employeeInfo": {"image": {"tag": 2}}}}),
+            vec!["/mcpServers/employeeInfo/image/tag", "want string"],
+        ),
+        (
+            json!({"mcpServers": {"snow": {"image": {"pullPolicy": "Sometimes"}}}}),
+            vec!["/mcpServers/snow/image/pullPolicy"],
+        ),
+        (
+            json!({"mcpServers": {"snow": {"env": [{"value": "x"}]}}}),
+            vec!["/mcpServers/snow/env/0", "missing property 'name'"],
+        ),
+        (
+            json!({"mcpServers": {"snow": {"servicenow": {"secret": "sn"}}}}),
+            vec!["additional properties 'secret' not allowed"],
+        ),
+        (
+            json!({"mcpServers": {"authToken": {"existingSecret": 5}}}),
+            vec!["/mcpServers/authToken/existingSecret", "want string"],
+        ),
+        (
+            json!({"mcpServers": {"networkPolicy": {"enabled": "true"}}}),
+            vec!["/mcpServers/networkPolicy/enabled", "want boolean"],
+        ),
+        (
+            json!({"mcpServers": {"networkPolicy": {"llamaStackSelector":
+                {"podSelector": {"matchLabels": {"app": 1}}}}}}),
+            vec![
+                "/mcpServers/networkPolicy/llamaStackSelector/podSelector/matchLabels/app",
+                "want string",
+            ],
+        ),
+        (
+            json!({"mcpServers": {"networkPolicy": {"llamaStackSelector":
+                {"podSelector": {}, "namespaceSelector": "llama"}}}}),
+            vec!["/mcpServers/networkPolicy/llamaStackSelector/namespaceSelector"],
+        ),
+    ];
+    for (values, needles) in cases {
+        let rendered = render(&python, &values, false);
+        assert!(!rendered.ok(), "{values} was accepted");
+        let error = rendered.error();
+        for needle in needles {
+            assert!(
+                error.contains(needle),
+                "{values}: error {error:?} lacks {needle:?}"
+            );
+        }
+    }
+}
+
+#[test]
 fn values_schema_covers_every_value_in_values_yaml() {
     let root = xtask::workspace::root();
     let schema: Value = serde_json::from_str(

@@ -2,9 +2,9 @@
 //! image values, and each subcommand is the helm command line users know.
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use xtask::helm::{self, BuiltImage, HelmArgs, HelmCommand};
+use xtask::helm::{self, BuiltImage, BuiltImages, HelmArgs, HelmCommand};
 
 use crate::sets::DIGEST;
 
@@ -87,13 +87,16 @@ fn build_records_without_a_repository_or_with_a_foreign_digest_are_refused() {
 #[test]
 fn helm_subcommands_build_the_expected_command_lines() {
     let chart = Path::new("/src/helm");
-    let image = BuiltImage {
-        registry: "quay.io".into(),
-        repository: "x/ssa".into(),
-        tag: "1.0".into(),
-        digest: Some(DIGEST.into()),
+    let images = BuiltImages {
+        agent: Some(BuiltImage {
+            registry: "quay.io".into(),
+            repository: "x/ssa".into(),
+            tag: "1.0".into(),
+            digest: Some(DIGEST.into()),
+        }),
+        mcp: Vec::new(),
     };
-    let sets = image.set_args();
+    let sets = images.set_args();
     let cases: Vec<(HelmCommand, Vec<String>)> = vec![
         (
             HelmCommand::Template(helm_args(None, &["-f", "my.yaml"])),
@@ -141,7 +144,7 @@ fn helm_subcommands_build_the_expected_command_lines() {
     ];
     for (cmd, expected) in cases {
         assert_eq!(
-            argv_strings(helm::helm_argv(&cmd, chart, Some(&image))),
+            argv_strings(helm::helm_argv(&cmd, chart, Some(&images))),
             expected,
             "{cmd:?}"
         );
@@ -171,12 +174,12 @@ impl FakeHelm {
         Self { dir }
     }
 
-    fn record(&self) -> PathBuf {
-        self.dir.path().join("last-build.json")
+    fn write_record(&self, text: &str) {
+        self.write_record_named("last-build.json", text);
     }
 
-    fn write_record(&self, text: &str) {
-        std::fs::write(self.record(), text).expect("record");
+    fn write_record_named(&self, name: &str, text: &str) {
+        std::fs::write(self.dir.path().join(name), text).expect("record");
     }
 
     /// `cargo xtask helm <cmd>` with this helm on the chart in `helm/`.
@@ -185,7 +188,7 @@ impl FakeHelm {
             &cmd,
             &self.dir.path().join("helm"),
             &xtask::workspace::root().join("helm"),
-            &self.record(),
+            self.dir.path(),
         )
     }
 
@@ -253,4 +256,58 @@ fn a_broken_build_record_is_named_in_the_error() {
         format!("{error:#}").contains("last-build.json"),
         "{error:#}"
     );
+}
+
+/// A build record of `repository:tag` pinned by `digest`.
+fn record_text(repository: &str, tag: &str, digest: &str) -> String {
+    format!(
+        r#"{{"reference": "{repository}:{tag}", "repository": "{repository}", "tag": "{tag}", "digest": "{digest}"}}"#
+    )
+}
+
+#[test]
+fn mcp_build_records_become_the_mcp_servers_image_values_pinned_by_digest() {
+    let helm = FakeHelm::new();
+    let snow_digest = DIGEST.replace("0123", "4567");
+    helm.write_record(&record_text("quay.io/a/ssa", "2", DIGEST));
+    helm.write_record_named(
+        "last-build-mcp-mcp-employee-info.json",
+        &record_text("quay.io/a/ssa-employee-info-mcp", "2", DIGEST),
+    );
+    helm.write_record_named(
+        "last-build-mcp-mcp-snow.json",
+        &record_text("quay.io/a/ssa-snow-mcp", "2", &snow_digest),
+    );
+    helm.run(HelmCommand::Template(helm_args(None, &[])))
+        .expect("template");
+    let argv = helm.argv();
+    for expected in [
+        format!("image.digest={DIGEST}"),
+        "mcpServers.employeeInfo.image.registry=quay.io".to_owned(),
+        "mcpServers.employeeInfo.image.repository=a/ssa-employee-info-mcp".to_owned(),
+        "mcpServers.employeeInfo.image.tag=2".to_owned(),
+        format!("mcpServers.employeeInfo.image.digest={DIGEST}"),
+        "mcpServers.snow.image.repository=a/ssa-snow-mcp".to_owned(),
+        format!("mcpServers.snow.image.digest={snow_digest}"),
+    ] {
+        assert!(
+            argv.lines().any(|line| line == expected),
+            "{expected} missing from:\n{argv}"
+        );
+    }
+}
+
+#[test]
+fn an_mcp_server_without_a_build_record_keeps_the_charts_image_values() {
+    let helm = FakeHelm::new();
+    helm.write_record(&record_text("quay.io/a/ssa", "2", DIGEST));
+    helm.write_record_named(
+        "last-build-mcp-mcp-snow.json",
+        &record_text("quay.io/a/ssa-snow-mcp", "2", DIGEST),
+    );
+    helm.run(HelmCommand::Install(helm_args(None, &[])))
+        .expect("install");
+    let argv = helm.argv();
+    assert!(argv.contains("mcpServers.snow.image.digest="), "{argv}");
+    assert!(!argv.contains("mcpServers.employeeInfo"), "{argv}");
 }

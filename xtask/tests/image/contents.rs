@@ -4,7 +4,8 @@
 use serde_json::json;
 
 use crate::BINARIES;
-use crate::common::{agent_image, podman_run, read_archive, require, run};
+use crate::common::images::agent_image;
+use crate::common::{podman_run, read_archive, require, run};
 
 #[test]
 fn image_config_is_user_1001_port_8080_and_the_service_command() {

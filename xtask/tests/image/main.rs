@@ -1,8 +1,9 @@
-//! The image as docs/image.md describes it: built by `cargo xtask
+//! The images as docs/image.md describes them: built by `cargo xtask
 //! build-image` with podman and without any container tool, run read-only
-//! as user 1001, reproducible, pushed by `cargo xtask push`, and the
-//! one-binary templates. The unified image is built once per test process
-//! (`common::agent_image`) and shared by every test here.
+//! as user 1001, reproducible, pushed by `cargo xtask push`, the MCP server
+//! images beside the unified one (`--all`), and the one-binary templates.
+//! The three images are built once per test process
+//! (`common::images::all_images`) and shared by every test here.
 //!
 //! Needs podman, skopeo, umoci, docker-registry and htpasswd (`cargo xtask
 //! provision` installs them); without them each test prints `SKIPPED: ...`,
@@ -15,6 +16,7 @@ mod common;
 
 mod contents;
 mod makefile;
+mod mcp;
 mod push;
 mod reproducible;
 mod runs;

@@ -39,3 +39,40 @@ fn makefile_and_xtask_agree_on_the_image_defaults() {
         )
     );
 }
+
+/// `make -n <target>` with none of the user's settings: the commands it runs.
+fn make_dry_run(target: &str) -> String {
+    let mut make = std::process::Command::new("make");
+    make.current_dir(xtask::workspace::root())
+        .args(["-n", target])
+        .env_remove("MAKEFLAGS");
+    run_ok(&mut make)
+}
+
+#[test]
+fn make_build_all_images_and_push_all_images_are_xtasks_all() {
+    if !require(
+        &["make"],
+        "make_build_all_images_and_push_all_images_are_xtasks_all",
+    ) {
+        return;
+    }
+    let build = make_dry_run("build-all-images");
+    assert!(
+        build.lines().next() == Some("cargo xtask build-image --all"),
+        "{build}"
+    );
+    let push = make_dry_run("push-all-images");
+    assert!(
+        push.lines()
+            .next()
+            .is_some_and(|line| line.starts_with("cargo xtask push --all ")),
+        "{push}"
+    );
+    let agent = make_dry_run("build-agent-image");
+    assert_eq!(
+        agent.trim(),
+        "cargo xtask build-image",
+        "the main image alone"
+    );
+}

@@ -1,13 +1,23 @@
 //! `cargo xtask push` to a local `docker-registry` with htpasswd (bcrypt)
 //! auth, through skopeo (podman builds) and through the registry API (the
 //! archive written without a tool): the login from the environment or from
-//! the credential helper an auth file names, the registry's digest printed.
+//! the credential helper an auth file names, the registry's digest printed;
+//! `push --all` with the MCP server images, which `cargo xtask helm` then
+//! pins by digest.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Command;
 
+use serde_json::json;
+use xtask::helm::BuiltImages;
+use xtask::image::{AGENT_RECORD, MCP_SERVERS};
+
+use crate::common::chart::{self, NAMESPACE, RELEASE, Render};
+use crate::common::images::{Built, agent_image, all_images, native_archive};
 use crate::common::registry::{self, CredentialHelper, LocalRegistry};
-use crate::common::{Built, agent_image, native_archive, require, run, run_ok, scratch_dir, xtask};
+use crate::common::render;
+use crate::common::{require, run, run_ok, scratch_dir, xtask};
 
 const TOOLS: [&str; 4] = ["podman", "skopeo", "docker-registry", "htpasswd"];
 
@@ -177,4 +187,88 @@ fn a_wrong_password_from_a_credential_helper_fails_naming_the_auth_file() {
                 .env("REGISTRY_AUTH_FILE", &auth_file);
         },
     );
+}
+
+#[test]
+fn push_all_sends_the_three_images_and_helm_pins_each_by_its_digest() {
+    let test = "push_all_sends_the_three_images_and_helm_pins_each_by_its_digest";
+    if !require(&TOOLS, test) {
+        return;
+    }
+    let Some(python) = chart::tools_python(test) else {
+        return;
+    };
+    let all = all_images();
+    let registry = LocalRegistry::start();
+    // The three records in a directory of their own (a push updates them).
+    let out = scratch_dir().join("push-all");
+    std::fs::create_dir_all(&out).unwrap();
+    let records = std::iter::once(AGENT_RECORD.to_owned())
+        .chain(MCP_SERVERS.iter().map(|server| server.record_file_name()));
+    for record in records {
+        std::fs::copy(all.agent.out_dir.join(&record), out.join(&record)).unwrap();
+    }
+    let version = env!("CARGO_PKG_VERSION");
+    let base = format!("{}/ssa/self-service-agent", registry.host);
+    let printed = run_ok(
+        push("podman", &out, &format!("{base}:{version}"))
+            .arg("--all")
+            .env("REGISTRY_USERNAME", registry::USER)
+            .env("REGISTRY_PASSWORD", registry::PASSWORD),
+    );
+    let pushed = [
+        (format!("{base}:{version}"), &all.agent),
+        (
+            format!("{base}-employee-info-mcp:{version}"),
+            all.mcp("mcp-employee-info"),
+        ),
+        (format!("{base}-snow-mcp:{version}"), all.mcp("mcp-snow")),
+    ];
+    assert_eq!(
+        printed.lines().collect::<Vec<_>>(),
+        pushed
+            .iter()
+            .map(|(_, built)| built.digest.as_str())
+            .collect::<Vec<_>>(),
+        "one digest a line, the archives'"
+    );
+    for (reference, built) in &pushed {
+        assert_eq!(
+            registry.skopeo_digest(reference),
+            built.digest,
+            "{reference}"
+        );
+    }
+
+    // `cargo xtask helm`'s values from the updated records, rendered.
+    let images = BuiltImages::read(&out).unwrap();
+    let set_string: Vec<String> = images
+        .set_args()
+        .chunks(2)
+        .map(|pair| pair[1].clone())
+        .collect();
+    let rendered = Render {
+        answer: render::render(
+            &python,
+            &json!({
+                "chart": xtask::workspace::root().join("helm"), "values": {},
+                "set_string": set_string, "release": RELEASE, "namespace": NAMESPACE,
+                "lint": false,
+            }),
+        ),
+    };
+    assert!(rendered.ok(), "{}", rendered.error());
+    let rendered_images: BTreeSet<String> = rendered
+        .containers()
+        .iter()
+        .map(|container| container.spec["image"].as_str().unwrap().to_owned())
+        .collect();
+    let pinned: BTreeSet<String> = pushed
+        .iter()
+        .map(|(reference, built)| {
+            let repository = reference.rsplit_once(':').unwrap().0;
+            format!("{repository}@{}", built.digest)
+        })
+        .collect();
+    assert_eq!(rendered_images, pinned);
 }

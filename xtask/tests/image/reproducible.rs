@@ -5,10 +5,8 @@
 use std::process::Command;
 
 use crate::BINARIES;
-use crate::common::{
-    agent_image, build_image, native_archive, podman, podman_run, read_archive, remove_image,
-    require, run_ok, scratch_dir,
-};
+use crate::common::images::{agent_image, build_image, native_archive};
+use crate::common::{podman, podman_run, read_archive, remove_image, require, run_ok, scratch_dir};
 
 #[test]
 fn a_clean_podman_rebuild_gives_the_same_digest() {

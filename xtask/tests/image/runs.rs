@@ -8,7 +8,8 @@ use test_support::TestDatabase;
 use test_support::fake_llamastack::FakeLlamaStack;
 
 use crate::common::container::Running;
-use crate::common::{agent_image, podman, podman_run, require, run_ok};
+use crate::common::images::agent_image;
+use crate::common::{podman, podman_run, require, run_ok};
 
 /// `--env` flags pointing the container at `database`.
 fn database_env<'a>(command: &'a mut Command, database: &TestDatabase) -> &'a mut Command {

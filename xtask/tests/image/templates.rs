@@ -3,16 +3,15 @@
 
 use serde_json::json;
 
-use crate::common::{
-    agent_image, build_image, podman_run, read_archive, remove_image, require, run_ok, scratch_dir,
-};
+use crate::common::images::{agent_image, build_image};
+use crate::common::{podman_run, read_archive, remove_image, require, run_ok, scratch_dir};
 
 #[test]
 fn template_images_build_and_run_their_binary() {
     if !require(&["podman"], "template_images_build_and_run_their_binary") {
         return;
     }
-    agent_image(); // the binaries
+    agent_image(); // the binaries (and the MCP servers' in their profile)
     let id = std::process::id();
     let service = build_image(
         &scratch_dir().join("templates"),
@@ -51,9 +50,9 @@ fn template_images_build_and_run_their_binary() {
             "--template",
             "mcp",
             "--binary",
-            "db-migrate",
+            "mcp-snow",
             "--image",
-            &format!("localhost/ssa-test/mcp-db-migrate:{id}"),
+            &format!("localhost/ssa-test/my-mcp-server:{id}"),
         ],
     );
     let archive = read_archive(&mcp.archive);
@@ -68,12 +67,18 @@ fn template_images_build_and_run_their_binary() {
     );
     assert_eq!(
         config["Labels"]["org.opencontainers.image.title"],
-        "db-migrate"
+        "mcp-snow"
     );
-    let version = run_ok(podman_run().arg(&mcp.reference).arg("--version"));
     assert_eq!(
-        version.trim(),
-        format!("db-migrate {}", env!("CARGO_PKG_VERSION"))
+        mcp.reference,
+        format!("localhost/ssa-test/my-mcp-server:{id}"),
+        "--image names a template image, even one of the project's MCP servers"
+    );
+    // (`--version` would name mcp-support, where the command line is declared.)
+    let help = run_ok(podman_run().arg(&mcp.reference).arg("--help"));
+    assert!(
+        help.contains("healthcheck") && help.contains("Serve MCP at /mcp and /sse"),
+        "{help}"
     );
     remove_image(&mcp.reference);
 }
