@@ -35,12 +35,26 @@ async fn a_huge_sparse_file_is_refused_before_it_is_read() {
 
 #[tokio::test]
 async fn files_over_the_total_limit_are_refused_at_the_file_that_crosses_it() {
+    // The limit holds every other file of the directory, and the one file
+    // alone is over it: whatever the order of reading, it is the one that
+    // crosses, and the project's assets may change size.
     let dir = Playground::new();
-    let result = run(&dir.assets, &[("ASSET_MAX_TOTAL_BYTES", "4000")]).await;
+    let crossing = format!("{KB}/refresh-rules.txt");
+    let others: u64 = walkdir(&dir.assets)
+        .into_iter()
+        .filter(|path| !path.ends_with(&crossing))
+        .map(|path| std::fs::metadata(&path).expect("stat").len())
+        .sum();
+    let limit = others;
+    std::fs::write(dir.path(&crossing), "r".repeat(limit as usize + 1)).expect("write");
+    let result = run(&dir.assets, &[("ASSET_MAX_TOTAL_BYTES", &limit.to_string())]).await;
     assert_refused(
         &result,
-        &format!("{KB}/refresh-rules.txt"),
-        "refused: 679 bytes, which would bring the files read to more than ASSET_MAX_TOTAL_BYTES (4000)",
+        &crossing,
+        &format!(
+            "refused: {} bytes, which would bring the files read to more than ASSET_MAX_TOTAL_BYTES ({limit})",
+            limit + 1
+        ),
     );
 }
 
@@ -162,4 +176,18 @@ async fn an_error_quoting_a_huge_value_stays_a_short_line() {
         "{error}"
     );
     assert!(error.len() < 400, "{} bytes", error.len());
+}
+
+/// Every regular file below `dir`.
+fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read_dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            files.extend(walkdir(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }
