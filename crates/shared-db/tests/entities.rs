@@ -18,7 +18,7 @@ async fn migrated() -> DatabaseConnection {
     let db = test_database().await.unwrap();
     let config = DbConfig::from_url(&db.url()).unwrap();
     let timeouts = Timeouts {
-        connect: Duration::from_secs(10),
+        connect: Duration::from_secs(30),
         lock: Duration::from_secs(10),
     };
     migrate::up(&config, timeouts).await.unwrap();

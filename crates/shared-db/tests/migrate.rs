@@ -16,7 +16,7 @@ const FIRST: &str = "m20250801_000001_create_request_schema";
 
 fn timeouts() -> Timeouts {
     Timeouts {
-        connect: Duration::from_secs(10),
+        connect: Duration::from_secs(30),
         lock: Duration::from_secs(30),
     }
 }

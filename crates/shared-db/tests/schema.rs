@@ -17,7 +17,7 @@ const SNAPSHOT: &str = include_str!("snapshots/schema-001.txt");
 
 fn timeouts() -> Timeouts {
     Timeouts {
-        connect: Duration::from_secs(10),
+        connect: Duration::from_secs(30),
         lock: Duration::from_secs(10),
     }
 }

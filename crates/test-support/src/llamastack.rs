@@ -31,7 +31,9 @@ use crate::openai_stub::{self, OpenAiStub};
 use crate::postgres::free_port;
 
 const RUN_YAML: &str = include_str!("../llamastack/run.yaml");
-const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(90);
+// Generous: two servers may start at once on a 2-core machine busy with
+// other test binaries and builds.
+const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// A running LlamaStack server with the stub behind it.
 #[derive(Debug)]

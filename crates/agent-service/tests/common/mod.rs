@@ -44,7 +44,7 @@ pub async fn start_with_settings(configure: impl FnOnce(&mut Settings)) -> TestA
     migrate::up(
         &db_config,
         Timeouts {
-            connect: Duration::from_secs(10),
+            connect: Duration::from_secs(30),
             lock: Duration::from_secs(10),
         },
     )
