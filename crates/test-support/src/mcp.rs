@@ -140,25 +140,13 @@ mod probe {
 
 /// The Python of `target/venv/mcp`, if provisioned.
 pub fn python() -> Option<PathBuf> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .filter(|dir| !dir.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| crate::fixtures::workspace_root().join("target"));
-    let python = target.join("venv/mcp/bin/python");
-    python.is_file().then_some(python)
+    crate::venv::python("mcp")
 }
 
 /// For tests: the venv's Python, or `None` after a visible skip (a failure
 /// under `SSA_REQUIRE_ALL=1`).
 pub fn python_or_skip(test: &str) -> Option<PathBuf> {
-    let found = python();
-    if found.is_none() {
-        crate::skip_unless_required(
-            test,
-            "the Python MCP SDK is not provisioned (target/venv/mcp from ci/python/mcp.txt; run cargo xtask provision)",
-        );
-    }
-    found
+    crate::venv::python_or_skip(test, "mcp", "the Python MCP SDK is")
 }
 
 /// One step of a client session.
