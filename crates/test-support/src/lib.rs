@@ -52,3 +52,11 @@ pub fn skip_unless_required(test: &str, reason: &str) {
     );
     report_skip(test, reason);
 }
+
+/// Asserts that `text` contains every one of `parts`, naming the first
+/// missing one.
+pub fn assert_contains_all(text: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(text.contains(part), "{part:?} missing from:\n{text}");
+    }
+}
