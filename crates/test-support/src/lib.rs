@@ -19,6 +19,7 @@ pub mod openai_stub;
 pub mod postgres;
 mod python_peer;
 pub mod smtp;
+mod thread_server;
 pub mod venv;
 pub mod webhook_receiver;
 
