@@ -7,6 +7,7 @@
 //! Not part of the product.
 
 pub mod bins;
+pub mod captured_log;
 pub mod catalog;
 pub mod fake_llamastack;
 pub mod fake_servicenow;
