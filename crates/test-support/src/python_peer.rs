@@ -41,6 +41,8 @@ impl PythonPeer {
         let mut child = Command::new(python)
             .arg(&path)
             .args(args)
+            // the scripts import peer_control.py: no __pycache__ in the checkout
+            .env("PYTHONDONTWRITEBYTECODE", "1")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(stderr)?)
