@@ -1,16 +1,16 @@
 //! The official Python MCP client against the real mcp-snow binary (demo
 //! backend): tools and schemas, tickets, retries, identity, bad input.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
+use common::{LIST, OPEN, list_tickets, open_ticket, order};
 use serde_json::{Value, json};
 use test_support::assert_contains_all;
 use test_support::mcp::{
     ServerProcess, answer_text, call, error_text, list_tools, python_or_skip, run_as, text,
 };
-
-const OPEN: &str = "open_laptop_refresh_ticket";
-const LIST: &str = "get_laptop_refresh_tickets";
 
 fn server(env: &[(&str, &str)]) -> ServerProcess {
     ServerProcess::start(env!("CARGO_BIN_EXE_mcp-snow").as_ref(), env).expect("the server starts")
@@ -21,14 +21,6 @@ fn server(env: &[(&str, &str)]) -> ServerProcess {
 fn start(test: &str, env: &[(&str, &str)]) -> Option<(PathBuf, ServerProcess)> {
     let python = python_or_skip(test)?;
     Some((python, server(env)))
-}
-
-fn order(model: &str) -> Value {
-    json!({
-        "employee_name": "Alice Johnson",
-        "business_justification": "The laptop is over five years old and out of warranty.",
-        "preferred_model": model,
-    })
 }
 
 fn session(python: &Path, server: &ServerProcess, user: &str, steps: &[Value]) -> Vec<Value> {
@@ -85,10 +77,7 @@ fn opens_a_ticket_with_every_field_and_lists_it() {
         &python,
         &server,
         "1001",
-        &[
-            call(OPEN, order("Dell Latitude 7450")),
-            call(LIST, json!({})),
-        ],
+        &[open_ticket("Dell Latitude 7450"), list_tickets()],
     );
     assert_contains_all(
         answer_text(&entries[0]),
@@ -119,16 +108,13 @@ fn a_repeated_call_answers_the_same_ticket() {
         &python,
         &server,
         "1001",
-        &[call(OPEN, order("Dell Latitude 7450"))],
+        &[open_ticket("Dell Latitude 7450")],
     );
     let again = session(
         &python,
         &server,
         "1001",
-        &[
-            call(OPEN, order("Dell Latitude 7450")),
-            call(LIST, json!({})),
-        ],
+        &[open_ticket("Dell Latitude 7450"), list_tickets()],
     );
     assert!(text(&first[0]).contains("REQ0010001"));
     assert_contains_all(
@@ -151,13 +137,13 @@ fn tickets_are_listed_only_for_their_employee() {
         &python,
         &server,
         "1001",
-        &[call(OPEN, order("Dell Latitude 7450"))],
+        &[open_ticket("Dell Latitude 7450")],
     );
     let bob = session(
         &python,
         &server,
         "bob.martinez@example.com",
-        &[call(LIST, json!({}))],
+        &[list_tickets()],
     );
     assert_contains_all(
         text(&bob[0]),
@@ -218,7 +204,7 @@ fn missing_or_empty_arguments_are_tool_errors_naming_them() {
             text(&entries[0])
         );
     }
-    let nobody = run_as(&python, &server, "/mcp", None, &[call(LIST, json!({}))]);
+    let nobody = run_as(&python, &server, "/mcp", None, &[list_tickets()]);
     assert!(
         text(&nobody[0]).contains("employee_id is required"),
         "{}",
@@ -239,8 +225,8 @@ fn the_request_limit_refuses_one_ticket_too_many() {
         &server,
         "1001",
         &[
-            call(OPEN, order("Dell Latitude 7450")),
-            call(OPEN, order("Apple MacBook Air 13\"")),
+            open_ticket("Dell Latitude 7450"),
+            open_ticket("Apple MacBook Air 13\""),
         ],
     );
     assert_eq!(entries[0]["isError"], false);

@@ -1,19 +1,18 @@
 //! The ServiceNow backend of the real mcp-snow binary against the stateful
 //! fake ServiceNow of test-support (its API shapes: docs/mcp-servers.md).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use common::{list_tickets, open_ticket};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::Value;
 use test_support::assert_contains_all;
 use test_support::fake_servicenow::{API_KEY, FakeServiceNow, LAPTOP_REFRESH_ID};
-use test_support::mcp::{
-    ServerProcess, answer_text, call, error_text, python_or_skip, run_as, text,
-};
+use test_support::mcp::{ServerProcess, answer_text, error_text, python_or_skip, run_as, text};
 
-const OPEN: &str = "open_laptop_refresh_ticket";
-const LIST: &str = "get_laptop_refresh_tickets";
 const ALICE_SYS_ID: &str = "6816f79cc0a8016401c5a33be04be441";
 
 fn server(fake: &FakeServiceNow, extra: &[(&str, &str)]) -> ServerProcess {
@@ -35,14 +34,6 @@ fn start(test: &str, extra: &[(&str, &str)]) -> Option<(PathBuf, FakeServiceNow,
     let fake = FakeServiceNow::start().expect("fake");
     let server = server(&fake, extra);
     Some((python, fake, server))
-}
-
-fn order(model: &str) -> Value {
-    json!({
-        "employee_name": "Alice Johnson",
-        "business_justification": "Five years old, warranty expired.",
-        "preferred_model": model,
-    })
 }
 
 fn session(python: &Path, server: &ServerProcess, steps: &[Value]) -> Vec<Value> {
@@ -85,10 +76,7 @@ fn a_ticket_is_ordered_from_the_catalog_item_with_the_laptop_variables() {
     let entries = session(
         &python,
         &server,
-        &[
-            call(OPEN, order("Dell Latitude 7450")),
-            call(LIST, json!({})),
-        ],
+        &[open_ticket("Dell Latitude 7450"), list_tickets()],
     );
     assert_contains_all(
         answer_text(&entries[0]),
@@ -141,8 +129,8 @@ fn the_request_limit_counts_the_open_requests_in_servicenow() {
         &python,
         &server,
         &[
-            call(OPEN, order("Dell Latitude 7450")),
-            call(OPEN, order("Apple MacBook Air 13\"")),
+            open_ticket("Dell Latitude 7450"),
+            open_ticket("Apple MacBook Air 13\""),
         ],
     );
     assert_contains_all(
@@ -168,8 +156,8 @@ fn duplicate_avoidance_answers_the_open_request_for_the_same_model() {
         &python,
         &server,
         &[
-            call(OPEN, order("Dell Latitude 7450")),
-            call(OPEN, order("dell latitude 7450")),
+            open_ticket("Dell Latitude 7450"),
+            open_ticket("dell latitude 7450"),
         ],
     );
     assert_contains_all(
@@ -187,7 +175,7 @@ fn rejected_credentials_are_a_clear_tool_error() {
     ) else {
         return;
     };
-    let entries = session(&python, &server, &[call(LIST, json!({}))]);
+    let entries = session(&python, &server, &[list_tickets()]);
     let message = error_text(&entries[0]);
     assert!(
         message.contains("401")
@@ -206,7 +194,7 @@ fn server_errors_are_retried() {
         return;
     };
     fake.fail_next(503, 2);
-    let entries = session(&python, &server, &[call(LIST, json!({}))]);
+    let entries = session(&python, &server, &[list_tickets()]);
     answer_text(&entries[0]);
     let lookups = fake
         .calls()
@@ -226,7 +214,7 @@ fn server_errors_past_the_retries_are_a_tool_error() {
         return;
     };
     fake.fail_next(500, 2);
-    let entries = session(&python, &server, &[call(LIST, json!({}))]);
+    let entries = session(&python, &server, &[list_tickets()]);
     assert_contains_all(error_text(&entries[0]), &["ServiceNow answered 500"]);
 }
 
@@ -239,7 +227,7 @@ fn a_timeout_is_a_tool_error_and_not_retried() {
         return;
     };
     fake.delay_next(Duration::from_secs(3), 1);
-    let entries = session(&python, &server, &[call(LIST, json!({}))]);
+    let entries = session(&python, &server, &[list_tickets()]);
     assert_contains_all(error_text(&entries[0]), &["did not answer within 1s"]);
     assert_eq!(fake.calls().len(), 1);
 }
@@ -256,10 +244,7 @@ fn the_api_key_never_appears_in_the_log_even_at_trace() {
     session(
         &python,
         &server,
-        &[
-            call(OPEN, order("Dell Latitude 7450")),
-            call(LIST, json!({})),
-        ],
+        &[open_ticket("Dell Latitude 7450"), list_tickets()],
     );
     let log = server.log();
     assert!(log.lines().count() > 20, "trace logging is on:\n{log}");
