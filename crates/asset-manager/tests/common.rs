@@ -20,6 +20,7 @@ pub fn fixture_assets(test: &str) -> Option<PathBuf> {
 }
 
 /// A writable copy of `source`.
+#[allow(unused_imports)] // not every test binary uses it
 pub use test_support::fixtures::copy_of;
 
 pub fn client(fake: &FakeLlamaStack) -> LlamaStackClient {

@@ -34,8 +34,10 @@ async fn deliver_to_bob(settings: &DeliverySettings) -> Result<Delivered, Delive
 
 /// A server that answers the DATA of the next messages with `codes`.
 fn rejecting(python: &Path, codes: &[u16]) -> SmtpServer {
-    let mut server = SmtpServer::start(python).unwrap();
-    server.reject_next(codes).unwrap();
+    let mut server = SmtpServer::start(python).expect("the SMTP server starts");
+    server
+        .reject_next(codes)
+        .expect("the SMTP server takes the codes");
     server
 }
 

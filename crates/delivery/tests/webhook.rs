@@ -22,8 +22,11 @@ async fn deliver_once(
     webhook_channel(service_secret)
         .deliver(&attempt.delivery())
         .await
-        .unwrap();
-    receiver.requests().unwrap().remove(0)
+        .expect("delivered");
+    receiver
+        .requests()
+        .expect("the requests received")
+        .remove(0)
 }
 
 #[tokio::test]
