@@ -22,7 +22,9 @@ const SMTP_PASSWORD: &str = "Smtp-Pass-77e1b0";
 
 #[tokio::test]
 async fn two_dispatchers_deliver_400_answers_once_each_though_one_is_killed() {
-    let Some(python) = python_or_skip("two_dispatchers_deliver_400_answers") else { return };
+    let Some(python) = python_or_skip("two_dispatchers_deliver_400_answers") else {
+        return;
+    };
     let smtp = SmtpServer::start_with_auth(&python, "agent", SMTP_PASSWORD).unwrap();
     let mut receiver = WebhookReceiver::start(&python, SECRET).unwrap();
     let slow: Vec<Answer> = (0..200)
@@ -79,7 +81,10 @@ async fn two_dispatchers_deliver_400_answers_once_each_though_one_is_killed() {
     let count = |sql| scalar(&conn, sql);
     let started = Instant::now();
     while count("SELECT count(*) FROM delivery_logs").await < 400 {
-        assert!(started.elapsed() < Duration::from_secs(60), "answers not all queued");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "answers not all queued"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
@@ -93,39 +98,67 @@ async fn two_dispatchers_deliver_400_answers_once_each_though_one_is_killed() {
     let doomed = spawn_dispatcher(&dispatcher_env()).await;
     let survivor = spawn_dispatcher(&dispatcher_env()).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let delivered_before_kill = count("SELECT count(*) FROM delivery_logs WHERE status = 'DELIVERED'").await;
+    let delivered_before_kill =
+        count("SELECT count(*) FROM delivery_logs WHERE status = 'DELIVERED'").await;
     doomed.kill().await;
 
     let started = Instant::now();
     while count("SELECT count(*) FROM delivery_logs WHERE status = 'DELIVERED'").await < 400 {
-        assert!(started.elapsed() < Duration::from_secs(120), "not all 400 delivered");
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "not all 400 delivered"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    assert!(delivered_before_kill < 400, "the kill came mid-run ({delivered_before_kill} done)");
-    assert_eq!(count("SELECT count(*) FROM delivery_logs").await, 400, "one row per (request, integration)");
+    assert!(
+        delivered_before_kill < 400,
+        "the kill came mid-run ({delivered_before_kill} done)"
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM delivery_logs").await,
+        400,
+        "one row per (request, integration)"
+    );
 
     // At the receivers: every delivery arrived; a second copy only of what
     // was in flight at the kill, under the same id.
     let requests = receiver.requests().unwrap();
-    assert!(requests.iter().all(|request| request.verified), "every signature verifies");
+    assert!(
+        requests.iter().all(|request| request.verified),
+        "every signature verifies"
+    );
     let mut by_id: HashMap<String, usize> = HashMap::new();
     for request in &requests {
-        *by_id.entry(request.header("webhook-id").unwrap().to_owned()).or_default() += 1;
+        *by_id
+            .entry(request.header("webhook-id").unwrap().to_owned())
+            .or_default() += 1;
     }
     assert_eq!(by_id.len(), 200, "200 distinct webhook deliveries");
     let mails = smtp.messages().unwrap();
     let mut by_message_id: HashMap<String, usize> = HashMap::new();
     for mail in &mails {
-        *by_message_id.entry(mail.header("Message-ID").unwrap().to_owned()).or_default() += 1;
+        *by_message_id
+            .entry(mail.header("Message-ID").unwrap().to_owned())
+            .or_default() += 1;
     }
     assert_eq!(by_message_id.len(), 200, "200 distinct emails");
     let duplicates = (requests.len() - 200) + (mails.len() - 200);
-    assert!(duplicates <= 16, "at most one dispatcher's in-flight attempts again: {duplicates}");
-    assert!(mails.iter().all(|mail| mail.authenticated_as.as_deref() == Some("agent")));
+    assert!(
+        duplicates <= 16,
+        "at most one dispatcher's in-flight attempts again: {duplicates}"
+    );
+    assert!(
+        mails
+            .iter()
+            .all(|mail| mail.authenticated_as.as_deref() == Some("agent"))
+    );
 
     let (_, logs) = survivor.finish_now().await;
     for secret in [SECRET, &SECRET[6..], SMTP_PASSWORD] {
-        assert!(!logs.contains(secret), "a secret reached the dispatcher's log");
+        assert!(
+            !logs.contains(secret),
+            "a secret reached the dispatcher's log"
+        );
     }
 }
 
