@@ -1,11 +1,15 @@
 //! The ServiceNow backend of the real mcp-employee-info binary against the
 //! stateful fake ServiceNow of test-support.
 
-use std::path::Path;
+mod common;
 
+use std::path::{Path, PathBuf};
+
+use common::ALICE_ANSWER;
 use serde_json::{Value, json};
+use test_support::assert_contains_all;
 use test_support::fake_servicenow::{API_KEY, FakeServiceNow, PASSWORD, USERNAME};
-use test_support::mcp::{ServerProcess, call, python_or_skip, run_client};
+use test_support::mcp::{ServerProcess, answer_text, call, error_text, python_or_skip, run_as};
 
 const TOOL: &str = "get_employee_laptop_info";
 
@@ -20,39 +24,29 @@ fn server(fake: &FakeServiceNow, auth: &[(&str, &str)]) -> ServerProcess {
         .expect("the server starts")
 }
 
+/// The venv's Python, the fake ServiceNow, and the server pointed at it with
+/// `extra` settings; `None` after a visible skip when the venv is missing.
+fn start(test: &str, extra: &[(&str, &str)]) -> Option<(PathBuf, FakeServiceNow, ServerProcess)> {
+    let python = python_or_skip(test)?;
+    let fake = FakeServiceNow::start().expect("fake");
+    let server = server(&fake, extra);
+    Some((python, fake, server))
+}
+
 fn ask(python: &Path, server: &ServerProcess, user: &str) -> Value {
-    let url = format!("{}/sse", server.base());
-    let mut entries = run_client(
-        python,
-        &url,
-        &[("AUTHORITATIVE_USER_ID", user)],
-        &[call(TOOL, json!({}))],
-    )
-    .expect("the client connects");
-    entries.remove(0)
+    run_as(python, server, "/sse", Some(user), &[call(TOOL, json!({}))]).remove(0)
 }
 
 #[test]
 fn the_user_and_their_laptop_are_looked_up_by_email() {
-    let Some(python) = python_or_skip("the_user_and_their_laptop_are_looked_up_by_email") else {
+    let Some((python, fake, server)) = start(
+        "the_user_and_their_laptop_are_looked_up_by_email",
+        &[("SERVICENOW_API_KEY", API_KEY)],
+    ) else {
         return;
     };
-    let fake = FakeServiceNow::start().expect("fake");
-    let server = server(&fake, &[("SERVICENOW_API_KEY", API_KEY)]);
     let answer = ask(&python, &server, "alice.johnson@example.com");
-    assert_eq!(answer["isError"], false, "{answer}");
-    let text = answer["text"].as_str().unwrap_or_default();
-    for line in [
-        "Employee Name: Alice Johnson",
-        "Employee ID: 1001",
-        "Employee Location: EMEA",
-        "Laptop Model: Dell Latitude 7420",
-        "Laptop Serial Number: DL7420-58231",
-        "Laptop Purchase Date: 2021-03-15",
-        "Laptop Warranty: Expired",
-    ] {
-        assert!(text.contains(line), "{line:?} missing from:\n{text}");
-    }
+    assert_contains_all(answer_text(&answer), ALICE_ANSWER);
     let calls = fake.calls();
     let computer = calls
         .iter()
@@ -67,21 +61,17 @@ fn the_user_and_their_laptop_are_looked_up_by_email() {
 
 #[test]
 fn the_user_is_looked_up_by_employee_number_with_basic_auth() {
-    let Some(python) = python_or_skip("the_user_is_looked_up_by_employee_number_with_basic_auth")
-    else {
-        return;
-    };
-    let fake = FakeServiceNow::start().expect("fake");
-    let server = server(
-        &fake,
+    let Some((python, _fake, server)) = start(
+        "the_user_is_looked_up_by_employee_number_with_basic_auth",
         &[
             ("SERVICENOW_USERNAME", USERNAME),
             ("SERVICENOW_PASSWORD", PASSWORD),
         ],
-    );
+    ) else {
+        return;
+    };
     let answer = ask(&python, &server, "1002");
-    assert_eq!(answer["isError"], false, "{answer}");
-    let text = answer["text"].as_str().unwrap_or_default();
+    let text = answer_text(&answer);
     assert!(
         text.contains("Employee Name: Bob Martinez") && text.contains("Laptop Warranty: Active"),
         "{text}"
@@ -90,57 +80,47 @@ fn the_user_is_looked_up_by_employee_number_with_basic_auth() {
 
 #[test]
 fn an_unknown_user_is_a_tool_error() {
-    let Some(python) = python_or_skip("an_unknown_user_is_a_tool_error") else {
+    let Some((python, _fake, server)) = start(
+        "an_unknown_user_is_a_tool_error",
+        &[("SERVICENOW_API_KEY", API_KEY)],
+    ) else {
         return;
     };
-    let fake = FakeServiceNow::start().expect("fake");
-    let server = server(&fake, &[("SERVICENOW_API_KEY", API_KEY)]);
     let answer = ask(&python, &server, "nobody@example.com");
-    assert_eq!(answer["isError"], true, "{answer}");
-    assert!(
-        answer["text"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("not in the employee directory"),
-        "{answer}"
-    );
+    assert_contains_all(error_text(&answer), &["not in the employee directory"]);
 }
 
 #[test]
 fn an_identifier_that_would_widen_the_query_is_refused_before_any_call() {
-    let Some(python) =
-        python_or_skip("an_identifier_that_would_widen_the_query_is_refused_before_any_call")
-    else {
+    let Some((python, fake, server)) = start(
+        "an_identifier_that_would_widen_the_query_is_refused_before_any_call",
+        &[("SERVICENOW_API_KEY", API_KEY)],
+    ) else {
         return;
     };
-    let fake = FakeServiceNow::start().expect("fake");
-    let server = server(&fake, &[("SERVICENOW_API_KEY", API_KEY)]);
-    let url = format!("{}/mcp", server.base());
-    let entries = run_client(
+    let entries = run_as(
         &python,
-        &url,
-        &[],
+        &server,
+        "/mcp",
+        None,
         &[call(TOOL, json!({"employee_id": "1001^ORactive=true"}))],
-    )
-    .expect("connects");
-    assert_eq!(entries[0]["isError"], true, "{}", entries[0]);
+    );
+    error_text(&entries[0]);
     assert!(fake.calls().is_empty(), "{:?}", fake.calls());
 }
 
 #[test]
 fn the_password_never_appears_in_the_log_even_at_trace() {
-    let Some(python) = python_or_skip("the_password_never_appears_in_the_log_even_at_trace") else {
-        return;
-    };
-    let fake = FakeServiceNow::start().expect("fake");
-    let server = server(
-        &fake,
+    let Some((python, _fake, server)) = start(
+        "the_password_never_appears_in_the_log_even_at_trace",
         &[
             ("SERVICENOW_USERNAME", USERNAME),
             ("SERVICENOW_PASSWORD", PASSWORD),
             ("RUST_LOG", "trace"),
         ],
-    );
+    ) else {
+        return;
+    };
     ask(&python, &server, "1001");
     let log = server.log();
     assert!(log.lines().count() > 20, "trace logging is on:\n{log}");

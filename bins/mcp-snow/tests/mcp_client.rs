@@ -1,48 +1,44 @@
 //! The official Python MCP client against the real mcp-snow binary (demo
 //! backend): tools and schemas, tickets, retries, identity, bad input.
 
-use std::path::Path;
+mod common;
 
+use std::path::{Path, PathBuf};
+
+use common::{
+    ALICES_FIRST_TICKET, ALICES_FIRST_TICKET_LISTED, LIST, OPEN, list_tickets, open_ticket, order,
+};
 use serde_json::{Value, json};
-use test_support::mcp::{ServerProcess, call, list, python_or_skip, run_client};
-
-const OPEN: &str = "open_laptop_refresh_ticket";
-const LIST: &str = "get_laptop_refresh_tickets";
+use test_support::assert_contains_all;
+use test_support::mcp::{
+    ServerProcess, answer_text, call, error_text, list_tools, python_or_skip, run_as, text,
+};
 
 fn server(env: &[(&str, &str)]) -> ServerProcess {
     ServerProcess::start(env!("CARGO_BIN_EXE_mcp-snow").as_ref(), env).expect("the server starts")
 }
 
-fn order(model: &str) -> Value {
-    json!({
-        "employee_name": "Alice Johnson",
-        "business_justification": "The laptop is over five years old and out of warranty.",
-        "preferred_model": model,
-    })
+/// The venv's Python and the server started with `env`; `None` after a
+/// visible skip when the venv is missing.
+fn start(test: &str, env: &[(&str, &str)]) -> Option<(PathBuf, ServerProcess)> {
+    let python = python_or_skip(test)?;
+    Some((python, server(env)))
 }
 
 fn session(python: &Path, server: &ServerProcess, user: &str, steps: &[Value]) -> Vec<Value> {
-    let url = format!("{}/sse", server.base());
-    run_client(python, &url, &[("AUTHORITATIVE_USER_ID", user)], steps)
-        .expect("the client connects")
-}
-
-fn text(entry: &Value) -> &str {
-    entry["text"].as_str().unwrap_or_default()
+    run_as(python, server, "/sse", Some(user), steps)
 }
 
 #[test]
 fn lists_both_tools_with_plain_string_parameters_at_mcp_and_at_sse() {
-    let Some(python) =
-        python_or_skip("lists_both_tools_with_plain_string_parameters_at_mcp_and_at_sse")
-    else {
+    let Some((python, server)) = start(
+        "lists_both_tools_with_plain_string_parameters_at_mcp_and_at_sse",
+        &[],
+    ) else {
         return;
     };
-    let server = server(&[]);
     for path in ["/mcp", "/sse"] {
-        let entries =
-            run_client(&python, &format!("{}{path}", server.base()), &[], &[list()]).expect(path);
-        let tools = entries[0]["tools"].as_array().expect("tools");
+        let tools = list_tools(&python, &server, path);
         let names: Vec<&str> = tools.iter().filter_map(|t| t["name"].as_str()).collect();
         assert_eq!(names, [OPEN, LIST], "{path}");
         let open = &tools[0]["inputSchema"];
@@ -76,72 +72,51 @@ fn lists_both_tools_with_plain_string_parameters_at_mcp_and_at_sse() {
 
 #[test]
 fn opens_a_ticket_with_every_field_and_lists_it() {
-    let Some(python) = python_or_skip("opens_a_ticket_with_every_field_and_lists_it") else {
+    let Some((python, server)) = start("opens_a_ticket_with_every_field_and_lists_it", &[]) else {
         return;
     };
-    let server = server(&[]);
     let entries = session(
         &python,
         &server,
         "1001",
+        &[open_ticket("Dell Latitude 7450"), list_tickets()],
+    );
+    let ticket = answer_text(&entries[0]);
+    assert_contains_all(ticket, ALICES_FIRST_TICKET);
+    assert_contains_all(
+        ticket,
         &[
-            call(OPEN, order("Dell Latitude 7450")),
-            call(LIST, json!({})),
+            "Priority: Medium",
+            "Business Justification: The laptop is over five years old",
+            "Created Date: 20",
+            "Expected Completion: 20",
+            "Assigned Group: IT Hardware Team",
         ],
     );
-    assert_eq!(entries[0]["isError"], false, "{}", entries[0]);
-    let ticket = text(&entries[0]);
-    for line in [
-        "Ticket Number: REQ0010001",
-        "Employee: Alice Johnson (ID: 1001)",
-        "Status: Open",
-        "Priority: Medium",
-        "Preferred Model: Dell Latitude 7450",
-        "Business Justification: The laptop is over five years old",
-        "Created Date: 20",
-        "Expected Completion: 20",
-        "Assigned Group: IT Hardware Team",
-    ] {
-        assert!(ticket.contains(line), "{line:?} missing from:\n{ticket}");
-    }
-    let listed = text(&entries[1]);
-    assert!(
-        listed.contains("REQ0010001: Dell Latitude 7450, status Open"),
-        "{listed}"
-    );
+    assert_contains_all(text(&entries[1]), &[ALICES_FIRST_TICKET_LISTED]);
 }
 
 #[test]
 fn a_repeated_call_answers_the_same_ticket() {
-    let Some(python) = python_or_skip("a_repeated_call_answers_the_same_ticket") else {
+    let Some((python, server)) = start("a_repeated_call_answers_the_same_ticket", &[]) else {
         return;
     };
-    let server = server(&[]);
     let first = session(
         &python,
         &server,
         "1001",
-        &[call(OPEN, order("Dell Latitude 7450"))],
+        &[open_ticket("Dell Latitude 7450")],
     );
     let again = session(
         &python,
         &server,
         "1001",
-        &[
-            call(OPEN, order("Dell Latitude 7450")),
-            call(LIST, json!({})),
-        ],
+        &[open_ticket("Dell Latitude 7450"), list_tickets()],
     );
     assert!(text(&first[0]).contains("REQ0010001"));
-    assert!(
-        text(&again[0]).contains("Ticket Number: REQ0010001"),
-        "{}",
-        text(&again[0])
-    );
-    assert!(
-        text(&again[0]).contains("already exists"),
-        "{}",
-        text(&again[0])
+    assert_contains_all(
+        text(&again[0]),
+        &["Ticket Number: REQ0010001", "already exists"],
     );
     assert!(
         text(&again[1]).contains(": 1\n"),
@@ -152,26 +127,24 @@ fn a_repeated_call_answers_the_same_ticket() {
 
 #[test]
 fn tickets_are_listed_only_for_their_employee() {
-    let Some(python) = python_or_skip("tickets_are_listed_only_for_their_employee") else {
+    let Some((python, server)) = start("tickets_are_listed_only_for_their_employee", &[]) else {
         return;
     };
-    let server = server(&[]);
     session(
         &python,
         &server,
         "1001",
-        &[call(OPEN, order("Dell Latitude 7450"))],
+        &[open_ticket("Dell Latitude 7450")],
     );
     let bob = session(
         &python,
         &server,
         "bob.martinez@example.com",
-        &[call(LIST, json!({}))],
+        &[list_tickets()],
     );
-    assert!(
-        text(&bob[0]).contains("Bob Martinez (1002) has no open laptop refresh tickets"),
-        "{}",
-        text(&bob[0])
+    assert_contains_all(
+        text(&bob[0]),
+        &["Bob Martinez (1002) has no open laptop refresh tickets"],
     );
 }
 
@@ -190,29 +163,23 @@ fn a_ticket_for_someone_else_is_refused_unless_in_help_desk_mode() {
         "1001",
         &[call(OPEN, arguments.clone())],
     );
-    assert_eq!(refused[0]["isError"], true, "{}", refused[0]);
-    assert!(
-        text(&refused[0]).contains("'1002'"),
-        "{}",
-        text(&refused[0])
-    );
+    assert_contains_all(error_text(&refused[0]), &["'1002'"]);
     let help_desk = server(&[("MCP_ALLOW_ANY_EMPLOYEE", "true")]);
     let allowed = session(&python, &help_desk, "1001", &[call(OPEN, arguments)]);
-    assert_eq!(allowed[0]["isError"], false, "{}", allowed[0]);
-    assert!(
-        text(&allowed[0]).contains("Employee: Bob Martinez (ID: 1002)"),
-        "{}",
-        text(&allowed[0])
+    assert_contains_all(
+        answer_text(&allowed[0]),
+        &["Employee: Bob Martinez (ID: 1002)"],
     );
 }
 
 #[test]
 fn missing_or_empty_arguments_are_tool_errors_naming_them() {
-    let Some(python) = python_or_skip("missing_or_empty_arguments_are_tool_errors_naming_them")
-    else {
+    let Some((python, server)) = start(
+        "missing_or_empty_arguments_are_tool_errors_naming_them",
+        &[],
+    ) else {
         return;
     };
-    let server = server(&[]);
     let mut blank_model = order("x");
     blank_model["preferred_model"] = json!("  ");
     let mut no_name = order("x");
@@ -234,13 +201,7 @@ fn missing_or_empty_arguments_are_tool_errors_naming_them() {
             text(&entries[0])
         );
     }
-    let nobody = run_client(
-        &python,
-        &format!("{}/mcp", server.base()),
-        &[],
-        &[call(LIST, json!({}))],
-    )
-    .expect("connects");
+    let nobody = run_as(&python, &server, "/mcp", None, &[list_tickets()]);
     assert!(
         text(&nobody[0]).contains("employee_id is required"),
         "{}",
@@ -250,24 +211,21 @@ fn missing_or_empty_arguments_are_tool_errors_naming_them() {
 
 #[test]
 fn the_request_limit_refuses_one_ticket_too_many() {
-    let Some(python) = python_or_skip("the_request_limit_refuses_one_ticket_too_many") else {
+    let Some((python, server)) = start(
+        "the_request_limit_refuses_one_ticket_too_many",
+        &[("SERVICENOW_LAPTOP_REQUEST_LIMITS", "1")],
+    ) else {
         return;
     };
-    let server = server(&[("SERVICENOW_LAPTOP_REQUEST_LIMITS", "1")]);
     let entries = session(
         &python,
         &server,
         "1001",
         &[
-            call(OPEN, order("Dell Latitude 7450")),
-            call(OPEN, order("Apple MacBook Air 13\"")),
+            open_ticket("Dell Latitude 7450"),
+            open_ticket("Apple MacBook Air 13\""),
         ],
     );
     assert_eq!(entries[0]["isError"], false);
-    assert_eq!(entries[1]["isError"], true, "{}", entries[1]);
-    assert!(
-        text(&entries[1]).contains("the most allowed is 1"),
-        "{}",
-        text(&entries[1])
-    );
+    assert_contains_all(error_text(&entries[1]), &["the most allowed is 1"]);
 }

@@ -1,16 +1,18 @@
 //! The ServiceNow backend of the real mcp-snow binary against the stateful
 //! fake ServiceNow of test-support (its API shapes: docs/mcp-servers.md).
 
-use std::path::Path;
+mod common;
+
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use common::{ALICES_FIRST_TICKET, ALICES_FIRST_TICKET_LISTED, list_tickets, open_ticket};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::Value;
+use test_support::assert_contains_all;
 use test_support::fake_servicenow::{API_KEY, FakeServiceNow, LAPTOP_REFRESH_ID};
-use test_support::mcp::{ServerProcess, call, python_or_skip, run_client};
+use test_support::mcp::{ServerProcess, answer_text, error_text, python_or_skip, run_as, text};
 
-const OPEN: &str = "open_laptop_refresh_ticket";
-const LIST: &str = "get_laptop_refresh_tickets";
 const ALICE_SYS_ID: &str = "6816f79cc0a8016401c5a33be04be441";
 
 fn server(fake: &FakeServiceNow, extra: &[(&str, &str)]) -> ServerProcess {
@@ -25,27 +27,23 @@ fn server(fake: &FakeServiceNow, extra: &[(&str, &str)]) -> ServerProcess {
     ServerProcess::start(env!("CARGO_BIN_EXE_mcp-snow").as_ref(), &env).expect("the server starts")
 }
 
-fn order(model: &str) -> Value {
-    json!({
-        "employee_name": "Alice Johnson",
-        "business_justification": "Five years old, warranty expired.",
-        "preferred_model": model,
-    })
+/// The venv's Python, the fake ServiceNow, and the server pointed at it with
+/// `extra` settings; `None` after a visible skip when the venv is missing.
+fn start(test: &str, extra: &[(&str, &str)]) -> Option<(PathBuf, FakeServiceNow, ServerProcess)> {
+    let python = python_or_skip(test)?;
+    let fake = FakeServiceNow::start().expect("fake");
+    let server = server(&fake, extra);
+    Some((python, fake, server))
 }
 
 fn session(python: &Path, server: &ServerProcess, steps: &[Value]) -> Vec<Value> {
-    let url = format!("{}/mcp", server.base());
-    run_client(
+    run_as(
         python,
-        &url,
-        &[("AUTHORITATIVE_USER_ID", "alice.johnson@example.com")],
+        server,
+        "/mcp",
+        Some("alice.johnson@example.com"),
         steps,
     )
-    .expect("the client connects")
-}
-
-fn text(entry: &Value) -> &str {
-    entry["text"].as_str().unwrap_or_default()
 }
 
 fn orders(fake: &FakeServiceNow) -> Vec<Value> {
@@ -69,33 +67,26 @@ fn health_says_the_backend_is_servicenow() {
 
 #[test]
 fn a_ticket_is_ordered_from_the_catalog_item_with_the_laptop_variables() {
-    let Some(python) =
-        python_or_skip("a_ticket_is_ordered_from_the_catalog_item_with_the_laptop_variables")
-    else {
+    let Some((python, fake, server)) = start(
+        "a_ticket_is_ordered_from_the_catalog_item_with_the_laptop_variables",
+        &[],
+    ) else {
         return;
     };
-    let fake = FakeServiceNow::start().expect("fake");
-    let server = server(&fake, &[]);
     let entries = session(
         &python,
         &server,
+        &[open_ticket("Dell Latitude 7450"), list_tickets()],
+    );
+    let ticket = answer_text(&entries[0]);
+    assert_contains_all(ticket, ALICES_FIRST_TICKET);
+    assert_contains_all(
+        ticket,
         &[
-            call(OPEN, order("Dell Latitude 7450")),
-            call(LIST, json!({})),
+            "Priority: 4 - Low",
+            "Assigned Group: Hardware Asset Management",
         ],
     );
-    assert_eq!(entries[0]["isError"], false, "{}", entries[0]);
-    let ticket = text(&entries[0]);
-    for line in [
-        "Ticket Number: REQ0010001",
-        "Employee: Alice Johnson (ID: 1001)",
-        "Status: Open",
-        "Priority: 4 - Low",
-        "Assigned Group: Hardware Asset Management",
-        "Preferred Model: Dell Latitude 7450",
-    ] {
-        assert!(ticket.contains(line), "{line:?} missing from:\n{ticket}");
-    }
     let orders = orders(&fake);
     assert_eq!(orders.len(), 1);
     assert_eq!(
@@ -115,11 +106,7 @@ fn a_ticket_is_ordered_from_the_catalog_item_with_the_laptop_variables() {
         lookup.query["sysparm_query"],
         "email=alice.johnson@example.com^ORemployee_number=alice.johnson@example.com"
     );
-    assert!(
-        text(&entries[1]).contains("REQ0010001: Dell Latitude 7450, status Open"),
-        "{}",
-        text(&entries[1])
-    );
+    assert_contains_all(text(&entries[1]), &[ALICES_FIRST_TICKET_LISTED]);
     let items = fake.requested_items();
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["cat_item"]["value"], LAPTOP_REFRESH_ID);
@@ -127,76 +114,64 @@ fn a_ticket_is_ordered_from_the_catalog_item_with_the_laptop_variables() {
 
 #[test]
 fn the_request_limit_counts_the_open_requests_in_servicenow() {
-    let Some(python) = python_or_skip("the_request_limit_counts_the_open_requests_in_servicenow")
-    else {
+    let Some((python, fake, server)) = start(
+        "the_request_limit_counts_the_open_requests_in_servicenow",
+        &[("SERVICENOW_LAPTOP_REQUEST_LIMITS", "1")],
+    ) else {
         return;
     };
-    let fake = FakeServiceNow::start().expect("fake");
-    let server = server(&fake, &[("SERVICENOW_LAPTOP_REQUEST_LIMITS", "1")]);
     let entries = session(
         &python,
         &server,
         &[
-            call(OPEN, order("Dell Latitude 7450")),
-            call(OPEN, order("Apple MacBook Air 13\"")),
+            open_ticket("Dell Latitude 7450"),
+            open_ticket("Apple MacBook Air 13\""),
         ],
     );
-    assert_eq!(entries[1]["isError"], true, "{}", entries[1]);
-    assert!(
-        text(&entries[1]).contains("1 open laptop request(s) (REQ0010001)"),
-        "{}",
-        text(&entries[1])
+    assert_contains_all(
+        error_text(&entries[1]),
+        &["1 open laptop request(s) (REQ0010001)"],
     );
     assert_eq!(orders(&fake).len(), 1);
 }
 
 #[test]
 fn duplicate_avoidance_answers_the_open_request_for_the_same_model() {
-    let Some(python) =
-        python_or_skip("duplicate_avoidance_answers_the_open_request_for_the_same_model")
-    else {
-        return;
-    };
-    let fake = FakeServiceNow::start().expect("fake");
     // A zero idempotency window: the open request in ServiceNow is what is found.
-    let server = server(
-        &fake,
+    let Some((python, fake, server)) = start(
+        "duplicate_avoidance_answers_the_open_request_for_the_same_model",
         &[
             ("SERVICENOW_LAPTOP_AVOID_DUPLICATES", "true"),
             ("TICKET_IDEMPOTENCY_WINDOW", "0"),
         ],
-    );
+    ) else {
+        return;
+    };
     let entries = session(
         &python,
         &server,
         &[
-            call(OPEN, order("Dell Latitude 7450")),
-            call(OPEN, order("dell latitude 7450")),
+            open_ticket("Dell Latitude 7450"),
+            open_ticket("dell latitude 7450"),
         ],
     );
-    assert!(
-        text(&entries[1]).contains("already exists"),
-        "{}",
-        text(&entries[1])
-    );
-    assert!(
-        text(&entries[1]).contains("Ticket Number: REQ0010001"),
-        "{}",
-        text(&entries[1])
+    assert_contains_all(
+        text(&entries[1]),
+        &["already exists", "Ticket Number: REQ0010001"],
     );
     assert_eq!(orders(&fake).len(), 1);
 }
 
 #[test]
 fn rejected_credentials_are_a_clear_tool_error() {
-    let Some(python) = python_or_skip("rejected_credentials_are_a_clear_tool_error") else {
+    let Some((python, fake, server)) = start(
+        "rejected_credentials_are_a_clear_tool_error",
+        &[("SERVICENOW_API_KEY", "not-the-key")],
+    ) else {
         return;
     };
-    let fake = FakeServiceNow::start().expect("fake");
-    let server = server(&fake, &[("SERVICENOW_API_KEY", "not-the-key")]);
-    let entries = session(&python, &server, &[call(LIST, json!({}))]);
-    assert_eq!(entries[0]["isError"], true, "{}", entries[0]);
-    let message = text(&entries[0]);
+    let entries = session(&python, &server, &[list_tickets()]);
+    let message = error_text(&entries[0]);
     assert!(
         message.contains("401")
             && message.contains("User Not Authenticated")
@@ -208,14 +183,14 @@ fn rejected_credentials_are_a_clear_tool_error() {
 
 #[test]
 fn server_errors_are_retried() {
-    let Some(python) = python_or_skip("server_errors_are_retried") else {
+    let Some((python, fake, server)) =
+        start("server_errors_are_retried", &[("SERVICENOW_RETRIES", "3")])
+    else {
         return;
     };
-    let fake = FakeServiceNow::start().expect("fake");
-    let server = server(&fake, &[("SERVICENOW_RETRIES", "3")]);
     fake.fail_next(503, 2);
-    let entries = session(&python, &server, &[call(LIST, json!({}))]);
-    assert_eq!(entries[0]["isError"], false, "{}", entries[0]);
+    let entries = session(&python, &server, &[list_tickets()]);
+    answer_text(&entries[0]);
     let lookups = fake
         .calls()
         .iter()
@@ -227,54 +202,44 @@ fn server_errors_are_retried() {
 
 #[test]
 fn server_errors_past_the_retries_are_a_tool_error() {
-    let Some(python) = python_or_skip("server_errors_past_the_retries_are_a_tool_error") else {
+    let Some((python, fake, server)) = start(
+        "server_errors_past_the_retries_are_a_tool_error",
+        &[("SERVICENOW_RETRIES", "1")],
+    ) else {
         return;
     };
-    let fake = FakeServiceNow::start().expect("fake");
-    let server = server(&fake, &[("SERVICENOW_RETRIES", "1")]);
     fake.fail_next(500, 2);
-    let entries = session(&python, &server, &[call(LIST, json!({}))]);
-    assert_eq!(entries[0]["isError"], true, "{}", entries[0]);
-    assert!(
-        text(&entries[0]).contains("ServiceNow answered 500"),
-        "{}",
-        text(&entries[0])
-    );
+    let entries = session(&python, &server, &[list_tickets()]);
+    assert_contains_all(error_text(&entries[0]), &["ServiceNow answered 500"]);
 }
 
 #[test]
 fn a_timeout_is_a_tool_error_and_not_retried() {
-    let Some(python) = python_or_skip("a_timeout_is_a_tool_error_and_not_retried") else {
+    let Some((python, fake, server)) = start(
+        "a_timeout_is_a_tool_error_and_not_retried",
+        &[("SERVICENOW_TIMEOUT", "1")],
+    ) else {
         return;
     };
-    let fake = FakeServiceNow::start().expect("fake");
-    let server = server(&fake, &[("SERVICENOW_TIMEOUT", "1")]);
     fake.delay_next(Duration::from_secs(3), 1);
-    let entries = session(&python, &server, &[call(LIST, json!({}))]);
-    assert_eq!(entries[0]["isError"], true, "{}", entries[0]);
-    assert!(
-        text(&entries[0]).contains("did not answer within 1s"),
-        "{}",
-        text(&entries[0])
-    );
+    let entries = session(&python, &server, &[list_tickets()]);
+    assert_contains_all(error_text(&entries[0]), &["did not answer within 1s"]);
     assert_eq!(fake.calls().len(), 1);
 }
 
 #[test]
 fn the_api_key_never_appears_in_the_log_even_at_trace() {
-    let Some(python) = python_or_skip("the_api_key_never_appears_in_the_log_even_at_trace") else {
+    let Some((python, fake, server)) = start(
+        "the_api_key_never_appears_in_the_log_even_at_trace",
+        &[("RUST_LOG", "trace")],
+    ) else {
         return;
     };
-    let fake = FakeServiceNow::start().expect("fake");
-    let server = server(&fake, &[("RUST_LOG", "trace")]);
     fake.fail_next(503, 1);
     session(
         &python,
         &server,
-        &[
-            call(OPEN, order("Dell Latitude 7450")),
-            call(LIST, json!({})),
-        ],
+        &[open_ticket("Dell Latitude 7450"), list_tickets()],
     );
     let log = server.log();
     assert!(log.lines().count() > 20, "trace logging is on:\n{log}");

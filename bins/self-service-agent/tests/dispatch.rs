@@ -12,11 +12,9 @@ mod common;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use common::{fake_llamastack, migrate, port, service_env, spawn};
-use sea_orm::{ConnectionTrait, Database, Statement};
+use common::{connect, fake_llamastack, migrated_database, port, scalar, service_env, spawn};
 use serde_json::json;
 use test_support::smtp::{SmtpServer, python_or_skip};
-use test_support::test_database;
 use test_support::webhook_receiver::{Answer, WebhookReceiver};
 
 const SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
@@ -33,8 +31,7 @@ async fn two_dispatchers_deliver_400_answers_once_each_though_one_is_killed() {
         .map(|_| Answer::status(204).delay(Duration::from_millis(20)))
         .collect();
     receiver.script(&slow).unwrap();
-    let db = test_database().await.unwrap();
-    migrate(&db.url()).await;
+    let db = migrated_database().await;
     let fake = fake_llamastack().await;
 
     let smtp_env = |env: &mut Vec<(&'static str, String)>| {
@@ -80,18 +77,8 @@ async fn two_dispatchers_deliver_400_answers_once_each_though_one_is_killed() {
             .unwrap();
         assert_eq!(response.status(), 202);
     }
-    let conn = Database::connect(db.url()).await.unwrap();
-    let count = |sql: &'static str| {
-        let conn = conn.clone();
-        async move {
-            conn.query_one_raw(Statement::from_string(conn.get_database_backend(), sql))
-                .await
-                .unwrap()
-                .unwrap()
-                .try_get_by_index::<i64>(0)
-                .unwrap()
-        }
-    };
+    let conn = connect(&db).await;
+    let count = |sql| scalar(&conn, sql);
     let started = Instant::now();
     while count("SELECT count(*) FROM delivery_logs").await < 400 {
         assert!(

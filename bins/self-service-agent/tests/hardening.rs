@@ -13,23 +13,11 @@ use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::{Service, fake_llamastack, migrate, port, service_env, spawn, spawn_with_open_files};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use common::{
+    Service, connect, fake_llamastack, migrated_database, migrated_database_on_own_cluster, port,
+    scalar, service_env, spawn, spawn_with_open_files,
+};
 use serde_json::{Value, json};
-use test_support::{PgCluster, TestDatabase, test_database};
-
-async fn connect(db: &TestDatabase) -> DatabaseConnection {
-    Database::connect(db.url()).await.unwrap()
-}
-
-async fn scalar(conn: &DatabaseConnection, sql: &str) -> i64 {
-    conn.query_one_raw(Statement::from_string(conn.get_database_backend(), sql))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get_by_index::<i64>(0)
-        .unwrap()
-}
 
 /// `GET /api/v1/requests/{id}` as `user` until `status` (at most `within`).
 async fn until_status(
@@ -80,8 +68,7 @@ fn quick(env: &mut Vec<(&'static str, String)>) {
 
 #[tokio::test]
 async fn sigterm_past_the_drain_deadline_hands_requests_back_and_another_replica_answers_them() {
-    let db = test_database().await.unwrap();
-    migrate(&db.url()).await;
+    let db = migrated_database().await;
     let fake = fake_llamastack().await;
     let mut env = service_env(&db, &fake.url(), port());
     quick(&mut env);
@@ -128,14 +115,7 @@ async fn sigterm_past_the_drain_deadline_hands_requests_back_and_another_replica
 
 #[tokio::test]
 async fn an_answer_is_stored_once_the_database_is_back() {
-    let cluster = tokio::task::spawn_blocking(PgCluster::start)
-        .await
-        .unwrap()
-        .unwrap();
-    let db = test_support::postgres::create_database(&cluster.admin_url())
-        .await
-        .unwrap();
-    migrate(&db.url()).await;
+    let (cluster, db) = migrated_database_on_own_cluster().await;
     let fake = fake_llamastack().await;
     let mut env = service_env(&db, &fake.url(), port());
     quick(&mut env);
@@ -190,8 +170,7 @@ async fn an_answer_is_stored_once_the_database_is_back() {
 
 #[tokio::test]
 async fn a_replica_killed_mid_turn_loses_nothing_and_answers_nothing_twice_in_order() {
-    let db = test_database().await.unwrap();
-    migrate(&db.url()).await;
+    let db = migrated_database().await;
     let fake = fake_llamastack().await;
     fake.set_reply("routing-agent", |_, message| format!("echo {message}"));
     let envs: Vec<_> = (0..2)
@@ -257,8 +236,7 @@ async fn a_replica_killed_mid_turn_loses_nothing_and_answers_nothing_twice_in_or
 
 #[tokio::test]
 async fn a_request_left_in_no_queue_by_an_earlier_version_ends_failed() {
-    let db = test_database().await.unwrap();
-    migrate(&db.url()).await;
+    let db = migrated_database().await;
     db.execute_script(
         "INSERT INTO request_sessions (session_id, user_id, integration_type, status, total_requests, created_at, updated_at) \
            VALUES ('s-old', 'alice', 'CLI', 'ACTIVE', 1, now() - interval '2 hours', now()); \
@@ -287,8 +265,7 @@ async fn a_request_left_in_no_queue_by_an_earlier_version_ends_failed() {
 
 #[tokio::test]
 async fn llamastack_stopped_fails_the_request_with_a_reason_and_the_next_one_works_again() {
-    let db = test_database().await.unwrap();
-    migrate(&db.url()).await;
+    let db = migrated_database().await;
     let fake = fake_llamastack().await;
     let service = spawn(&service_env(&db, &fake.url(), port())).await;
     let client = reqwest::Client::new();
@@ -339,8 +316,7 @@ fn raw(service: &Service) -> TcpStream {
 
 #[tokio::test]
 async fn idle_sockets_cannot_starve_the_service_under_a_low_open_files_limit() {
-    let db = test_database().await.unwrap();
-    migrate(&db.url()).await;
+    let db = migrated_database().await;
     let fake = fake_llamastack().await;
     let service = spawn_with_open_files(&service_env(&db, &fake.url(), port()), Some(256)).await;
     let idle: Vec<TcpStream> = (0..300)
@@ -372,8 +348,7 @@ async fn idle_sockets_cannot_starve_the_service_under_a_low_open_files_limit() {
 
 #[tokio::test]
 async fn a_client_that_never_finishes_its_request_head_is_cut_off() {
-    let db = test_database().await.unwrap();
-    migrate(&db.url()).await;
+    let db = migrated_database().await;
     let fake = fake_llamastack().await;
     let mut env = service_env(&db, &fake.url(), port());
     env.push(("HEADER_READ_TIMEOUT", "1".into()));
@@ -400,8 +375,7 @@ async fn a_client_that_never_finishes_its_request_head_is_cut_off() {
 
 #[tokio::test]
 async fn idle_keepalive_connections_do_not_hold_up_sigterm() {
-    let db = test_database().await.unwrap();
-    migrate(&db.url()).await;
+    let db = migrated_database().await;
     let fake = fake_llamastack().await;
     let mut env = service_env(&db, &fake.url(), port());
     env.push(("SHUTDOWN_TIMEOUT", "30".into()));
@@ -432,8 +406,7 @@ async fn idle_keepalive_connections_do_not_hold_up_sigterm() {
 
 #[tokio::test]
 async fn a_declared_length_over_the_limit_is_refused_at_once_in_json_and_counted() {
-    let db = test_database().await.unwrap();
-    migrate(&db.url()).await;
+    let db = migrated_database().await;
     let fake = fake_llamastack().await;
     let service = spawn(&service_env(&db, &fake.url(), port())).await;
     let mut stream = raw(&service);

@@ -8,14 +8,24 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{fake_llamastack, migrate, port, service_env, spawn, sync};
-use sea_orm::{ConnectionTrait, Database, Statement};
-use test_support::{PgCluster, test_database};
+use common::{
+    Service, connect, fake_llamastack, migrated_database, migrated_database_on_own_cluster, port,
+    scalar, service_env, spawn, sync,
+};
+
+/// The status `GET /ready` answers.
+async fn ready(client: &reqwest::Client, service: &Service) -> reqwest::StatusCode {
+    client
+        .get(service.url("/ready"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
 
 #[tokio::test]
 async fn sigterm_finishes_in_flight_requests_and_refuses_new_connections() {
-    let db = test_database().await.unwrap();
-    migrate(&db.url()).await;
+    let db = migrated_database().await;
     let fake = fake_llamastack().await;
     let service = spawn(&service_env(&db, &fake.url(), port())).await;
     let client = reqwest::Client::new();
@@ -62,17 +72,13 @@ async fn sigterm_finishes_in_flight_requests_and_refuses_new_connections() {
     let (status, output) = service.finish().await;
     assert!(status.success(), "{output}");
 
-    let conn = Database::connect(db.url()).await.unwrap();
-    let row = conn
-        .query_one_raw(Statement::from_string(
-            conn.get_database_backend(),
-            "SELECT count(*) FROM request_logs WHERE response_content IS NOT NULL",
-        ))
-        .await
-        .unwrap()
-        .unwrap();
+    let conn = connect(&db).await;
     assert_eq!(
-        row.try_get_by_index::<i64>(0).unwrap(),
+        scalar(
+            &conn,
+            "SELECT count(*) FROM request_logs WHERE response_content IS NOT NULL",
+        )
+        .await,
         4,
         "all answers are stored"
     );
@@ -80,28 +86,13 @@ async fn sigterm_finishes_in_flight_requests_and_refuses_new_connections() {
 
 #[tokio::test]
 async fn the_service_recovers_by_itself_when_its_database_comes_back() {
-    let cluster = tokio::task::spawn_blocking(PgCluster::start)
-        .await
-        .unwrap()
-        .unwrap();
-    let db = test_support::postgres::create_database(&cluster.admin_url())
-        .await
-        .unwrap();
-    migrate(&db.url()).await;
+    let (cluster, db) = migrated_database_on_own_cluster().await;
     let fake = fake_llamastack().await;
     let mut env = service_env(&db, &fake.url(), port());
     env.push(("DB_POOL_TIMEOUT", "2".into()));
     let service = spawn(&env).await;
     let client = reqwest::Client::new();
-    assert_eq!(
-        client
-            .get(service.url("/ready"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(ready(&client, &service).await, 200);
 
     let cluster = tokio::task::spawn_blocking(move || {
         cluster.stop_server().unwrap();
@@ -110,15 +101,7 @@ async fn the_service_recovers_by_itself_when_its_database_comes_back() {
     .await
     .unwrap();
 
-    assert_eq!(
-        client
-            .get(service.url("/ready"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        503
-    );
+    assert_eq!(ready(&client, &service).await, 503);
     let response = sync(&client, &service, "alice", "hello").await;
     assert_eq!(response.status(), 503);
     let body: serde_json::Value = response.json().await.unwrap();
@@ -132,13 +115,7 @@ async fn the_service_recovers_by_itself_when_its_database_comes_back() {
     .unwrap();
     let started = Instant::now();
     loop {
-        let status = client
-            .get(service.url("/ready"))
-            .send()
-            .await
-            .unwrap()
-            .status();
-        if status == 200 {
+        if ready(&client, &service).await == 200 {
             break;
         }
         assert!(
@@ -174,8 +151,7 @@ async fn a_bad_setting_is_named_and_gives_the_configuration_code() {
 
 #[tokio::test]
 async fn no_secret_reaches_the_output_at_trace_level() {
-    let db = test_database().await.unwrap();
-    migrate(&db.url()).await;
+    let db = migrated_database().await;
     let fake = fake_llamastack().await;
     let dir = tempfile::tempdir().unwrap();
     let keys = dir.path().join("api-keys");

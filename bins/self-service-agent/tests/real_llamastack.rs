@@ -21,8 +21,7 @@ use test_support::test_database;
 /// turn, and tool names must differ across an agent's toolgroups).
 fn asset_dir_for(llama: &RealLlamaStack) -> tempfile::TempDir {
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/config");
-    let target = tempfile::tempdir().unwrap();
-    copy_dir(&source, target.path());
+    let target = test_support::fixtures::copy_of(&source);
     let toolgroups = target.path().join("toolgroups");
     for entry in std::fs::read_dir(&toolgroups).unwrap() {
         let path = entry.unwrap().path();
@@ -41,19 +40,6 @@ fn asset_dir_for(llama: &RealLlamaStack) -> tempfile::TempDir {
         std::fs::write(&path, rewritten).unwrap();
     }
     target
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 #[tokio::test]

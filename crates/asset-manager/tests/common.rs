@@ -20,24 +20,8 @@ pub fn fixture_assets(test: &str) -> Option<PathBuf> {
 }
 
 /// A writable copy of `source`.
-pub fn copy_of(source: &Path) -> tempfile::TempDir {
-    let target = tempfile::tempdir().expect("temporary directory");
-    copy_dir(source, target.path());
-    target
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create directory");
-    for entry in std::fs::read_dir(from).expect("read directory") {
-        let entry = entry.expect("directory entry");
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy file");
-        }
-    }
-}
+#[allow(unused_imports)] // not every test binary uses it
+pub use test_support::fixtures::copy_of;
 
 pub fn client(fake: &FakeLlamaStack) -> LlamaStackClient {
     let config = LlamaStackConfig::for_url(&fake.url())

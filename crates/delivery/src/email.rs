@@ -156,7 +156,7 @@ impl EmailChannel {
     /// 5xx fails now; 4xx, refused connections, timeouts, TLS and other
     /// transport trouble may pass later.
     fn failure(&self, error: &lettre::transport::smtp::Error) -> DeliveryError {
-        let text = describe(error);
+        let text = crate::error::chain(error);
         let mut details = json!({ "server": self.server, "error": text });
         if let Some(code) = error.status() {
             details["smtp_code"] = code.to_string().into();
@@ -169,19 +169,4 @@ impl EmailChannel {
             DeliveryError::temporary(reason, details)
         }
     }
-}
-
-/// lettre's text and its causes (a bare "Connection error" says little).
-fn describe(error: &lettre::transport::smtp::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }

@@ -95,3 +95,20 @@ fn object(details: Value) -> Value {
         other => json!({ "detail": other }),
     }
 }
+
+/// The error and its causes, `: `-separated, each cause left out when the
+/// text already says it: the peers' libraries say little at the top
+/// (lettre's "Connection error", reqwest's "error sending request").
+pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}

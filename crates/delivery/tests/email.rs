@@ -2,15 +2,19 @@
 
 mod common;
 
+use std::path::Path;
 use std::time::Duration;
 
 use common::{Attempt, REQUEST_ID, SESSION_ID, closed_port, smtp_settings};
-use delivery::{Channel, DeliveryError, EmailChannel, IntegrationType, SmtpSecurity};
+use delivery::{
+    Channel, Delivered, DeliveryError, DeliverySettings, EmailChannel, IntegrationType,
+    SmtpSecurity,
+};
 use secrecy::SecretString;
 use serde_json::json;
 use test_support::smtp::{SmtpServer, python_or_skip};
 
-fn channel(settings: &delivery::DeliverySettings) -> EmailChannel {
+fn channel(settings: &DeliverySettings) -> EmailChannel {
     EmailChannel::new(settings)
         .expect("valid settings")
         .expect("SMTP_HOST is set")
@@ -23,6 +27,28 @@ fn to_bob() -> Attempt {
     )
 }
 
+/// One attempt of [`to_bob`] through a channel of `settings`.
+async fn deliver_to_bob(settings: &DeliverySettings) -> Result<Delivered, DeliveryError> {
+    channel(settings).deliver(&to_bob().delivery()).await
+}
+
+/// A server that answers the DATA of the next messages with `codes`.
+fn rejecting(python: &Path, codes: &[u16]) -> SmtpServer {
+    let mut server = SmtpServer::start(python).expect("the SMTP server starts");
+    server
+        .reject_next(codes)
+        .expect("the SMTP server takes the codes");
+    server
+}
+
+/// [`smtp_settings`] logging in as `username` with `password`.
+fn logging_in(port: u16, username: &str, password: &str) -> DeliverySettings {
+    let mut settings = smtp_settings(port);
+    settings.smtp_username = Some(username.into());
+    settings.smtp_password = Some(SecretString::from(password));
+    settings
+}
+
 #[tokio::test]
 async fn an_email_arrives_with_subject_both_parts_and_the_three_headers() {
     let Some(python) =
@@ -31,10 +57,7 @@ async fn an_email_arrives_with_subject_both_parts_and_the_three_headers() {
         return;
     };
     let server = SmtpServer::start(&python).unwrap();
-    let delivered = channel(&smtp_settings(server.port()))
-        .deliver(&to_bob().delivery())
-        .await
-        .unwrap();
+    let delivered = deliver_to_bob(&smtp_settings(server.port())).await.unwrap();
     let email = &server.wait_for(1, Duration::from_secs(5)).unwrap()[0];
     assert_eq!(email.rcpt_tos, ["bob@example.com"]);
     assert_eq!(email.mail_from, "agent@it.example.com");
@@ -85,10 +108,8 @@ async fn a_451_reply_is_temporary() {
     let Some(python) = python_or_skip("a_451_reply_is_temporary") else {
         return;
     };
-    let mut server = SmtpServer::start(&python).unwrap();
-    server.reject_next(&[451]).unwrap();
-    let error = channel(&smtp_settings(server.port()))
-        .deliver(&to_bob().delivery())
+    let server = rejecting(&python, &[451]);
+    let error = deliver_to_bob(&smtp_settings(server.port()))
         .await
         .unwrap_err();
     assert!(
@@ -104,10 +125,8 @@ async fn a_550_reply_is_permanent() {
     let Some(python) = python_or_skip("a_550_reply_is_permanent") else {
         return;
     };
-    let mut server = SmtpServer::start(&python).unwrap();
-    server.reject_next(&[550]).unwrap();
-    let error = channel(&smtp_settings(server.port()))
-        .deliver(&to_bob().delivery())
+    let server = rejecting(&python, &[550]);
+    let error = deliver_to_bob(&smtp_settings(server.port()))
         .await
         .unwrap_err();
     assert!(error.is_permanent(), "{error:?}");
@@ -119,8 +138,7 @@ async fn the_attempt_after_a_451_is_delivered() {
     let Some(python) = python_or_skip("the_attempt_after_a_451_is_delivered") else {
         return;
     };
-    let mut server = SmtpServer::start(&python).unwrap();
-    server.reject_next(&[451]).unwrap();
+    let server = rejecting(&python, &[451]);
     let email = channel(&smtp_settings(server.port()));
     let first = to_bob();
     assert!(email.deliver(&first.delivery()).await.is_err());
@@ -130,8 +148,7 @@ async fn the_attempt_after_a_451_is_delivered() {
 
 #[tokio::test]
 async fn a_server_that_is_down_is_temporary() {
-    let error = channel(&smtp_settings(closed_port()))
-        .deliver(&to_bob().delivery())
+    let error = deliver_to_bob(&smtp_settings(closed_port()))
         .await
         .unwrap_err();
     assert!(
@@ -151,11 +168,7 @@ async fn credentials_are_sent_with_auth() {
         return;
     };
     let server = SmtpServer::start_with_auth(&python, "mailer", "s3cr3t-pass").unwrap();
-    let mut settings = smtp_settings(server.port());
-    settings.smtp_username = Some("mailer".into());
-    settings.smtp_password = Some(SecretString::from("s3cr3t-pass"));
-    channel(&settings)
-        .deliver(&to_bob().delivery())
+    deliver_to_bob(&logging_in(server.port(), "mailer", "s3cr3t-pass"))
         .await
         .unwrap();
     let email = &server.wait_for(1, Duration::from_secs(5)).unwrap()[0];
@@ -168,11 +181,7 @@ async fn a_refused_password_is_permanent_and_not_repeated() {
         return;
     };
     let server = SmtpServer::start_with_auth(&python, "mailer", "right-pass").unwrap();
-    let mut settings = smtp_settings(server.port());
-    settings.smtp_username = Some("mailer".into());
-    settings.smtp_password = Some(SecretString::from("wrong-pass-123"));
-    let error = channel(&settings)
-        .deliver(&to_bob().delivery())
+    let error = deliver_to_bob(&logging_in(server.port(), "mailer", "wrong-pass-123"))
         .await
         .unwrap_err();
     assert!(error.is_permanent(), "{error:?}");
@@ -191,10 +200,7 @@ async fn starttls_required_by_a_server_without_it_fails_saying_so() {
     let server = SmtpServer::start(&python).unwrap();
     let mut settings = smtp_settings(server.port());
     settings.smtp_security = SmtpSecurity::Starttls;
-    let error = channel(&settings)
-        .deliver(&to_bob().delivery())
-        .await
-        .unwrap_err();
+    let error = deliver_to_bob(&settings).await.unwrap_err();
     assert!(error.reason().contains("STARTTLS"), "{}", error.reason());
     assert!(server.messages().unwrap().is_empty());
 }

@@ -5,52 +5,31 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use common::{Attempt, SECRET, smtp_settings, webhook_attempt, webhook_channel};
 use delivery::{Channel, Channels, DeliverySettings, EmailChannel, IntegrationType};
 use secrecy::SecretString;
 use serde_json::json;
+use test_support::captured_log::CapturedLog;
 use test_support::webhook_receiver::{Answer, WebhookReceiver, python_or_skip};
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// Everything logged in this process so far.
 fn logs() -> String {
-    static CAPTURED: OnceLock<Captured> = OnceLock::new();
-    let captured = CAPTURED.get_or_init(|| {
-        let captured = Captured::default();
-        let writer = captured.clone();
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .init();
-        captured
-    });
-    let bytes = captured
-        .0
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .clone();
-    String::from_utf8_lossy(&bytes).into_owned()
+    static CAPTURED: OnceLock<CapturedLog> = OnceLock::new();
+    CAPTURED
+        .get_or_init(|| {
+            let captured = CapturedLog::default();
+            let writer = captured.clone();
+            tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_ansi(false)
+                .with_writer(move || writer.clone())
+                .init();
+            captured
+        })
+        .text()
 }
 
 fn assert_absent(text: &str, secrets: &[&str]) {

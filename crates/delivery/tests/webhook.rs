@@ -10,7 +10,24 @@ use common::{
 };
 use delivery::{Channel, IntegrationType, WebhookPayload};
 use serde_json::json;
-use test_support::webhook_receiver::{WebhookReceiver, python_or_skip};
+use test_support::webhook_receiver::{ReceivedRequest, WebhookReceiver, python_or_skip};
+
+/// Delivers `attempt` through a channel whose service secret is
+/// `service_secret`: the request `receiver` got first.
+async fn deliver_once(
+    receiver: &WebhookReceiver,
+    service_secret: Option<&str>,
+    attempt: &Attempt,
+) -> ReceivedRequest {
+    webhook_channel(service_secret)
+        .deliver(&attempt.delivery())
+        .await
+        .expect("delivered");
+    receiver
+        .requests()
+        .expect("the requests received")
+        .remove(0)
+}
 
 #[tokio::test]
 async fn every_delivery_verifies_with_the_official_library() {
@@ -38,11 +55,7 @@ async fn the_payload_carries_the_answer_and_its_ids() {
     };
     let receiver = WebhookReceiver::start(&python, SECRET).unwrap();
     let attempt = webhook_attempt(&receiver.url("/hook"), json!({}));
-    webhook_channel(None)
-        .deliver(&attempt.delivery())
-        .await
-        .unwrap();
-    let request = &receiver.requests().unwrap()[0];
+    let request = deliver_once(&receiver, None, &attempt).await;
     assert_eq!(request.method, "POST");
     assert_eq!(request.header("content-type"), Some("application/json"));
     let payload: WebhookPayload = serde_json::from_str(&request.body).unwrap();
@@ -78,7 +91,7 @@ async fn a_retried_delivery_keeps_its_webhook_id_with_a_fresh_timestamp_and_sign
     };
     assert_eq!(one.header("webhook-id"), Some("msg_4242"));
     assert_eq!(two.header("webhook-id"), Some("msg_4242"));
-    let timestamp = |r: &test_support::webhook_receiver::ReceivedRequest| {
+    let timestamp = |r: &ReceivedRequest| {
         r.header("webhook-timestamp")
             .unwrap()
             .parse::<i64>()
@@ -105,11 +118,7 @@ async fn a_receiver_holding_another_secret_fails_verification() {
     };
     let receiver = WebhookReceiver::start(&python, OTHER_SECRET).unwrap();
     let attempt = webhook_attempt(&receiver.url("/hook"), json!({}));
-    webhook_channel(None)
-        .deliver(&attempt.delivery())
-        .await
-        .unwrap();
-    let request = &receiver.requests().unwrap()[0];
+    let request = deliver_once(&receiver, None, &attempt).await;
     assert!(!request.verified);
     assert!(
         request
@@ -132,11 +141,8 @@ async fn the_service_secret_signs_when_the_config_has_none() {
         IntegrationType::Webhook,
         json!({"url": receiver.url("/hook")}),
     );
-    webhook_channel(Some(OTHER_SECRET))
-        .deliver(&attempt.delivery())
-        .await
-        .unwrap();
-    assert!(receiver.requests().unwrap()[0].verified);
+    let request = deliver_once(&receiver, Some(OTHER_SECRET), &attempt).await;
+    assert!(request.verified);
 }
 
 #[tokio::test]
@@ -146,11 +152,8 @@ async fn the_config_secret_wins_over_the_service_secret() {
     };
     let receiver = WebhookReceiver::start(&python, SECRET).unwrap();
     let attempt = webhook_attempt(&receiver.url("/hook"), json!({}));
-    webhook_channel(Some(OTHER_SECRET))
-        .deliver(&attempt.delivery())
-        .await
-        .unwrap();
-    assert!(receiver.requests().unwrap()[0].verified);
+    let request = deliver_once(&receiver, Some(OTHER_SECRET), &attempt).await;
+    assert!(request.verified);
 }
 
 #[tokio::test]
@@ -183,11 +186,7 @@ async fn the_configured_method_and_headers_are_sent() {
         &receiver.url("/hooks/ssa?team=it"),
         json!({"method": "put", "headers": {"X-Team": "it-ops"}}),
     );
-    webhook_channel(None)
-        .deliver(&attempt.delivery())
-        .await
-        .unwrap();
-    let request = &receiver.requests().unwrap()[0];
+    let request = deliver_once(&receiver, None, &attempt).await;
     assert_eq!(request.method, "PUT");
     assert_eq!(request.path, "/hooks/ssa?team=it");
     assert_eq!(request.header("x-team"), Some("it-ops"));

@@ -161,19 +161,26 @@ mod tests {
         LaptopRefresh::new(Arc::new(DemoDesk::default()), policy)
     }
 
+    /// `refresh` asked for a `model` for `employee`.
+    async fn open(
+        refresh: &LaptopRefresh,
+        employee: &Employee,
+        model: &str,
+    ) -> Result<Opened, DeskError> {
+        refresh.open(employee, &order(model)).await
+    }
+
     #[tokio::test]
     async fn a_repeated_call_answers_the_first_request() {
         let refresh = refresh(RefreshPolicy::default());
         let employee = alice().await;
-        let Opened::New(first) = refresh
-            .open(&employee, &order("Dell Latitude 7450"))
+        let Opened::New(first) = open(&refresh, &employee, "Dell Latitude 7450")
             .await
             .unwrap()
         else {
             panic!("the first call opens a request")
         };
-        let again = refresh
-            .open(&employee, &order(" dell  latitude 7450"))
+        let again = open(&refresh, &employee, " dell  latitude 7450")
             .await
             .unwrap();
         assert_eq!(again, Opened::Existing(first));
@@ -189,7 +196,7 @@ mod tests {
         let employee = alice().await;
         let calls = (0..4).map(|_| {
             let (refresh, employee) = (Arc::clone(&refresh), employee.clone());
-            tokio::spawn(async move { refresh.open(&employee, &order("Dell Latitude 7450")).await })
+            tokio::spawn(async move { open(&refresh, &employee, "Dell Latitude 7450").await })
         });
         for call in calls {
             call.await.unwrap().unwrap();
@@ -207,12 +214,10 @@ mod tests {
             ..RefreshPolicy::default()
         });
         let employee = alice().await;
-        refresh
-            .open(&employee, &order("Dell Latitude 7450"))
+        open(&refresh, &employee, "Dell Latitude 7450")
             .await
             .unwrap();
-        let second = refresh
-            .open(&employee, &order("Dell Latitude 7450"))
+        let second = open(&refresh, &employee, "Dell Latitude 7450")
             .await
             .unwrap();
         assert!(matches!(second, Opened::New(_)), "{second:?}");
@@ -225,12 +230,10 @@ mod tests {
             ..RefreshPolicy::default()
         });
         let employee = alice().await;
-        refresh
-            .open(&employee, &order("Dell Latitude 7450"))
+        open(&refresh, &employee, "Dell Latitude 7450")
             .await
             .unwrap();
-        let error = refresh
-            .open(&employee, &order("Apple MacBook Air 13"))
+        let error = open(&refresh, &employee, "Apple MacBook Air 13")
             .await
             .unwrap_err();
         assert!(
@@ -247,15 +250,13 @@ mod tests {
             ..RefreshPolicy::default()
         });
         let employee = alice().await;
-        let Opened::New(first) = refresh
-            .open(&employee, &order("Dell Latitude 7450"))
+        let Opened::New(first) = open(&refresh, &employee, "Dell Latitude 7450")
             .await
             .unwrap()
         else {
             panic!("opened")
         };
-        let again = refresh
-            .open(&employee, &order("Dell Latitude 7450"))
+        let again = open(&refresh, &employee, "Dell Latitude 7450")
             .await
             .unwrap();
         assert_eq!(again, Opened::Existing(first));

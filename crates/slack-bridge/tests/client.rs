@@ -29,6 +29,25 @@ fn hello() -> OutgoingMessage {
     OutgoingMessage::text("hello")
 }
 
+/// [`hello`] as a top-level message in `channel`.
+fn hello_to(channel: &str) -> PostMessage {
+    PostMessage {
+        channel: channel.into(),
+        thread_ts: None,
+        message: hello(),
+    }
+}
+
+/// The next `times` calls of `chat.postMessage` are rate limited, asking
+/// for `retry_after_secs`.
+fn rate_limit_post_message(fake: &FakeSlack, times: usize, retry_after_secs: u64) {
+    fake.fail_next(
+        "chat.postMessage",
+        times,
+        Fault::RateLimited { retry_after_secs },
+    );
+}
+
 #[tokio::test]
 async fn a_reply_goes_into_the_thread_of_its_conversation() {
     let fake = fake();
@@ -50,11 +69,7 @@ async fn a_reply_goes_into_the_thread_of_its_conversation() {
 async fn the_token_travels_as_a_bearer_header_never_in_the_body() {
     let fake = fake();
     client(&fake)
-        .post_message(&PostMessage {
-            channel: GENERAL.into(),
-            thread_ts: None,
-            message: hello(),
-        })
+        .post_message(&hello_to(GENERAL))
         .await
         .unwrap();
     let call = &fake.calls_of("chat.postMessage")[0];
@@ -81,21 +96,9 @@ async fn a_direct_message_is_opened_with_conversations_open() {
 #[tokio::test]
 async fn a_short_retry_after_is_waited_for_and_the_call_retried_once() {
     let fake = fake();
-    fake.fail_next(
-        "chat.postMessage",
-        1,
-        Fault::RateLimited {
-            retry_after_secs: 1,
-        },
-    );
+    rate_limit_post_message(&fake, 1, 1);
     let started = Instant::now();
-    let result = client(&fake)
-        .post_message(&PostMessage {
-            channel: GENERAL.into(),
-            thread_ts: None,
-            message: hello(),
-        })
-        .await;
+    let result = client(&fake).post_message(&hello_to(GENERAL)).await;
     assert!(result.is_ok(), "{result:?}");
     assert!(
         started.elapsed() >= Duration::from_secs(1),
@@ -108,19 +111,9 @@ async fn a_short_retry_after_is_waited_for_and_the_call_retried_once() {
 #[tokio::test]
 async fn a_rate_limit_that_persists_is_reported_with_its_retry_after() {
     let fake = fake();
-    fake.fail_next(
-        "chat.postMessage",
-        2,
-        Fault::RateLimited {
-            retry_after_secs: 1,
-        },
-    );
+    rate_limit_post_message(&fake, 2, 1);
     let error = client(&fake)
-        .post_message(&PostMessage {
-            channel: GENERAL.into(),
-            thread_ts: None,
-            message: hello(),
-        })
+        .post_message(&hello_to(GENERAL))
         .await
         .unwrap_err();
     assert_eq!(error.retry_after(), Some(Duration::from_secs(1)));
@@ -131,20 +124,10 @@ async fn a_rate_limit_that_persists_is_reported_with_its_retry_after() {
 #[tokio::test]
 async fn a_long_retry_after_is_reported_without_waiting() {
     let fake = fake();
-    fake.fail_next(
-        "chat.postMessage",
-        1,
-        Fault::RateLimited {
-            retry_after_secs: 30,
-        },
-    );
+    rate_limit_post_message(&fake, 1, 30);
     let started = Instant::now();
     let error = client(&fake)
-        .post_message(&PostMessage {
-            channel: GENERAL.into(),
-            thread_ts: None,
-            message: hello(),
-        })
+        .post_message(&hello_to(GENERAL))
         .await
         .unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(2));
@@ -160,11 +143,7 @@ async fn a_wrong_token_is_a_permanent_invalid_auth() {
     settings.bot_token = "xoxb-wrong".to_owned().into();
     let error = SlackClient::new(&settings)
         .unwrap()
-        .post_message(&PostMessage {
-            channel: GENERAL.into(),
-            thread_ts: None,
-            message: hello(),
-        })
+        .post_message(&hello_to(GENERAL))
         .await
         .unwrap_err();
     assert!(error.is_permanent(), "{error}");
@@ -176,11 +155,7 @@ async fn a_wrong_token_is_a_permanent_invalid_auth() {
 async fn an_unknown_channel_is_a_permanent_channel_not_found() {
     let fake = fake();
     let error = client(&fake)
-        .post_message(&PostMessage {
-            channel: "CUNKNOWN01".into(),
-            thread_ts: None,
-            message: hello(),
-        })
+        .post_message(&hello_to("CUNKNOWN01"))
         .await
         .unwrap_err();
     assert_eq!(
@@ -197,11 +172,7 @@ async fn a_server_error_is_temporary() {
     let fake = fake();
     fake.fail_next("chat.postMessage", 1, Fault::Status(503));
     let error = client(&fake)
-        .post_message(&PostMessage {
-            channel: GENERAL.into(),
-            thread_ts: None,
-            message: hello(),
-        })
+        .post_message(&hello_to(GENERAL))
         .await
         .unwrap_err();
     assert!(
@@ -216,11 +187,7 @@ async fn internal_error_is_temporary() {
     let fake = fake();
     fake.fail_next("chat.postMessage", 1, Fault::Error("internal_error".into()));
     let error = client(&fake)
-        .post_message(&PostMessage {
-            channel: GENERAL.into(),
-            thread_ts: None,
-            message: hello(),
-        })
+        .post_message(&hello_to(GENERAL))
         .await
         .unwrap_err();
     assert!(matches!(error, SlackError::Temporary { .. }), "{error}");

@@ -8,9 +8,6 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use common::{
     ALICE, ALICE_DM, GENERAL, Harness, NO_EMAIL_USER, SETTLE, SIGNING_SECRET, bodies, request,
     signed_event, signed_form,
@@ -18,28 +15,12 @@ use common::{
 use slack_bridge::{
     COMMANDS_PATH, EVENTS_PATH, INTERACTIVE_PATH, OutgoingMessage, PostMessage, SlackClient,
 };
+use test_support::captured_log::CapturedLog;
 use test_support::fake_slack::{BOT_TOKEN, Fault};
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test]
 async fn no_secret_reaches_the_log_even_at_trace() {
-    let captured = Captured::default();
+    let captured = CapturedLog::default();
     let writer = captured.clone();
     tracing_subscriber::fmt()
         .with_env_filter("trace")
@@ -118,7 +99,7 @@ async fn no_secret_reaches_the_log_even_at_trace() {
     let _ = harness.bridge.client().post_message(&post).await;
     tracing::debug!(settings = ?common::settings(&harness.fake), bridge = ?harness.bridge, "debug output of the settings and the bridge");
 
-    let log = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
+    let log = captured.text();
     assert!(log.lines().count() > 30, "trace logging is on:\n{log}");
     assert!(log.contains("TRACE"), "trace lines are captured:\n{log}");
     for secret in [

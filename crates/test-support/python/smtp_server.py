@@ -7,7 +7,8 @@ argv: --dir DIR [--user NAME --password SECRET]
   DIR/NNNN.json (envelope and the parts as Python's email parser reads them),
   the .json written last and renamed into place, so a reader never sees half.
   With --user, AUTH (PLAIN, LOGIN) is required and checked.
-stdin: one JSON command a line, each answered by one JSON line on stdout:
+stdin: one JSON command a line, each answered by one JSON line on stdout
+(peer_control.py):
   {"reject": [451, 550]}  answer DATA of the next messages with these codes
                           (in order) instead of accepting them.
   EOF ends the server (so it never outlives the test process).
@@ -19,10 +20,11 @@ import email
 import email.policy
 import json
 import os
-import sys
 import threading
 
 from aiosmtpd.smtp import SMTP, AuthResult
+
+from peer_control import announce
 
 REPLIES = {
     421: "421 4.3.2 Service shutting down, try again later",
@@ -86,22 +88,6 @@ def authenticator(user, password):
     return check
 
 
-def control(loop, handler):
-    for line in sys.stdin:
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            command = json.loads(line)
-            if "reject" in command:
-                handler.reject(command["reject"])
-            answer = {"ok": True}
-        except Exception as error:  # noqa: BLE001 - reported to the Rust side
-            answer = {"ok": False, "error": str(error)}
-        print(json.dumps(answer), flush=True)
-    loop.call_soon_threadsafe(loop.stop)
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--dir", required=True)
@@ -120,8 +106,16 @@ def main():
     server = loop.run_until_complete(
         loop.create_server(lambda: SMTP(handler, **options), "127.0.0.1", 0)
     )
-    print(json.dumps({"port": server.sockets[0].getsockname()[1]}), flush=True)
-    threading.Thread(target=control, args=(loop, handler), daemon=True).start()
+
+    def apply(command):
+        if "reject" in command:
+            handler.reject(command["reject"])
+
+    announce(
+        server.sockets[0].getsockname()[1],
+        apply,
+        lambda: loop.call_soon_threadsafe(loop.stop),
+    )
     loop.run_forever()
     server.close()
 

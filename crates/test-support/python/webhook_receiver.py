@@ -6,7 +6,8 @@ argv: --secret whsec_... --records FILE [--cert PEM --key PEM]
   Listens on a free loopback port (HTTPS with --cert) and prints {"port": N}
   as its first line. Every request is appended to FILE as one JSON line
   (method, path, headers, body, verified, error) before it is answered.
-stdin: one JSON command a line, each answered by one JSON line on stdout:
+stdin: one JSON command a line, each answered by one JSON line on stdout
+(peer_control.py):
   {"script": [{"status": 503, "headers": {"Retry-After": "7"}, "body": "...",
                "delay": 0.5}, ...]}
     the answers to the next requests, in order (afterwards: 204).
@@ -16,12 +17,13 @@ stdin: one JSON command a line, each answered by one JSON line on stdout:
 import argparse
 import json
 import ssl
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from standardwebhooks import Webhook, WebhookVerificationError
+
+from peer_control import announce
 
 
 class State:
@@ -82,23 +84,6 @@ def handler_for(state):
     return Handler
 
 
-def control(server, state):
-    for line in sys.stdin:
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            command = json.loads(line)
-            if "script" in command:
-                with state.lock:
-                    state.script = list(command["script"])
-            answer = {"ok": True}
-        except Exception as error:  # noqa: BLE001 - reported to the Rust side
-            answer = {"ok": False, "error": str(error)}
-        print(json.dumps(answer), flush=True)
-    threading.Thread(target=server.shutdown, daemon=True).start()
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--secret", required=True)
@@ -113,8 +98,17 @@ def main():
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(args.cert, args.key)
         server.socket = context.wrap_socket(server.socket, server_side=True)
-    print(json.dumps({"port": server.server_address[1]}), flush=True)
-    threading.Thread(target=control, args=(server, state), daemon=True).start()
+
+    def apply(command):
+        if "script" in command:
+            with state.lock:
+                state.script = list(command["script"])
+
+    announce(
+        server.server_address[1],
+        apply,
+        lambda: threading.Thread(target=server.shutdown, daemon=True).start(),
+    )
     server.serve_forever()
 
 

@@ -7,6 +7,7 @@
 //! Not part of the product.
 
 pub mod bins;
+pub mod captured_log;
 pub mod catalog;
 pub mod fake_llamastack;
 pub mod fake_servicenow;
@@ -19,6 +20,8 @@ pub mod openai_stub;
 pub mod postgres;
 mod python_peer;
 pub mod smtp;
+mod thread_server;
+pub mod venv;
 pub mod webhook_receiver;
 
 pub use llamastack::RealLlamaStack;
@@ -50,4 +53,12 @@ pub fn skip_unless_required(test: &str, reason: &str) {
         "{test}: {reason}, and SSA_REQUIRE_ALL=1 (`cargo xtask provision` installs it)"
     );
     report_skip(test, reason);
+}
+
+/// Asserts that `text` contains every one of `parts`, naming the first
+/// missing one.
+pub fn assert_contains_all(text: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(text.contains(part), "{part:?} missing from:\n{text}");
+    }
 }

@@ -65,6 +65,11 @@ impl ServerProcess {
         &self.base
     }
 
+    /// [`base`](Self::base) followed by `path` (`/mcp`, `/sse`).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
     /// What the server has logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
@@ -140,25 +145,13 @@ mod probe {
 
 /// The Python of `target/venv/mcp`, if provisioned.
 pub fn python() -> Option<PathBuf> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .filter(|dir| !dir.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| crate::fixtures::workspace_root().join("target"));
-    let python = target.join("venv/mcp/bin/python");
-    python.is_file().then_some(python)
+    crate::venv::python("mcp")
 }
 
 /// For tests: the venv's Python, or `None` after a visible skip (a failure
 /// under `SSA_REQUIRE_ALL=1`).
 pub fn python_or_skip(test: &str) -> Option<PathBuf> {
-    let found = python();
-    if found.is_none() {
-        crate::skip_unless_required(
-            test,
-            "the Python MCP SDK is not provisioned (target/venv/mcp from ci/python/mcp.txt; run cargo xtask provision)",
-        );
-    }
-    found
+    crate::venv::python_or_skip(test, "mcp", "the Python MCP SDK is")
 }
 
 /// One step of a client session.
@@ -168,6 +161,46 @@ pub fn list() -> Value {
 
 pub fn call(name: &str, arguments: Value) -> Value {
     json!({"op": "call", "name": name, "arguments": arguments})
+}
+
+/// [`run_client`] at `server`'s `path` with the `AUTHORITATIVE_USER_ID`
+/// header naming `user` (none for `None`); panics when the client cannot
+/// connect.
+pub fn run_as(
+    python: &Path,
+    server: &ServerProcess,
+    path: &str,
+    user: Option<&str>,
+    steps: &[Value],
+) -> Vec<Value> {
+    let headers: &[(&str, &str)] = match user {
+        Some(user) => &[("AUTHORITATIVE_USER_ID", user)],
+        None => &[],
+    };
+    run_client(python, &server.url(path), headers, steps).expect("the client connects")
+}
+
+/// The tools `server` lists at `path`.
+pub fn list_tools(python: &Path, server: &ServerProcess, path: &str) -> Vec<Value> {
+    let entries = run_client(python, &server.url(path), &[], &[list()]).expect(path);
+    entries[0]["tools"].as_array().expect("tools").clone()
+}
+
+/// The text of a session entry (a tool's answer), empty when it has none.
+pub fn text(entry: &Value) -> &str {
+    entry["text"].as_str().unwrap_or_default()
+}
+
+/// The text of a tool's answer that must not be an error.
+pub fn answer_text(entry: &Value) -> &str {
+    assert_eq!(entry["isError"], false, "{entry}");
+    text(entry)
+}
+
+/// The text of a tool's answer that must be an error.
+pub fn error_text(entry: &Value) -> &str {
+    assert_eq!(entry["isError"], true, "{entry}");
+    text(entry)
 }
 
 /// Connects to `url` with the Python SDK's streamable HTTP client, sending

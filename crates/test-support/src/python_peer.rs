@@ -13,25 +13,13 @@ use serde_json::Value;
 
 /// The Python of `target/venv/delivery`, if provisioned.
 pub fn python() -> Option<PathBuf> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .filter(|dir| !dir.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| crate::workspace_root().join("target"));
-    let python = target.join("venv/delivery/bin/python");
-    python.is_file().then_some(python)
+    crate::venv::python("delivery")
 }
 
 /// For tests: the venv's Python, or `None` after a visible skip (a failure
 /// under `SSA_REQUIRE_ALL=1`).
 pub fn python_or_skip(test: &str) -> Option<PathBuf> {
-    let found = python();
-    if found.is_none() {
-        crate::skip_unless_required(
-            test,
-            "aiosmtpd and standardwebhooks are not provisioned (target/venv/delivery from ci/python/delivery.txt; run cargo xtask provision)",
-        );
-    }
-    found
+    crate::venv::python_or_skip(test, "delivery", "aiosmtpd and standardwebhooks are")
 }
 
 #[derive(Debug)]
@@ -53,6 +41,8 @@ impl PythonPeer {
         let mut child = Command::new(python)
             .arg(&path)
             .args(args)
+            // the scripts import peer_control.py: no __pycache__ in the checkout
+            .env("PYTHONDONTWRITEBYTECODE", "1")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(stderr)?)

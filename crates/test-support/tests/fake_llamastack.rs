@@ -28,6 +28,21 @@ fn agent_config(name: &str) -> AgentConfig {
     .expect("agent config")
 }
 
+/// A new agent of [`agent_config`]`(name)`: its id.
+async fn agent(client: &LlamaStackClient, name: &str) -> String {
+    client
+        .create_agent(&agent_config(name))
+        .await
+        .expect("agent")
+}
+
+/// A new agent of [`agent_config`]`(name)` and a session of it: their ids.
+async fn agent_with_session(client: &LlamaStackClient, name: &str) -> (String, String) {
+    let agent = agent(client, name).await;
+    let session = client.create_session(&agent, "s").await.expect("session");
+    (agent, session)
+}
+
 #[tokio::test]
 async fn an_agent_is_stored_with_the_servers_defaults_and_compares_equal() {
     let fake = FakeLlamaStack::start().await;
@@ -60,21 +75,13 @@ async fn scripted_replies_answer_turns_per_agent_name() {
         }
     });
     let client = client(&fake);
-    let router = client
-        .create_agent(&agent_config("routing-agent"))
-        .await
-        .expect("router");
-    let other = client
-        .create_agent(&agent_config("laptop-refresh"))
-        .await
-        .expect("other");
-    let session = client.create_session(&router, "s").await.expect("session");
+    let (router, session) = agent_with_session(&client, "routing-agent").await;
     let answer = client
         .run_turn(&router, &session, "my laptop is slow")
         .await
         .expect("turn");
     assert_eq!(answer.content, "ROUTE_TO: laptop-refresh");
-    let session = client.create_session(&other, "s").await.expect("session");
+    let (other, session) = agent_with_session(&client, "laptop-refresh").await;
     let echo = client
         .run_turn(&other, &session, "hello there")
         .await
@@ -91,11 +98,7 @@ async fn scripted_replies_answer_turns_per_agent_name() {
 async fn injected_turn_errors_and_cut_streams_reach_the_client() {
     let fake = FakeLlamaStack::start().await;
     let client = client(&fake);
-    let agent = client
-        .create_agent(&agent_config("a"))
-        .await
-        .expect("agent");
-    let session = client.create_session(&agent, "s").await.expect("session");
+    let (agent, session) = agent_with_session(&client, "a").await;
     fake.fail_next_turns(1, "model overloaded");
     fake.truncate_next_turns(1);
     let failed = client
@@ -127,11 +130,7 @@ async fn injected_turn_errors_and_cut_streams_reach_the_client() {
 async fn non_streaming_turns_answer_501_like_0_2_18() {
     let fake = FakeLlamaStack::start().await;
     let client = client(&fake);
-    let agent = client
-        .create_agent(&agent_config("a"))
-        .await
-        .expect("agent");
-    let session = client.create_session(&agent, "s").await.expect("session");
+    let (agent, session) = agent_with_session(&client, "a").await;
     let response = reqwest::Client::new()
         .post(format!(
             "{}/v1/agents/{agent}/session/{session}/turn",
@@ -162,10 +161,7 @@ async fn injected_5xx_are_retried_by_the_client() {
 async fn a_fault_on_a_route_answers_for_every_id_and_then_is_spent() {
     let fake = FakeLlamaStack::start().await;
     let client = client(&fake);
-    let id = client
-        .create_agent(&agent_config("a"))
-        .await
-        .expect("agent");
+    let id = agent(&client, "a").await;
     fake.fail_next_with(Some("DELETE"), "/v1/agents/{id}", 1, 413);
     assert_eq!(fake.pending_faults(), 1);
     let error = client.delete_agent(&id).await.expect_err("injected");
@@ -204,10 +200,7 @@ async fn an_upload_of_several_megabytes_is_taken_like_the_real_server_takes_it()
 async fn a_stopped_fake_refuses_connections_and_restarts_with_its_state() {
     let fake = FakeLlamaStack::start().await;
     let client = client(&fake);
-    let id = client
-        .create_agent(&agent_config("a"))
-        .await
-        .expect("agent");
+    let id = agent(&client, "a").await;
     fake.stop().await;
     let error = client.list_agents().await.expect_err("down");
     assert!(error.is_unavailable(), "{error}");

@@ -6,12 +6,13 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use serde_json::json;
 use shared_db::DbConfig;
 use shared_db::migrate::{self, Timeouts};
-use test_support::TestDatabase;
 use test_support::fake_llamastack::FakeLlamaStack;
 use test_support::postgres::free_port;
+use test_support::{PgCluster, TestDatabase, test_database};
 use tokio::process::{Child, Command};
 
 pub struct Service {
@@ -29,6 +30,41 @@ pub async fn migrate(url: &str) {
         lock: Duration::from_secs(10),
     };
     migrate::up(&config, timeouts).await.unwrap();
+}
+
+/// A migrated test database.
+pub async fn migrated_database() -> TestDatabase {
+    let db = test_database().await.unwrap();
+    migrate(&db.url()).await;
+    db
+}
+
+/// A migrated database on a PostgreSQL cluster of its own, for tests that
+/// stop and start the server.
+pub async fn migrated_database_on_own_cluster() -> (PgCluster, TestDatabase) {
+    let cluster = tokio::task::spawn_blocking(PgCluster::start)
+        .await
+        .unwrap()
+        .unwrap();
+    let db = test_support::postgres::create_database(&cluster.admin_url())
+        .await
+        .unwrap();
+    migrate(&db.url()).await;
+    (cluster, db)
+}
+
+pub async fn connect(db: &TestDatabase) -> DatabaseConnection {
+    Database::connect(db.url()).await.unwrap()
+}
+
+/// The single `bigint` that `sql` selects.
+pub async fn scalar(conn: &DatabaseConnection, sql: &str) -> i64 {
+    conn.query_one_raw(Statement::from_string(conn.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<i64>(0)
+        .unwrap()
 }
 
 /// A fake LlamaStack with the routing and laptop-refresh agents.

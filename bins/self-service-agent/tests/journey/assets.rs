@@ -4,24 +4,7 @@
 use std::path::Path;
 
 /// A copy of `source` in a fresh temporary directory.
-pub fn copy_of(source: &Path) -> tempfile::TempDir {
-    let target = tempfile::tempdir().unwrap();
-    copy_dir(source, target.path());
-    target
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
+pub use test_support::fixtures::copy_of;
 
 /// Rewrites the `uri:` of every `toolgroups/*.yaml` to the base URL of
 /// the server `base_of(<toolgroup name>)`, followed by `path`, or by the

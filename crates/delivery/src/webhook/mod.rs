@@ -269,31 +269,15 @@ fn transport_failure(
     let what = if error.is_timeout() {
         format!("no answer within {}s", timeout.as_secs_f64())
     } else if error.is_connect() {
-        format!("cannot connect: {}", chain(&error))
+        format!("cannot connect: {}", crate::error::chain(&error))
     } else {
-        format!("request failed: {}", chain(&error))
+        format!("request failed: {}", crate::error::chain(&error))
     };
     let what = scrub(&what, &config.secret_values());
     DeliveryError::temporary(
         format!("{target}: {what}"),
         json!({ "target": target, "error": what, "timeout": error.is_timeout() }),
     )
-}
-
-/// The error and its causes, `: `-separated (reqwest's own text is only
-/// "error sending request").
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 /// The start of an error answer's body (at most 4 KiB read).

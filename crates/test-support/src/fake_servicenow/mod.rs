@@ -21,11 +21,10 @@
 //! or a delay longer than the client's timeout).
 
 use std::collections::{HashMap, VecDeque};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode};
@@ -33,6 +32,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
+use crate::thread_server::ThreadServer;
 use query::{matches, project, raw};
 
 mod query;
@@ -74,17 +74,12 @@ type Shared = Arc<Mutex<Records>>;
 /// Johnson (EMEA, a Dell Latitude 7420 of 2021) and `1002` Bob Martinez
 /// (Americas, a ThinkPad T14 of 2022).
 pub struct FakeServiceNow {
-    addr: SocketAddr,
+    server: ThreadServer,
     records: Shared,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl FakeServiceNow {
     pub fn start() -> Result<Self> {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").context("binding the fake")?;
-        listener.set_nonblocking(true)?;
-        let addr = listener.local_addr()?;
         let records = Shared::default();
         seed(&mut records.lock().unwrap_or_else(|p| p.into_inner()));
         let app = Router::new()
@@ -94,35 +89,13 @@ impl FakeServiceNow {
                 post(order_now),
             )
             .with_state(Arc::clone(&records));
-        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let thread = std::thread::Builder::new()
-            .name("fake-servicenow".into())
-            .spawn(move || {
-                runtime.block_on(async move {
-                    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
-                        return;
-                    };
-                    let _ = axum::serve(listener, app)
-                        .with_graceful_shutdown(async {
-                            let _ = stopped.await;
-                        })
-                        .await;
-                });
-            })?;
-        Ok(Self {
-            addr,
-            records,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
-        })
+        let server = ThreadServer::start("fake-servicenow", |_| app)?;
+        Ok(Self { server, records })
     }
 
     /// `http://127.0.0.1:<port>`, the `SERVICENOW_INSTANCE_URL`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.server.addr())
     }
 
     /// The calls received so far, oldest first.
@@ -158,17 +131,6 @@ impl FakeServiceNow {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Records> {
         self.records.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-impl Drop for FakeServiceNow {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 

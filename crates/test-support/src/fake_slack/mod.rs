@@ -26,14 +26,15 @@ pub mod bodies;
 mod methods;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use axum::Router;
 use axum::routing::post;
 use serde_json::Value;
+
+use crate::thread_server::ThreadServer;
 
 /// The bot token the fake accepts.
 pub const BOT_TOKEN: &str = "xoxb-000000000001-000000000002-fakeSlackBotToken";
@@ -141,56 +142,29 @@ pub(crate) fn lock(shared: &Shared) -> MutexGuard<'_, State> {
 /// The fake, on a free port of 127.0.0.1, serving on a thread of its own
 /// (usable from synchronous and asynchronous tests alike).
 pub struct FakeSlack {
-    addr: SocketAddr,
+    server: ThreadServer,
     state: Shared,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl FakeSlack {
     pub fn start() -> Result<Self> {
-        let listener =
-            std::net::TcpListener::bind("127.0.0.1:0").context("binding the fake Slack")?;
-        listener.set_nonblocking(true)?;
-        let addr = listener.local_addr()?;
         let state = Shared::default();
-        lock(&state).base = format!("http://{addr}");
-        let app = Router::new()
-            .route(
-                "/api/{method}",
-                post(methods::web_api).get(methods::web_api),
-            )
-            .route("/response/{id}", post(methods::response_url))
-            .with_state(Arc::clone(&state));
-        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let thread = std::thread::Builder::new()
-            .name("fake-slack".into())
-            .spawn(move || {
-                runtime.block_on(async move {
-                    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
-                        return;
-                    };
-                    let _ = axum::serve(listener, app)
-                        .with_graceful_shutdown(async {
-                            let _ = stopped.await;
-                        })
-                        .await;
-                });
-            })?;
-        Ok(Self {
-            addr,
-            state,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
-        })
+        let server = ThreadServer::start("fake-slack", |addr| {
+            lock(&state).base = format!("http://{addr}");
+            Router::new()
+                .route(
+                    "/api/{method}",
+                    post(methods::web_api).get(methods::web_api),
+                )
+                .route("/response/{id}", post(methods::response_url))
+                .with_state(Arc::clone(&state))
+        })?;
+        Ok(Self { server, state })
     }
 
     /// `http://127.0.0.1:<port>/api/`, the `SLACK_API_URL`.
     pub fn api_url(&self) -> String {
-        format!("http://{}/api/", self.addr)
+        format!("http://{}/api/", self.server.addr())
     }
 
     /// A new `response_url`, as Slack puts in a slash command or an interaction.
@@ -199,7 +173,9 @@ impl FakeSlack {
         state.next_response_url += 1;
         format!(
             "http://{}/response/T{}-{}",
-            self.addr, state.next_response_url, state.clock
+            self.server.addr(),
+            state.next_response_url,
+            state.clock
         )
     }
 
@@ -270,17 +246,6 @@ impl FakeSlack {
         let deadline = tokio::time::Instant::now() + timeout;
         while !done(&lock(&self.state)) && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-}
-
-impl Drop for FakeSlack {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
         }
     }
 }
