@@ -308,3 +308,141 @@ Probe timing fields from a probes.<kind> block (without `enabled`).
 {{- define "self-service-agent.probeTiming" -}}
 {{- toYaml (omit . "enabled") -}}
 {{- end }}
+
+{{/*
+What the values cannot say in the schema alone: settings that only work
+together. Included by deployment.yaml, which every render has.
+*/}}
+{{- define "self-service-agent.validate" -}}
+{{- if and (ne .Values.auth.mode "header") (not .Values.auth.apiKeysSecret) }}
+{{- fail (printf "auth.mode %q needs auth.apiKeysSecret (a Secret holding the API keys file)" .Values.auth.mode) }}
+{{- end }}
+{{- $smtp := .Values.delivery.smtp }}
+{{- if ne (empty $smtp.username) (empty $smtp.existingSecret) }}
+{{- fail "delivery.smtp.username and delivery.smtp.existingSecret (the password) are set together or not at all" }}
+{{- end }}
+{{- if and $smtp.username (not $smtp.host) }}
+{{- fail "delivery.smtp.username needs delivery.smtp.host" }}
+{{- end }}
+{{- if and .Values.slack.enabled (not .Values.slack.existingSecret) }}
+{{- fail "slack.enabled needs slack.existingSecret (a Secret with the keys SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET)" }}
+{{- end }}
+{{- if and .Values.slack.ingress.enabled (not .Values.slack.enabled) }}
+{{- fail "slack.ingress.enabled needs slack.enabled" }}
+{{- end }}
+{{- if and .Values.slack.ingress.enabled (not .Values.slack.ingress.host) }}
+{{- fail "slack.ingress.enabled needs slack.ingress.host (the host of Slack's request URLs)" }}
+{{- end }}
+{{- end }}
+
+{{/*
+The `db-migrate wait` init container of the service's and the dispatcher's
+pods: it holds a new pod until the schema is at migration.expectedVersion.
+*/}}
+{{- define "self-service-agent.waitForSchemaContainer" -}}
+- name: wait-for-schema
+  {{- include "self-service-agent.containerCommon" . | nindent 2 }}
+  command:
+    - /usr/local/bin/db-migrate
+  args:
+    - wait
+  env:
+    {{- include "self-service-agent.databaseEnv" . | nindent 4 }}
+    - name: EXPECTED_MIGRATION_VERSION
+      value: {{ .Values.migration.expectedVersion | quote }}
+    - name: MIGRATION_WAIT_TIMEOUT
+      value: {{ .Values.migration.waitTimeoutSeconds | quote }}
+    {{- include "self-service-agent.commonEnv" . | nindent 4 }}
+  resources:
+    {{- toYaml .Values.migration.waitResources | nindent 4 }}
+  volumeMounts:
+    {{- include "self-service-agent.tmpVolumeMount" . | nindent 4 }}
+{{- end }}
+
+{{/*
+Name of the dispatcher's Deployment and PDB: the fullname cut short enough
+that "<name>-dispatcher" stays within 63 characters.
+*/}}
+{{- define "self-service-agent.dispatcherFullname" -}}
+{{- printf "%s-dispatcher" (include "self-service-agent.fullname" . | trunc 52 | trimSuffix "-") -}}
+{{- end }}
+
+{{/*
+Selector labels of the dispatcher's pods (no Service selects them).
+*/}}
+{{- define "self-service-agent.dispatcherSelectorLabels" -}}
+{{ include "self-service-agent.selectorLabels" . }}
+app.kubernetes.io/component: dispatcher
+{{- end }}
+
+{{/*
+The dispatcher's own settings, for whichever pods dispatch: the service's
+(dispatcher.enabled false) or the dispatcher's.
+*/}}
+{{- define "self-service-agent.dispatchEnv" -}}
+- name: DISPATCH_CONCURRENCY
+  value: {{ .Values.delivery.concurrency | quote }}
+- name: DISPATCH_POLL_INTERVAL
+  value: {{ .Values.delivery.pollIntervalSeconds | quote }}
+- name: DELIVERY_MAX_BACKOFF
+  value: {{ .Values.delivery.maxBackoffSeconds | quote }}
+{{- end }}
+
+{{/*
+The delivery channels' settings (docs/delivery.md, "Settings"), the same in
+the service's pods (which check integrations against them) and the
+dispatcher's (which send through them); secrets only by secretKeyRef.
+*/}}
+{{- define "self-service-agent.deliveryEnv" -}}
+{{- $smtp := .Values.delivery.smtp -}}
+{{- if $smtp.host }}
+- name: SMTP_HOST
+  value: {{ $smtp.host | quote }}
+- name: SMTP_PORT
+  value: {{ $smtp.port | quote }}
+- name: SMTP_SECURITY
+  value: {{ $smtp.security | quote }}
+- name: SMTP_TIMEOUT
+  value: {{ $smtp.timeoutSeconds | quote }}
+- name: FROM_EMAIL
+  value: {{ $smtp.fromEmail | quote }}
+- name: FROM_NAME
+  value: {{ $smtp.fromName | quote }}
+{{- if $smtp.username }}
+- name: SMTP_USERNAME
+  value: {{ $smtp.username | quote }}
+- name: SMTP_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $smtp.existingSecret }}
+      key: {{ $smtp.existingSecretKey }}
+{{- end }}
+{{- end }}
+- name: WEBHOOK_TIMEOUT
+  value: {{ .Values.delivery.webhook.timeoutSeconds | quote }}
+{{- with .Values.delivery.webhook.existingSecret }}
+- name: WEBHOOK_SIGNING_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $.Values.delivery.webhook.existingSecretKey }}
+{{- end }}
+{{- end }}
+
+{{/*
+Slack's credentials and Web API, for the service's pods (its routes) and
+the dispatcher's (the SLACK channel); nothing when Slack is off.
+*/}}
+{{- define "self-service-agent.slackEnv" -}}
+{{- if .Values.slack.enabled -}}
+{{- range list "SLACK_BOT_TOKEN" "SLACK_SIGNING_SECRET" }}
+- name: {{ . }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $.Values.slack.existingSecret }}
+      key: {{ . }}
+{{- end }}
+- name: SLACK_API_URL
+  value: {{ .Values.slack.apiUrl | quote }}
+{{- end -}}
+{{- end }}

@@ -45,13 +45,16 @@ pub fn defaults() -> Case {
     }
 }
 
-/// A database Secret and an MCP token Secret the user created.
+/// A database Secret and an MCP token Secret the user created, and the
+/// dispatcher in a Deployment of its own.
 pub fn existing_database_secret() -> Case {
     Case {
         slug: "external-secret",
         values: json!({"database": {"existingSecret": "pgvector"},
                        "mcpServers": {"authToken": {"existingSecret": "mcp-token",
-                                                    "existingSecretKey": "token"}}}),
+                                                    "existingSecretKey": "token"}},
+                       "dispatcher": {"enabled": true},
+                       "delivery": {"pollIntervalSeconds": 0.2}}),
         // What README's `kubectl create secret generic` makes.
         existing: |database| {
             vec![

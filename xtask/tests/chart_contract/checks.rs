@@ -114,7 +114,7 @@ pub fn init_waits_for_the_schema(installed: &Installation) {
         "{} returned before the schema was migrated ({})",
         installed
             .release
-            .member("Deployment", &[DB_MIGRATE, "wait"])
+            .member_of("Deployment", SERVER, &[DB_MIGRATE, "wait"])
             .id,
         installed.init_early_state
     );
@@ -130,7 +130,7 @@ pub fn migration(installed: &Installation) {
 pub fn init_exits_once_migrated(installed: &Installation) {
     let id = &installed
         .release
-        .member("Deployment", &[DB_MIGRATE, "wait"])
+        .member_of("Deployment", SERVER, &[DB_MIGRATE, "wait"])
         .id;
     let (code, after) = installed
         .init_exit

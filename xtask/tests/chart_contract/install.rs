@@ -18,6 +18,7 @@ use crate::common::chart::{
 use crate::common::has_program;
 use crate::common::images::all_images;
 use crate::common::pod::{Objects, PodContainer, Probe};
+use crate::dispatcher::{self, Dispatched};
 use crate::mcp::{McpServed, serve_mcp};
 use crate::probe::ProbeTarget;
 use crate::release::{Images, PodPort, Ran, Release};
@@ -59,6 +60,8 @@ pub struct Installation {
     pub service_logs: String,
     /// What each MCP server's container showed.
     pub mcp: Vec<McpServed>,
+    /// What the dispatcher's Deployment showed, when the case has one.
+    pub dispatcher: Option<Dispatched>,
 }
 
 /// podman, the tools venv's python and the MCP venv's (for the MCP
@@ -198,7 +201,7 @@ async fn install_with(case: Case, python: PathBuf, mcp_python: PathBuf) -> Insta
     };
     let migrate = release.member("Job", &[DB_MIGRATE]);
     let register = release.member("Job", &[REGISTER_ASSETS]);
-    let wait = release.member("Deployment", &[DB_MIGRATE, "wait"]);
+    let wait = release.member_of("Deployment", SERVER, &[DB_MIGRATE, "wait"]);
     let server = release.member("Deployment", &[SERVICE, "serve"]);
     let helm_test = release.member("Pod", &[SERVICE, "healthcheck"]);
 
@@ -276,6 +279,15 @@ async fn install_with(case: Case, python: PathBuf, mcp_python: PathBuf) -> Insta
     let base = format!("http://{local}");
     let ready = get_json(client.get(format!("{base}/ready"))).await;
 
+    // 6b. The dispatcher, when the case has its Deployment: its init
+    // container, its probes, /ready; and alice gets a TEST integration, so
+    // the request below queues a delivery for it to make.
+    let dispatcher = dispatcher::start(&release, &client).await;
+    let integrated = match &dispatcher {
+        Some(_) => Some(dispatcher::integrate(&client, &base, "alice").await),
+        None => None,
+    };
+
     // 7. A request through the service to the registered agents, with the
     // chart's authentication settings.
     let sync = format!("{base}/api/v1/requests/generic/sync");
@@ -298,6 +310,17 @@ async fn install_with(case: Case, python: PathBuf, mcp_python: PathBuf) -> Insta
                 .map_err(|error| error.to_string()),
         ),
         None => None,
+    };
+
+    let dispatcher = match (dispatcher, integrated) {
+        (Some(started), Some(integrated)) => {
+            let delivered = match integrated {
+                Ok(()) => dispatcher::wait_delivered(&database).await,
+                Err(error) => Err(error),
+            };
+            Some(started.finish(delivered))
+        }
+        _ => None,
     };
 
     // 8. helm test, and with LlamaStack down.
@@ -343,6 +366,7 @@ async fn install_with(case: Case, python: PathBuf, mcp_python: PathBuf) -> Insta
         service_stayed_up,
         service_logs,
         mcp,
+        dispatcher,
     }
 }
 

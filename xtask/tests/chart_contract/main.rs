@@ -28,7 +28,10 @@
 //! with the release's token through the official Python MCP client, and a
 //! call without it (`mcp.rs`); the service and its startup, liveness and
 //! readiness probes (exec probes run with `podman exec`, httpGet probes fetched);
-//! `/ready` and a request through it to the agents; the `helm test` pod.
+//! `/ready`; the dispatcher's Deployment where the case has one, its init
+//! container, probes and `/ready` (`dispatcher.rs`); a request through the
+//! service to the agents (its answer delivered by that dispatcher); the
+//! `helm test` pod.
 //! Each test below checks one thing that install showed (`checks.rs`), in a
 //! module named after the case.
 //!
@@ -46,6 +49,7 @@ mod common;
 
 mod cases;
 mod checks;
+mod dispatcher;
 mod install;
 mod mcp;
 mod probe;
@@ -112,7 +116,7 @@ macro_rules! contract_tests {
             fn $test() {
                 if let Some(installed) = installed() {
                     #[allow(unused_imports)]
-                    use crate::{checks::*, mcp::*};
+                    use crate::{checks::*, dispatcher::*, mcp::*};
                     $check(installed);
                 }
             }
@@ -125,7 +129,15 @@ contract_tests!(
     the_helm_test_pod_exits_69_while_llamastack_is_down_and_passes_once_it_is_back =>
         helm_test_fails_while_llamastack_is_down,
 );
-contract_tests!(existing_database_secret);
+contract_tests!(
+    existing_database_secret,
+    the_dispatchers_init_container_exits_0_once_the_schema_is_current =>
+        dispatcher_init_exits_0_once_migrated,
+    the_dispatcher_passes_its_startup_liveness_and_readiness_probes => dispatcher_probes_pass,
+    the_dispatcher_answers_ready => dispatcher_ready,
+    an_answer_is_delivered_by_the_dispatcher_and_not_by_the_service => only_the_dispatcher_delivers,
+    the_dispatcher_stays_up_through_the_install => dispatcher_stays_up,
+);
 contract_tests!(
     overrides,
     a_bearer_key_outside_the_mounted_file_is_refused_with_401 => foreign_key_is_refused,

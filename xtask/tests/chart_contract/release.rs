@@ -93,11 +93,22 @@ impl Release {
 
     /// The one container of `kind` whose command line starts with `argv`.
     pub fn member(&self, kind: &str, argv: &[&str]) -> Container<'_> {
+        self.find_member(kind, None, argv)
+    }
+
+    /// The one container of `kind` whose pod has the component label
+    /// `component` and whose command line starts with `argv`.
+    pub fn member_of(&self, kind: &str, component: &str, argv: &[&str]) -> Container<'_> {
+        self.find_member(kind, Some(component), argv)
+    }
+
+    fn find_member(&self, kind: &str, component: Option<&str>, argv: &[&str]) -> Container<'_> {
         let mut found: Vec<Container<'_>> = self
             .members()
             .into_iter()
             .filter(|m| {
                 m.kind == kind
+                    && component.is_none_or(|component| m.component() == Some(component))
                     && m.to_run()
                         .argv()
                         .iter()
@@ -109,7 +120,7 @@ impl Release {
         assert_eq!(
             found.len(),
             1,
-            "one {kind} container running {argv:?} expected, got {}",
+            "one {kind} container ({component:?}) running {argv:?} expected, got {}",
             found.len()
         );
         found.remove(0)

@@ -6,15 +6,17 @@ use crate::common::chart::{
     Container, DB_MIGRATE, EMPLOYEE_INFO, MCP_SERVER, REGISTER_ASSETS, SERVICE, SNOW,
 };
 
-/// A binary of an image and what the chart may hand it.
+/// A binary of an image, the command lines of one of its roles, and what
+/// the chart may hand it in that role.
 pub struct Binary {
     /// The image: `None` the main image, else the MCP server's (its
     /// pods' component label).
     pub image: Option<&'static str>,
     pub path: &'static str,
-    /// Whether the arguments after the binary are a command line it has.
+    /// Whether the arguments after the binary are a command line of this
+    /// role.
     pub accepts: fn(&[&str]) -> bool,
-    /// The environment variables it reads, in groups.
+    /// The environment variables it reads in this role, in groups.
     pub env: &'static [&'static [&'static str]],
 }
 
@@ -56,6 +58,57 @@ const SERVICENOW: &[&str] = &[
     "SERVICENOW_RETRIES",
     "SERVICENOW_LAPTOP_REQUEST_LIMITS",
     "SERVICENOW_LAPTOP_AVOID_DUPLICATES",
+];
+
+/// The delivery channels' settings (docs/delivery.md, "Settings"), read by
+/// every process that checks integrations or delivers.
+pub const DELIVERY: &[&str] = &[
+    "SMTP_HOST",
+    "SMTP_PORT",
+    "SMTP_SECURITY",
+    "SMTP_USERNAME",
+    "SMTP_PASSWORD",
+    "SMTP_TIMEOUT",
+    "FROM_EMAIL",
+    "FROM_NAME",
+    "WEBHOOK_SIGNING_SECRET",
+    "WEBHOOK_TIMEOUT",
+];
+/// What a dispatcher reads (crates/agent-service/src/config.rs): how many
+/// deliveries at once, how often it looks, how long it backs off.
+pub const DISPATCHING: &[&str] = &[
+    "DISPATCH_CONCURRENCY",
+    "DISPATCH_POLL_INTERVAL",
+    "DELIVERY_MAX_BACKOFF",
+];
+/// Slack's credentials and Web API settings (docs/slack.md, "Settings"),
+/// which the SLACK channel needs as much as the routes do.
+pub const SLACK_CLIENT: &[&str] = &[
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_API_URL",
+    "SLACK_API_TIMEOUT",
+    "SLACK_INLINE_RETRY_MAX",
+];
+/// The settings of Slack's routes on the request API.
+const SLACK_ROUTES: &[&str] = &[
+    "SLACK_COMMAND",
+    "SLACK_MAX_BODY_BYTES",
+    "SLACK_ACK_TIMEOUT",
+    "SLACK_USER_CACHE_TTL",
+];
+
+/// The variables of the contract that hold secrets: the chart hands them
+/// over only as `secretKeyRef`, never as a value in the pod spec.
+pub const SECRETS: &[&str] = &[
+    "POSTGRES_PASSWORD",
+    "MCP_AUTH_TOKEN",
+    "SERVICENOW_API_KEY",
+    "SERVICENOW_PASSWORD",
+    "SMTP_PASSWORD",
+    "WEBHOOK_SIGNING_SECRET",
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
 ];
 
 /// `serve` (the default) and `healthcheck --url`, as both the service and
@@ -113,7 +166,38 @@ pub const BINARIES: &[Binary] = &[
                 "API_KEYS_FILE",
                 "REQUEST_MANAGER_URL",
                 "MCP_AUTH_TOKEN",
+                "ADMIN_USERS",
+                "WORKER_CONCURRENCY",
+                "WORKER_POLL_INTERVAL",
+                "DELIVERY_TTL",
+                "DISPATCHER_ENABLED",
+                "SHUTDOWN_TIMEOUT",
             ],
+            DISPATCHING,
+            DELIVERY,
+            SLACK_CLIENT,
+            SLACK_ROUTES,
+        ],
+    },
+    // `dispatch`: the dispatcher alone, with /health, /ready (the database,
+    // the schema, LlamaStack) and /metrics on LISTEN_ADDR; no request API,
+    // so no authentication, no request workers, no Slack routes.
+    Binary {
+        image: None,
+        path: SERVICE,
+        accepts: |args| args == ["dispatch"],
+        env: &[
+            LOGGING,
+            DATABASE,
+            LLAMASTACK,
+            &[
+                "LISTEN_ADDR",
+                "EXPECTED_MIGRATION_VERSION",
+                "SHUTDOWN_TIMEOUT",
+            ],
+            DISPATCHING,
+            DELIVERY,
+            SLACK_CLIENT,
         ],
     },
     Binary {
@@ -138,20 +222,25 @@ pub fn image_of(container: &Container<'_>) -> Option<&'static str> {
         .find(|mcp| container.component() == Some(*mcp))
 }
 
-pub fn binary(what: &str, image: Option<&str>, path: &str) -> &'static Binary {
-    BINARIES
+/// The row of the binary `argv` runs in `image`, by its path and command
+/// line.
+pub fn binary(what: &str, image: Option<&str>, argv: &[&str]) -> &'static Binary {
+    let (path, args) = argv
+        .split_first()
+        .unwrap_or_else(|| panic!("{what}: empty command"));
+    let mut rows = BINARIES
         .iter()
-        .find(|binary| binary.image == image && binary.path == path)
-        .unwrap_or_else(|| panic!("{what}: {path} is not a binary of the image {image:?}"))
+        .filter(|binary| binary.image == image && binary.path == *path)
+        .peekable();
+    assert!(
+        rows.peek().is_some(),
+        "{what}: {path} is not a binary of the image {image:?}"
+    );
+    rows.find(|binary| (binary.accepts)(args))
+        .unwrap_or_else(|| panic!("{what}: {path} {args:?} is not a command line it has"))
 }
 
 /// Checks a command line against the image's binaries and their command lines.
 pub fn check_command(what: &str, image: Option<&str>, argv: &[&str]) {
-    let (path, args) = argv
-        .split_first()
-        .unwrap_or_else(|| panic!("{what}: empty command"));
-    assert!(
-        (binary(what, image, path).accepts)(args),
-        "{what}: {path} {args:?} is not a command line it has"
-    );
+    binary(what, image, argv);
 }

@@ -17,7 +17,7 @@ fn defaults() -> Option<&'static Render> {
 }
 
 /// A container's env: name → literal `value`, else its `valueFrom`.
-fn env_of(container: &Value) -> BTreeMap<String, Value> {
+pub fn env_of(container: &Value) -> BTreeMap<String, Value> {
     container["env"]
         .as_array()
         .into_iter()

@@ -4,7 +4,8 @@
 //! against the Kubernetes schemas (`kubernetes-validate`, strict), and the
 //! pods checked against the images' process contract and the restricted Pod
 //! Security Standard; the MCP servers, their NetworkPolicy and token; the
-//! values schema; and `cargo xtask helm`.
+//! delivery dispatcher and the channels' settings, Slack and its Ingress;
+//! the values schema; and `cargo xtask helm`.
 //!
 //! The render checks run on the override sets of `sets.rs`, rendered once
 //! per test process. A check over every pod or container walks the render
@@ -20,6 +21,7 @@ mod common;
 
 mod binaries;
 mod defaults;
+mod delivery;
 mod lint_and_validate;
 mod mcp_network_policy;
 mod mcp_servers;
@@ -28,5 +30,6 @@ mod overrides;
 mod pod_security;
 mod process_contract;
 mod sets;
+mod slack;
 mod values_schema;
 mod xtask_helm;

@@ -164,10 +164,10 @@ fn every_container_gets_only_environment_its_binary_reads_each_variable_once() {
                 None => {}
             }
             let command = strings(&container.spec["command"]);
-            let path = command
-                .first()
-                .unwrap_or_else(|| panic!("{what}: no command"));
-            let allowed: BTreeSet<&str> = binary(&what, image_of(&container), path)
+            let args = strings(&container.spec["args"]);
+            let argv: Vec<&str> = command.iter().chain(args.iter()).copied().collect();
+            let path = *argv.first().unwrap_or_else(|| panic!("{what}: no command"));
+            let allowed: BTreeSet<&str> = binary(&what, image_of(&container), &argv)
                 .env
                 .iter()
                 .flat_map(|group| group.iter().copied())
@@ -215,6 +215,9 @@ fn pods_reference_only_secrets_and_configmaps_the_release_creates_or_the_user_na
                 "/mcpServers/employeeInfo/servicenow/existingSecret",
             ),
             ("Secret", "/mcpServers/snow/servicenow/existingSecret"),
+            ("Secret", "/delivery/smtp/existingSecret"),
+            ("Secret", "/delivery/webhook/existingSecret"),
+            ("Secret", "/slack/existingSecret"),
         ] {
             if let Some(existing) = values.pointer(pointer).and_then(Value::as_str) {
                 available.insert((kind.to_owned(), existing.to_owned()));

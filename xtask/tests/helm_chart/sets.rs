@@ -22,6 +22,12 @@ pub const AUTOSCALING: &str = "autoscaling on";
 pub const EVERYTHING_ELSE: &str = "everything else on";
 pub const LEAN: &str = "existing asset ConfigMap, no Jobs, no snow, no MCP token";
 pub const MCP_OFF: &str = "MCP servers off";
+pub const DELIVERY: &str = "dispatcher, Slack with Ingress, SMTP and webhook Secrets";
+/// The Secrets the user creates for the delivery set.
+pub const SMTP_SECRET: &str = "smtp-auth";
+pub const WEBHOOK_SECRET: &str = "webhook-signing";
+pub const SLACK_SECRET: &str = "slack";
+pub const SLACK_HOST: &str = "slack.example.com";
 
 fn override_sets() -> Vec<(&'static str, Value)> {
     vec![
@@ -58,6 +64,20 @@ fn override_sets() -> Vec<(&'static str, Value)> {
                 "extraEnv": [{"name": "HTTPS_PROXY", "value": "http://proxy:3128"}],
                 "logging": {"level": "debug", "format": "text"},
                 "service": {"port": 9090},
+                "dispatcher": {"enabled": true, "replicas": 2,
+                               "podAnnotations": {"example.com/team": "it"},
+                               "pdb": {"minAvailable": 1},
+                               "affinity": {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+                                   {"weight": 1, "preference": {"matchExpressions": [
+                                       {"key": "example.com/pool", "operator": "In", "values": ["workers"]}]}}]}}},
+                "workers": {"concurrency": 8, "pollIntervalSeconds": 0.5},
+                "delivery": {"ttlSeconds": 3600, "concurrency": 4, "pollIntervalSeconds": 0.25,
+                             "maxBackoffSeconds": 600,
+                             "smtp": {"host": "relay.example.com", "port": 465, "security": "tls",
+                                      "fromEmail": "it@example.com", "fromName": "IT", "timeoutSeconds": 10},
+                             "webhook": {"timeoutSeconds": 5}},
+                "slack": {"enabled": true, "existingSecret": "slack-app", "command": "/help-me",
+                          "apiUrl": "https://slack.example.com/api/"},
                 "mcpServers": {
                     "authToken": {"existingSecret": "mcp-token", "existingSecretKey": "token"},
                     "networkPolicy": {"llamaStackSelector": {
@@ -93,6 +113,22 @@ fn override_sets() -> Vec<(&'static str, Value)> {
         (
             MCP_OFF,
             json!({"mcpServers": {"employeeInfo": {"enabled": false}, "snow": {"enabled": false}}}),
+        ),
+        (
+            DELIVERY,
+            json!({
+                "dispatcher": {"enabled": true, "replicas": 3,
+                               "resources": {"requests": {"cpu": "20m", "memory": "40Mi"},
+                                             "limits": {"cpu": "1", "memory": "96Mi"}}},
+                "auth": {"adminUsers": ["helpdesk", "it-ops"]},
+                "delivery": {"smtp": {"host": "smtp.example.com", "username": "ssa-bot",
+                                      "existingSecret": SMTP_SECRET, "existingSecretKey": "password"},
+                             "webhook": {"existingSecret": WEBHOOK_SECRET}},
+                "slack": {"enabled": true, "existingSecret": SLACK_SECRET,
+                          "ingress": {"enabled": true, "className": "nginx", "host": SLACK_HOST,
+                                      "annotations": {"cert-manager.io/cluster-issuer": "letsencrypt"},
+                                      "tls": [{"secretName": "slack-tls", "hosts": [SLACK_HOST]}]}},
+            }),
         ),
     ]
 }

@@ -129,6 +129,110 @@ fn values_schema_rejects_wrong_types_of_the_mcp_server_values() {
 }
 
 #[test]
+fn values_schema_and_templates_refuse_bad_delivery_dispatcher_and_slack_values() {
+    let Some(python) = tools_python() else { return };
+    let cases = [
+        (
+            json!({"dispatcher": {"enabled": "yes"}}),
+            vec!["/dispatcher/enabled", "want boolean"],
+        ),
+        (
+            json!({"dispatcher": {"replica": 2}}),
+            vec!["additional properties 'replica' not allowed"],
+        ),
+        (
+            json!({"dispatcher": {"pdb": {"maxUnavailable": "one"}}}),
+            vec!["/dispatcher/pdb/maxUnavailable"],
+        ),
+        (
+            json!({"workers": {"concurrency": 0}}),
+            vec!["/workers/concurrency"],
+        ),
+        (
+            json!({"delivery": {"pollIntervalSeconds": 0}}),
+            vec!["/delivery/pollIntervalSeconds"],
+        ),
+        (
+            json!({"delivery": {"smtp": {"security": "ssl"}}}),
+            vec!["/delivery/smtp/security"],
+        ),
+        (
+            json!({"delivery": {"smtp": {"password": "hunter2"}}}),
+            vec!["additional properties 'password' not allowed"],
+        ),
+        (
+            json!({"delivery": {"smtp": {"fromEmail": "it-desk"}}}),
+            vec!["/delivery/smtp/fromEmail", "does not match pattern"],
+        ),
+        (
+            json!({"delivery": {"webhook": {"signingSecret": "whsec_x"}}}),
+            vec!["additional properties 'signingSecret' not allowed"],
+        ),
+        (
+            json!({"auth": {"adminUsers": "helpdesk,ops"}}),
+            vec!["/auth/adminUsers", "want array"],
+        ),
+        (
+            json!({"slack": {"botToken": "xoxb-1"}}),
+            vec!["additional properties 'botToken' not allowed"],
+        ),
+        (
+            json!({"slack": {"command": "it-help"}}),
+            vec!["/slack/command", "does not match pattern"],
+        ),
+        (
+            json!({"slack": {"ingress": {"paths": ["/"]}}}),
+            vec!["additional properties 'paths' not allowed"],
+        ),
+        (
+            json!({"slack": {"ingress": {"tls": [{"secret": "x"}]}}}),
+            vec!["additional properties 'secret' not allowed"],
+        ),
+        // What only the templates can tell: settings that belong together.
+        (
+            json!({"slack": {"enabled": true}}),
+            vec!["slack.enabled needs slack.existingSecret"],
+        ),
+        (
+            json!({"slack": {"ingress": {"enabled": true, "host": "slack.example.com"}}}),
+            vec!["slack.ingress.enabled needs slack.enabled"],
+        ),
+        (
+            json!({"slack": {"enabled": true, "existingSecret": "slack",
+                             "ingress": {"enabled": true}}}),
+            vec!["slack.ingress.enabled needs slack.ingress.host"],
+        ),
+        (
+            json!({"delivery": {"smtp": {"host": "smtp", "username": "bot"}}}),
+            vec!["delivery.smtp.username and delivery.smtp.existingSecret"],
+        ),
+        (
+            json!({"delivery": {"smtp": {"host": "smtp", "existingSecret": "smtp"}}}),
+            vec!["delivery.smtp.username and delivery.smtp.existingSecret"],
+        ),
+        (
+            json!({"delivery": {"smtp": {"username": "bot", "existingSecret": "smtp"}}}),
+            vec!["delivery.smtp.username needs delivery.smtp.host"],
+        ),
+        (
+            json!({"dispatcher": {"enabled": true, "pdb": {"maxUnavailable": null}}}),
+            vec!["dispatcher.pdb.create needs"],
+        ),
+    ];
+    for (values, needles) in cases {
+        let rendered = render(&python, &values, false);
+        assert!(!rendered.ok(), "{values} was accepted");
+        let error = rendered.error();
+        for needle in needles {
+            assert!(
+                error.contains(needle),
+                "{values}: error {error:?} lacks {needle:?}"
+            );
+        }
+    }
+}
+
+#[test]
 fn values_schema_covers_every_value_in_values_yaml() {
     let root = xtask::workspace::root();
     let schema: Value = serde_json::from_str(
