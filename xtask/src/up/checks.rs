@@ -53,7 +53,9 @@ fn ports_free(settings: &Settings) -> Result<()> {
     let ports = settings.listened_ports();
     for (at, (component, flag, port)) in ports.iter().enumerate() {
         if let Some((other, other_flag, _)) = ports[..at].iter().find(|(_, _, p)| p == port) {
-            bail!("{component}: {flag} and {other_flag} ({other}) are both {port}: give each its own port");
+            bail!(
+                "{component}: {flag} and {other_flag} ({other}) are both {port}: give each its own port"
+            );
         }
         if TcpListener::bind(("127.0.0.1", *port)).is_err() {
             bail!(
@@ -74,17 +76,31 @@ async fn inference(remote: &RemoteInference) -> Result<usize> {
         Some(key) => request.bearer_auth(key),
         None => request,
     };
-    let what_to_do = "check INFERENCE_URL (an OpenAI base URL, ending in /v1) and INFERENCE_API_KEY";
-    let models = match with_key(client.get(format!("{}/models", remote.url))).send().await {
-        Err(error) => bail!("inference: INFERENCE_URL does not answer GET /models ({}): {what_to_do}", reason(&error)),
+    let what_to_do =
+        "check INFERENCE_URL (an OpenAI base URL, ending in /v1) and INFERENCE_API_KEY";
+    let models = match with_key(client.get(format!("{}/models", remote.url)))
+        .send()
+        .await
+    {
+        Err(error) => bail!(
+            "inference: INFERENCE_URL does not answer GET /models ({}): {what_to_do}",
+            reason(&error)
+        ),
         Ok(answer) if !answer.status().is_success() => {
-            bail!("inference: INFERENCE_URL answers GET /models with {}: {what_to_do}", answer.status())
+            bail!(
+                "inference: INFERENCE_URL answers GET /models with {}: {what_to_do}",
+                answer.status()
+            )
         }
         Ok(answer) => answer.json::<Value>().await.unwrap_or_default(),
     };
     let served: Vec<&str> = models["data"]
         .as_array()
-        .map(|data| data.iter().filter_map(|model| model["id"].as_str()).collect())
+        .map(|data| {
+            data.iter()
+                .filter_map(|model| model["id"].as_str())
+                .collect()
+        })
         .unwrap_or_default();
     for (var, model) in [
         ("INFERENCE_MODEL", &remote.model),
@@ -102,14 +118,21 @@ async fn inference(remote: &RemoteInference) -> Result<usize> {
         return Ok(dimension);
     }
     let body = json!({"model": remote.embedding_model, "input": "dimension probe"});
-    let answer = match with_key(client.post(format!("{}/embeddings", remote.url)).json(&body))
-        .send()
-        .await
+    let answer = match with_key(
+        client
+            .post(format!("{}/embeddings", remote.url))
+            .json(&body),
+    )
+    .send()
+    .await
     {
         Ok(answer) if answer.status().is_success() => answer.json::<Value>().await.ok(),
         _ => None,
     };
-    match answer.as_ref().and_then(|a| a["data"][0]["embedding"].as_array()) {
+    match answer
+        .as_ref()
+        .and_then(|a| a["data"][0]["embedding"].as_array())
+    {
         Some(vector) if !vector.is_empty() => Ok(vector.len()),
         _ => bail!(
             "inference: INFERENCE_EMBEDDING_MODEL {:?} did not embed a probe text: check it, or set INFERENCE_EMBEDDING_DIMENSION",

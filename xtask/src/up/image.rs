@@ -73,8 +73,10 @@ impl Pod {
 
     /// Whether `binary` runs from an image.
     pub fn has_image(&self, binary: &str) -> bool {
-        matches!(binary, "db-migrate" | "register-assets" | "self-service-agent")
-            || self.mcp.contains_key(binary)
+        matches!(
+            binary,
+            "db-migrate" | "register-assets" | "self-service-agent"
+        ) || self.mcp.contains_key(binary)
     }
 
     fn image_of(&self, binary: &str) -> &str {
@@ -149,14 +151,16 @@ fn read(path: &Path) -> Result<Option<String>> {
     let Ok(text) = std::fs::read_to_string(path) else {
         return Ok(None);
     };
-    let record: BuildRecord =
-        serde_json::from_str(&text).with_context(|| format!("image: reading {}", path.display()))?;
+    let record: BuildRecord = serde_json::from_str(&text)
+        .with_context(|| format!("image: reading {}", path.display()))?;
     let present = std::process::Command::new("podman")
         .args(["image", "exists", &record.reference])
         .status()
         .is_ok_and(|status| status.success());
     Ok(Some(match record.archive {
-        Some(archive) if !present && archive.is_file() => format!("oci-archive:{}", archive.display()),
+        Some(archive) if !present && archive.is_file() => {
+            format!("oci-archive:{}", archive.display())
+        }
         _ => record.reference,
     }))
 }

@@ -155,9 +155,15 @@ mod tests {
         let text = render(Path::new("/state dir/llamastack"), &models()).unwrap_or_default();
         assert!(!text.contains("__"), "{text}");
         assert!(!text.contains("sk-secret"), "{text}");
-        assert!(text.contains("db_path: \"/state dir/llamastack/registry.db\""), "{text}");
+        assert!(
+            text.contains("db_path: \"/state dir/llamastack/registry.db\""),
+            "{text}"
+        );
         assert!(text.contains("model_id: \"org/model: 7b\""), "{text}");
         assert!(text.contains("embedding_dimension: 768"), "{text}");
-        assert!(text.contains("api_token: ${env.VLLM_API_TOKEN:=fake}"), "{text}");
+        assert!(
+            text.contains("api_token: ${env.VLLM_API_TOKEN:=fake}"),
+            "{text}"
+        );
     }
 }

@@ -14,6 +14,15 @@
 //! `watch`, `image` (`--image`: the built images in a podman pod), `state`
 //! (`up.json`).
 
+/// `println!` that never panics: the terminal or a pipe (`| tee`) may be
+/// gone while the stack stops, and the stop must go on.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod assets;
 mod checks;
 mod image;
@@ -72,9 +81,7 @@ fn up(args: UpArgs) -> Result<()> {
 /// `cargo build` of the binaries this run starts from the host.
 fn build(settings: &Settings) -> Result<()> {
     let mut command = Command::new(env!("CARGO"));
-    command
-        .current_dir(crate::workspace::root())
-        .arg("build");
+    command.current_dir(crate::workspace::root()).arg("build");
     if settings.args.release {
         command.arg("--release");
     }
@@ -129,13 +136,27 @@ fn detach(settings: &Settings) -> Result<()> {
         {
             match state.status {
                 Status::Ready => {
-                    print!("{}", state.summary.replace("Stop: Ctrl-C", "Stop: cargo xtask down"));
-                    println!("supervisor: pid {} (its output in {})", state.pid, stack::shown(&log_path));
+                    print!(
+                        "{}",
+                        state
+                            .summary
+                            .replace("Stop: Ctrl-C", "Stop: cargo xtask down")
+                    );
+                    println!(
+                        "supervisor: pid {} (its output in {})",
+                        state.pid,
+                        stack::shown(&log_path)
+                    );
                     return Ok(());
                 }
                 Status::Failed | Status::Stopped => {
                     let _ = supervisor.wait();
-                    bail!("{}", state.reason.unwrap_or_else(|| "up: the stack stopped".into()));
+                    bail!(
+                        "{}",
+                        state
+                            .reason
+                            .unwrap_or_else(|| "up: the stack stopped".into())
+                    );
                 }
                 Status::Starting | Status::Stopping => {}
             }
@@ -143,7 +164,11 @@ fn detach(settings: &Settings) -> Result<()> {
         if let Some(status) = supervisor.try_wait()? {
             let mut text = String::new();
             let _ = std::fs::File::open(&log_path).and_then(|mut f| f.read_to_string(&mut text));
-            let last = text.lines().rev().find(|line| !line.trim().is_empty()).unwrap_or_default();
+            let last = text
+                .lines()
+                .rev()
+                .find(|line| !line.trim().is_empty())
+                .unwrap_or_default();
             bail!("up: the supervisor exited ({status}): {last}");
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -180,7 +205,10 @@ fn stop_detached(layout: &Layout) -> Result<()> {
     }
     let after = State::read(&layout.state_file()).unwrap_or(state.clone());
     if !leftovers.is_empty() {
-        bail!("down: killed what the supervisor left running: {}", leftovers.join(", "));
+        bail!(
+            "down: killed what the supervisor left running: {}",
+            leftovers.join(", ")
+        );
     }
     if was_running {
         println!(
@@ -240,10 +268,19 @@ pub(crate) async fn http_json(url: &str) -> Option<serde_json::Value> {
 /// Fails when `proc` exited or `deadline` passed, naming it and its log.
 pub(crate) fn startup_check(proc: &Proc, deadline: Instant, timeout: Duration) -> Result<()> {
     if let Some(status) = proc.exited() {
-        bail!("{} exited during startup ({status}): see {}", proc.name, stack::shown(&proc.log));
+        bail!(
+            "{} exited during startup ({status}): see {}",
+            proc.name,
+            stack::shown(&proc.log)
+        );
     }
     if Instant::now() >= deadline {
-        bail!("{} was not ready within {} s: see {}", proc.name, timeout.as_secs(), stack::shown(&proc.log));
+        bail!(
+            "{} was not ready within {} s: see {}",
+            proc.name,
+            timeout.as_secs(),
+            stack::shown(&proc.log)
+        );
     }
     Ok(())
 }

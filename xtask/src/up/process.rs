@@ -138,7 +138,9 @@ impl Processes {
             .process_group(0)
             .kill_on_drop(false)
             .spawn()
-            .with_context(|| format!("{name}: cannot start {:?}", command.as_std().get_program()))?;
+            .with_context(|| {
+                format!("{name}: cannot start {:?}", command.as_std().get_program())
+            })?;
         let pid = child.id().context("a started child has a pid")?;
         if let Some(guardian) = self.guardian.lock().await.as_mut() {
             let _ = guardian.write_all(format!("{pid}\n").as_bytes()).await;
@@ -254,11 +256,7 @@ pub async fn run_once(
     file.write_all(&output.stdout)?;
     file.write_all(&output.stderr)?;
     if !output.status.success() {
-        bail!(
-            "{name} failed ({}): see {}",
-            output.status,
-            log.display()
-        );
+        bail!("{name} failed ({}): see {}", output.status, log.display());
     }
     Ok(output)
 }

@@ -79,7 +79,11 @@ impl Ports {
             ("postgres", "--postgres-port", self.postgres_port),
             ("openai-stub", "--stub-port", self.stub_port),
             ("llamastack", "--llamastack-port", self.llamastack_port),
-            ("mcp-employee-info", "--employee-info-port", self.employee_info_port),
+            (
+                "mcp-employee-info",
+                "--employee-info-port",
+                self.employee_info_port,
+            ),
             ("mcp-snow", "--snow-port", self.snow_port),
             ("self-service-agent", "--api-port", self.api_port),
         ]
@@ -259,7 +263,11 @@ impl Settings {
 
     /// `target/debug` or `target/release`: the host binaries.
     pub fn binary(&self, name: &str) -> PathBuf {
-        let profile = if self.args.release { "release" } else { "debug" };
+        let profile = if self.args.release {
+            "release"
+        } else {
+            "debug"
+        };
         target_dir().join(profile).join(name)
     }
 }

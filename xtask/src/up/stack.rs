@@ -63,7 +63,7 @@ impl Reconciler {
             .collect();
         let unchanged = assets::generate(&self.settings.assets, &layout.assets(), &servers)?;
         if !unchanged.is_empty() {
-            println!(
+            say!(
                 "register-assets: toolgroups {} name no local MCP server: registered as written",
                 unchanged.join(", ")
             );
@@ -90,7 +90,10 @@ impl Reconciler {
             Err(error) => {
                 let log_text = std::fs::read_to_string(&log).unwrap_or_default();
                 let last = last_error(&log_text);
-                bail!("{error:#}{}", last.map(|l| format!(": {l}")).unwrap_or_default())
+                bail!(
+                    "{error:#}{}",
+                    last.map(|l| format!(": {l}")).unwrap_or_default()
+                )
             }
         };
         Ok(Reconcile::read(
@@ -126,7 +129,7 @@ pub async fn start(
     let mut lines = Vec::new();
     let mut components = Vec::new();
     let mut note = |name: &str, pid: Option<u32>, url: &str, status: String| {
-        lines.push(format!("{name:<19} {url:<46} {status}"));
+        lines.push(format!("{name:<19} {url:<50} {status}"));
         components.push(Component {
             name: name.to_owned(),
             pid,
@@ -140,7 +143,12 @@ pub async fn start(
         Database::Local => {
             let cluster = LocalPostgres::prepare(layout, ports.postgres_port)?;
             let proc = procs
-                .spawn("postgres", &mut cluster.command(), &layout.log("postgres"), Stop::Int(secs(30)))
+                .spawn(
+                    "postgres",
+                    &mut cluster.command(),
+                    &layout.log("postgres"),
+                    Stop::Int(secs(30)),
+                )
                 .await?;
             Some((cluster, proc))
         }
@@ -153,7 +161,12 @@ pub async fn start(
                 .args(["--script", "laptop-refresh"])
                 .arg(format!("127.0.0.1:{}", ports.stub_port));
             let proc = procs
-                .spawn("openai-stub", &mut command, &layout.log("openai-stub"), Stop::Term(secs(5)))
+                .spawn(
+                    "openai-stub",
+                    &mut command,
+                    &layout.log("openai-stub"),
+                    Stop::Term(secs(5)),
+                )
                 .await?;
             let models = Models {
                 url: format!("http://127.0.0.1:{}/v1", ports.stub_port),
@@ -169,7 +182,8 @@ pub async fn start(
                 url: remote.url.clone(),
                 llm: remote.model.clone(),
                 embedding: remote.embedding_model.clone(),
-                embedding_dimension: embedding_dimension.unwrap_or(settings::STUB_EMBEDDING_DIMENSION),
+                embedding_dimension: embedding_dimension
+                    .unwrap_or(settings::STUB_EMBEDDING_DIMENSION),
                 api_key: remote.api_key.clone(),
             };
             (models, None)
@@ -177,12 +191,20 @@ pub async fn start(
     };
     let llama = LlamaStack::prepare(&layout.llamastack(), ports.llamastack_port, &models)?;
     let llama_proc = procs
-        .spawn("llamastack", &mut llama.command(), &layout.log("llamastack"), Stop::Term(secs(10)))
+        .spawn(
+            "llamastack",
+            &mut llama.command(),
+            &layout.log("llamastack"),
+            Stop::Term(secs(10)),
+        )
         .await?;
     let passed_on: Vec<(String, String)> = std::env::vars()
         .filter(|(key, _)| {
             key.starts_with("SERVICENOW_")
-                || matches!(key.as_str(), "EMPLOYEE_DATA_FILE" | "MCP_ALLOW_ANY_EMPLOYEE")
+                || matches!(
+                    key.as_str(),
+                    "EMPLOYEE_DATA_FILE" | "MCP_ALLOW_ANY_EMPLOYEE"
+                )
         })
         .collect();
     let mut mcp = Vec::new();
@@ -196,7 +218,11 @@ pub async fn start(
             ("LISTEN_ADDR", format!("127.0.0.1:{port}")),
             ("MCP_AUTH_TOKEN", token.clone()),
         ];
-        env.extend(passed_on.iter().map(|(key, value)| (key.as_str(), value.clone())));
+        env.extend(
+            passed_on
+                .iter()
+                .map(|(key, value)| (key.as_str(), value.clone())),
+        );
         let mut command = match runner {
             Runner::Image(pod) if pod.has_image(binary) => pod.command(binary, &[], &env, None),
             _ => {
@@ -206,7 +232,12 @@ pub async fn start(
             }
         };
         let proc = procs
-            .spawn(binary, &mut command, &layout.log(binary), Stop::Term(secs(15)))
+            .spawn(
+                binary,
+                &mut command,
+                &layout.log(binary),
+                Stop::Term(secs(15)),
+            )
             .await?;
         mcp.push((binary, port, proc));
     }
@@ -226,7 +257,10 @@ pub async fn start(
         if let Some((cluster, proc)) = &postgres {
             cluster.wait_ready(proc, secs(60)).await?;
         }
-        let env = [("DATABASE_URL", database_url.clone()), ("DB_WAIT_TIMEOUT", "60".to_owned())];
+        let env = [
+            ("DATABASE_URL", database_url.clone()),
+            ("DB_WAIT_TIMEOUT", "60".to_owned()),
+        ];
         let mut command = match runner {
             Runner::Image(pod) => pod.command("db-migrate", &["up"], &env, None),
             Runner::Host => {
@@ -274,29 +308,69 @@ pub async fn start(
         }
     };
     let service = procs
-        .spawn("self-service-agent", &mut command, &layout.log("self-service-agent"), Stop::Term(secs(35)))
+        .spawn(
+            "self-service-agent",
+            &mut command,
+            &layout.log("self-service-agent"),
+            Stop::Term(secs(35)),
+        )
         .await?;
     let api = format!("http://127.0.0.1:{}", ports.api_port);
     super::wait_http(&service, &format!("{api}/ready"), secs(60)).await?;
 
     // What is running, in start order.
     match &postgres {
-        Some((cluster, proc)) => note("postgres", Some(proc.pid), &cluster.shown_url(), format!("ready (cluster in {})", layout.postgres().display())),
+        Some((cluster, proc)) => note(
+            "postgres",
+            Some(proc.pid),
+            &cluster.shown_url(),
+            format!("ready (cluster in {})", shown(&layout.postgres())),
+        ),
         None => note("postgres", None, "DATABASE_URL", "external".to_owned()),
     }
     match &stub {
-        Some(proc) => note("openai-stub", Some(proc.pid), &models.url, "ready: SCRIPTED REPLIES (the laptop-refresh script, not a language model)".to_owned()),
-        None => note("inference", None, "INFERENCE_URL", format!("answers; models {} and {}", models.llm, models.embedding)),
+        Some(proc) => note(
+            "openai-stub",
+            Some(proc.pid),
+            &models.url,
+            "ready: SCRIPTED REPLIES (the laptop-refresh script, not a language model)".to_owned(),
+        ),
+        None => note(
+            "inference",
+            None,
+            "INFERENCE_URL",
+            format!("answers; models {} and {}", models.llm, models.embedding),
+        ),
     }
-    note("llamastack", Some(llama_proc.pid), &llama.url(), format!("ready (LlamaStack {version})"));
+    note(
+        "llamastack",
+        Some(llama_proc.pid),
+        &llama.url(),
+        format!("ready (LlamaStack {version})"),
+    );
     for ((binary, port, proc), backend) in mcp.iter().zip(&backends) {
         let from = container_or_host(runner, binary);
-        note(binary, Some(proc.pid), &format!("http://127.0.0.1:{port}/mcp"), format!("ready (backend: {backend}{from})"));
+        note(
+            binary,
+            Some(proc.pid),
+            &format!("http://127.0.0.1:{port}/mcp"),
+            format!("ready (backend: {backend}{from})"),
+        );
     }
     note("db-migrate", None, "up", "done".to_owned());
-    note("register-assets", None, &shown(&settings.assets), format!("done: {}", reconcile.summary));
+    note(
+        "register-assets",
+        None,
+        &shown(&settings.assets),
+        format!("done: {}", reconcile.summary),
+    );
     let from = container_or_host(runner, "self-service-agent");
-    note("self-service-agent", Some(service.pid), &api, format!("ready{from}"));
+    note(
+        "self-service-agent",
+        Some(service.pid),
+        &api,
+        format!("ready{from}"),
+    );
     Ok(Started {
         components,
         lines,
@@ -326,4 +400,3 @@ pub fn shown(path: &Path) -> String {
 fn secs(seconds: u64) -> Duration {
     Duration::from_secs(seconds)
 }
-

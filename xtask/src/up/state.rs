@@ -73,8 +73,10 @@ impl State {
 
     /// Whether its supervisor still runs.
     pub fn supervisor_alive(&self) -> bool {
-        matches!(self.status, Status::Starting | Status::Ready | Status::Stopping)
-            && process_alive(self.pid)
+        matches!(
+            self.status,
+            Status::Starting | Status::Ready | Status::Stopping
+        ) && process_alive(self.pid)
     }
 }
 

@@ -42,10 +42,13 @@ pub async fn supervise(settings: Settings) -> Result<()> {
         let runner = match settings.args.image {
             false => Runner::Host,
             true => {
-                let name = format!("ssa-up-{}", &hex::encode(sha2_of(&layout.root.display().to_string()))[..12]);
+                let name = format!(
+                    "ssa-up-{}",
+                    &hex::encode(sha2_of(&layout.root.display().to_string()))[..12]
+                );
                 let (pod, note) = Pod::from_build_records(name)?;
                 if let Some(note) = note {
-                    println!("{note}");
+                    say!("{note}");
                 }
                 pod.create().await?;
                 Runner::Image(pod)
@@ -65,7 +68,7 @@ pub async fn supervise(settings: Settings) -> Result<()> {
     };
     state.guardian = procs.guardian_pid;
     if matches!(settings.inference, Inference::Stub) {
-        println!(
+        say!(
             "up: no INFERENCE_URL: the model is openai-stub playing the laptop-refresh script. \
              Its replies are SCRIPTED, not a language model's."
         );
@@ -116,7 +119,7 @@ pub async fn supervise(settings: Settings) -> Result<()> {
         true => "Stop: cargo xtask down\n",
         false => "Stop: Ctrl-C\n",
     });
-    println!("{summary}");
+    say!("{summary}");
     state.status = Status::Ready;
     state.components = started.components;
     state.summary = summary;
@@ -130,7 +133,8 @@ pub async fn supervise(settings: Settings) -> Result<()> {
         tokio::select! {
             _ = interrupt.recv() => break None,
             _ = terminate.recv() => break None,
-            _ = hangup.recv() => {}
+            // the terminal of a foreground stack is gone; a detached one has none
+            _ = hangup.recv() => if !settings.args.supervise { break None },
             (proc, status) = procs.any_exit() => {
                 break Some(format!("{} exited ({status}): see {}", proc.name, proc.log.display()));
             }
@@ -139,14 +143,14 @@ pub async fn supervise(settings: Settings) -> Result<()> {
                 if let Some(rx) = changes.as_mut() { while rx.try_recv().is_ok() {} }
                 match started.reconciler.run().await {
                     Ok(reconcile) => {
-                        println!("{}", reconcile.line());
+                        say!("{}", reconcile.line());
                         state.last_reconcile = Some(reconcile);
                     }
-                    Err(error) => println!("{error:#}"),
+                    Err(error) => say!("{error:#}"),
                 }
                 state.reconciles += 1;
                 if let Err(error) = state.write(&layout.state_file()) {
-                    println!("up: {error:#}");
+                    say!("up: {error:#}");
                 }
             }
         }
@@ -163,7 +167,7 @@ pub async fn supervise(settings: Settings) -> Result<()> {
     match reason {
         Some(reason) => Err(anyhow::anyhow!("{reason}")),
         None => {
-            println!("stopped");
+            say!("stopped");
             Ok(())
         }
     }
@@ -202,7 +206,7 @@ async fn failed(
 async fn stop(procs: &Processes, runner: Option<&Runner>) {
     procs
         .stop_all(|proc, took| {
-            println!("stopped {:<19} ({:.1} s)", proc.name, took.as_secs_f64());
+            say!("stopped {:<19} ({:.1} s)", proc.name, took.as_secs_f64());
         })
         .await;
     if let Some(Runner::Image(pod)) = runner {

@@ -35,7 +35,10 @@ fn up_answers_a_laptop_request_reloads_an_edited_prompt_and_down_leaves_nothing(
         "up --detach failed: {described}\n--- up.log\n{}",
         stack.log("up")
     );
-    eprintln!("up --detach ready in {:.1} s", begun.elapsed().as_secs_f64());
+    eprintln!(
+        "up --detach ready in {:.1} s",
+        begun.elapsed().as_secs_f64()
+    );
     says_what_runs_and_how_to_use_it(&stack, &stdout);
     let state = stack.state().unwrap();
     assert_eq!(state.status, Status::Ready, "{state:?}");
@@ -107,11 +110,7 @@ fn up_answers_a_laptop_request_reloads_an_edited_prompt_and_down_leaves_nothing(
     let after = stack.state().unwrap();
     assert_eq!(after.status, Status::Stopped, "{after:?}");
     let left = stack.leftovers(state.as_ref());
-    assert!(
-        left.is_empty(),
-        "left behind by down:\n{}",
-        left.join("\n")
-    );
+    assert!(left.is_empty(), "left behind by down:\n{}", left.join("\n"));
     let up_log = stack.log("up");
     for component in [
         "self-service-agent",
@@ -126,11 +125,18 @@ fn up_answers_a_laptop_request_reloads_an_edited_prompt_and_down_leaves_nothing(
             "{component} was not stopped: {up_log}"
         );
     }
-    let order: Vec<usize> = ["stopped self-service-agent", "stopped llamastack", "stopped postgres"]
-        .iter()
-        .filter_map(|line| up_log.find(line))
-        .collect();
-    assert!(order.is_sorted() && order.len() == 3, "not stopped in reverse order: {up_log}");
+    let order: Vec<usize> = [
+        "stopped self-service-agent",
+        "stopped llamastack",
+        "stopped postgres",
+    ]
+    .iter()
+    .filter_map(|line| up_log.find(line))
+    .collect();
+    assert!(
+        order.is_sorted() && order.len() == 3,
+        "not stopped in reverse order: {up_log}"
+    );
 }
 
 /// One line per component with its URL and status, the scripted model
@@ -146,19 +152,45 @@ fn says_what_runs_and_how_to_use_it(stack: &Stack, stdout: &str) {
     };
     let api = stack.api();
     for (component, url, status) in [
-        ("postgres", format!("@127.0.0.1:{}/", stack.port("--postgres-port")), "ready"),
-        ("openai-stub", format!("127.0.0.1:{}/v1", stack.port("--stub-port")), "SCRIPTED"),
-        ("llamastack", stack.llamastack(), "ready (LlamaStack 0.2.18)"),
-        ("mcp-employee-info", format!("127.0.0.1:{}/mcp", stack.port("--employee-info-port")), "backend: demo"),
-        ("mcp-snow", format!("127.0.0.1:{}/mcp", stack.port("--snow-port")), "backend: demo"),
+        (
+            "postgres",
+            format!("@127.0.0.1:{}/", stack.port("--postgres-port")),
+            "ready",
+        ),
+        (
+            "openai-stub",
+            format!("127.0.0.1:{}/v1", stack.port("--stub-port")),
+            "SCRIPTED",
+        ),
+        (
+            "llamastack",
+            stack.llamastack(),
+            "ready (LlamaStack 0.2.18)",
+        ),
+        (
+            "mcp-employee-info",
+            format!("127.0.0.1:{}/mcp", stack.port("--employee-info-port")),
+            "backend: demo",
+        ),
+        (
+            "mcp-snow",
+            format!("127.0.0.1:{}/mcp", stack.port("--snow-port")),
+            "backend: demo",
+        ),
         ("db-migrate", String::new(), "done"),
         ("register-assets", String::new(), "done: created="),
         ("self-service-agent", api.clone(), "ready"),
     ] {
         let line = line_of(component);
-        assert!(line.contains(&url) && line.contains(status), "{component}: {line}");
+        assert!(
+            line.contains(&url) && line.contains(status),
+            "{component}: {line}"
+        );
     }
-    assert!(!stdout.contains("postgres:postgres") && !stdout.contains(":postgres@"), "{stdout}");
+    assert!(
+        !stdout.contains("postgres:postgres") && !stdout.contains(":postgres@"),
+        "{stdout}"
+    );
     for usage in [
         format!("REQUEST_MANAGER_URL={api} "),
         format!("curl -s {api}/api/v1/requests/generic/sync"),
@@ -173,7 +205,9 @@ async fn laptop_request(stack: &Stack) -> Value {
     let answer = reqwest::Client::new()
         .post(format!("{}/api/v1/requests/generic/sync", stack.api()))
         .header("x-user-id", USER)
-        .json(&json!({"user_id": USER, "content": "I need a new laptop", "integration_type": "CLI"}))
+        .json(
+            &json!({"user_id": USER, "content": "I need a new laptop", "integration_type": "CLI"}),
+        )
         .timeout(Duration::from_secs(120))
         .send()
         .await
@@ -192,7 +226,11 @@ async fn laptop_agent_tool_calls(stack: &Stack) -> Vec<String> {
         let request = client.get(format!("{}{path}", stack.llamastack()));
         async move {
             let answer = request.send().await.unwrap();
-            assert!(answer.status().is_success(), "GET {path}: {}", answer.status());
+            assert!(
+                answer.status().is_success(),
+                "GET {path}: {}",
+                answer.status()
+            );
             answer.json::<Value>().await.unwrap()
         }
     };
@@ -220,6 +258,9 @@ async fn laptop_agent_tool_calls(stack: &Stack) -> Vec<String> {
             }
         }
     }
-    assert!(!tools.is_empty(), "no tool call in the laptop agent's sessions: {sessions}");
+    assert!(
+        !tools.is_empty(),
+        "no tool call in the laptop agent's sessions: {sessions}"
+    );
     tools
 }

@@ -7,7 +7,8 @@ use crate::stack::{Stack, available_or_skip, text};
 
 #[test]
 fn a_port_in_use_fails_up_with_one_line_naming_the_component_and_leaves_nothing_running() {
-    let test = "a_port_in_use_fails_up_with_one_line_naming_the_component_and_leaves_nothing_running";
+    let test =
+        "a_port_in_use_fails_up_with_one_line_naming_the_component_and_leaves_nothing_running";
     if !available_or_skip(test) {
         return;
     }
@@ -21,7 +22,10 @@ fn a_port_in_use_fails_up_with_one_line_naming_the_component_and_leaves_nothing_
         let output = stack.up();
         let (stdout, stderr, described) = text(&output);
         assert!(!output.status.success(), "{described}");
-        let lines: Vec<&str> = stderr.lines().filter(|line| !line.trim().is_empty()).collect();
+        let lines: Vec<&str> = stderr
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .collect();
         assert_eq!(
             lines,
             [format!(

@@ -90,7 +90,10 @@ impl Stack {
     /// nothing started yet.
     pub fn new() -> Self {
         let assets = tempfile::tempdir().unwrap();
-        copy_dir(&xtask::workspace::root().join("assets/config"), assets.path());
+        copy_dir(
+            &xtask::workspace::root().join("assets/config"),
+            assets.path(),
+        );
         Self {
             state_dir: tempfile::tempdir().unwrap(),
             assets,
@@ -168,7 +171,12 @@ impl Stack {
     }
 
     /// Waits until `done` holds for the state, or panics after `timeout`.
-    pub fn wait_state(&self, timeout: Duration, what: &str, done: impl Fn(&State) -> bool) -> State {
+    pub fn wait_state(
+        &self,
+        timeout: Duration,
+        what: &str,
+        done: impl Fn(&State) -> bool,
+    ) -> State {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(state) = self.state()
