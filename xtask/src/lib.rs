@@ -1,6 +1,6 @@
 //! Project automation behind `cargo xtask <task>`: the image (build, push),
-//! Helm on the chart in `helm/`, provisioning a machine for the tests, and
-//! running them. Each module shells out to the real tool (podman, buildah,
+//! Helm on the chart in `helm/`, provisioning a machine for the tests,
+//! running them, and the whole system on this machine (`up`, `down`). Each module shells out to the real tool (podman, buildah,
 //! docker, skopeo, helm, pip, cargo) and does itself only what no tool does
 //! here: staging the build context, the OCI archive when there is no
 //! container tool, and the registry push without one. Not part of the
@@ -10,4 +10,5 @@ pub mod helm;
 pub mod image;
 pub mod provision;
 pub mod test;
+pub mod up;
 pub mod workspace;

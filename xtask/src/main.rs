@@ -1,7 +1,7 @@
 //! `cargo xtask <task>`: the command line of the xtask library.
 
 use clap::{Parser, Subcommand};
-use xtask::{helm, image, provision, test};
+use xtask::{helm, image, provision, test, up};
 
 #[derive(Debug, Parser)]
 #[command(about = "self-service-agent project automation")]
@@ -27,6 +27,12 @@ enum Task {
     /// Helm on the chart in helm/, with the images of the last builds injected.
     #[command(subcommand)]
     Helm(helm::HelmCommand),
+    /// Run the whole system on this machine (PostgreSQL, LlamaStack, the
+    /// MCP servers, the service) on 127.0.0.1, re-registering the assets
+    /// when they change; Ctrl-C stops it (docs/local-stack.md).
+    Up(up::UpArgs),
+    /// Stop what `up --detach` started.
+    Down(up::DownArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -36,5 +42,17 @@ fn main() -> anyhow::Result<()> {
         Task::BuildImage(args) => image::build(args),
         Task::Push(args) => image::push(args),
         Task::Helm(cmd) => helm::run(cmd),
+        Task::Up(args) => one_line(up::run(args)),
+        Task::Down(args) => one_line(up::down(args)),
     }
+}
+
+/// `up` and `down` fail with one line, whatever `RUST_BACKTRACE` says
+/// (docs/local-stack.md, "Failures").
+fn one_line(result: anyhow::Result<()>) -> anyhow::Result<()> {
+    if let Err(error) = result {
+        eprintln!("Error: {error:#}");
+        std::process::exit(1);
+    }
+    Ok(())
 }

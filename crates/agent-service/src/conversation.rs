@@ -288,9 +288,10 @@ fn provider_data(state: &AppState, session: &Session, agent: &ResolvedAgent) -> 
 }
 
 /// LlamaStack answers 400 (0.2.18) or 404 for an agent or session it does
-/// not know.
+/// not know; for a turn, in the error event of a stream that answered 200
+/// (an agent replaced by `register-assets` while the service ran).
 fn is_stale(error: &LlamaStackError) -> bool {
-    matches!(error.status(), Some(400 | 404))
+    matches!(error.reported_status(), Some(400 | 404))
 }
 
 /// The agent named by a `ROUTE_TO: <agent>` line, brackets and quotes removed.

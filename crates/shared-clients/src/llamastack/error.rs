@@ -73,6 +73,19 @@ impl LlamaStackError {
         }
     }
 
+    /// The status LlamaStack reported: the answer's, or the one that
+    /// starts a turn's error event (`"400: Invalid value: Could not find
+    /// agent info for ..."`: the stream itself answered 200).
+    pub fn reported_status(&self) -> Option<u16> {
+        match self {
+            LlamaStackError::TurnFailed { message, .. } => message
+                .split_once(':')
+                .and_then(|(code, _)| code.trim().parse::<u16>().ok())
+                .filter(|code| (400..600).contains(code)),
+            error => error.status(),
+        }
+    }
+
     /// The server answered that the thing does not exist.
     pub fn is_not_found(&self) -> bool {
         self.status() == Some(404)
@@ -137,6 +150,22 @@ fn without_urls(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_turn_error_event_reports_the_status_that_starts_its_message() {
+        let failed = |message: &str| LlamaStackError::TurnFailed {
+            agent_id: "a".into(),
+            message: message.into(),
+        };
+        assert_eq!(
+            failed("400: Invalid value: Could not find agent info for a").reported_status(),
+            Some(400)
+        );
+        assert_eq!(failed("404: Not Found").reported_status(), Some(404));
+        assert_eq!(failed("the model is overloaded").reported_status(), None);
+        assert_eq!(failed("12: something").reported_status(), None);
+        assert_eq!(failed("400: x").status(), None);
+    }
 
     #[test]
     fn urls_never_reach_a_message() {

@@ -82,6 +82,15 @@ pub fn router() -> Router {
     router_with_state(Shared::default())
 }
 
+/// The stub's routes with the model playing `script` from the start.
+pub fn router_with_script(script: Script) -> Router {
+    let state = Shared::default();
+    if let Ok(mut current) = state.script.lock() {
+        *current = script;
+    }
+    router_with_state(state)
+}
+
 fn router_with_state(state: Shared) -> Router {
     Router::new()
         .route("/v1/models", get(models))

@@ -114,15 +114,22 @@ pub(super) async fn create_turn(
             "Not implemented: Non-streaming agent turns not yet implemented",
         ));
     }
+    // LlamaStack 0.2.18 answers a turn on an unknown agent or session
+    // inside the 200 stream (docs/llamastack.md, "Turns")
     let config = {
         let state = lock(&inner.state);
-        let agent = state
-            .agents
-            .get(&agent_id)
-            .ok_or_else(|| agent_missing(&agent_id))?;
+        let Some(agent) = state.agents.get(&agent_id) else {
+            return Ok(sse(&[json!({"error": {"message": format!(
+                "400: Invalid value: Could not find agent info for {agent_id}"
+            )}})]));
+        };
         match state.sessions.get(&session_id) {
             Some(session) if session.agent_id == agent_id => {}
-            _ => return Err(bad_request(format!("Session {session_id} not found"))),
+            _ => {
+                return Ok(sse(&[json!({"error": {"message": format!(
+                    "400: Invalid value: Session {session_id} not found"
+                )}})]));
+            }
         }
         agent["agent_config"].clone()
     };
