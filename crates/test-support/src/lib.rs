@@ -13,6 +13,7 @@ pub mod fake_llamastack;
 pub mod fake_servicenow;
 pub mod fake_slack;
 pub mod fixtures;
+mod guardian;
 mod instant_receiver;
 pub mod llamastack;
 pub mod mcp;

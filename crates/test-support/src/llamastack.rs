@@ -125,7 +125,7 @@ impl RealLlamaStack {
             .process_group(0)
             .spawn()
             .with_context(|| format!("starting {}", python.display()))?;
-        let guardian = spawn_guardian(server.id(), &state_dir);
+        let guardian = crate::guardian::spawn(server.id(), Some(&state_dir));
         let mut stack = Self {
             url: format!("http://127.0.0.1:{port}"),
             state_dir,
@@ -254,29 +254,6 @@ fn render_run_yaml(state_dir: &Path, stub: &OpenAiStub, port: u16) -> Result<Str
             "__EMBEDDING_DIMENSION__",
             &RealLlamaStack::EMBEDDING_DIMENSION.to_string(),
         ))
-}
-
-/// A shell that waits for end of input (this process dropping the server
-/// or dying), then ends the server's process group (TERM, KILL after 3 s)
-/// and removes the state directory.
-fn spawn_guardian(pgid: u32, state_dir: &Path) -> Result<(Child, ChildStdin)> {
-    // (dash's kill takes no `--`; `-N` is the process group N)
-    let script = "trap '' INT TERM HUP; cat >/dev/null; \
-                  kill -TERM -\"$0\" 2>/dev/null; i=0; \
-                  while kill -0 -\"$0\" 2>/dev/null && [ $i -lt 30 ]; do sleep 0.1; i=$((i+1)); done; \
-                  kill -KILL -\"$0\" 2>/dev/null; rm -rf \"$1\"";
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .arg(pgid.to_string())
-        .arg(state_dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("starting the LlamaStack guardian")?;
-    let stdin = child.stdin.take().context("guardian stdin")?;
-    Ok((child, stdin))
 }
 
 /// `GET /v1/health` answers 200 (plain HTTP/1.1 over a socket, so this

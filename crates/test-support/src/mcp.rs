@@ -5,7 +5,8 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::os::unix::process::CommandExt as _;
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -19,6 +20,9 @@ const CLIENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/python/mcp_client.py"
 #[derive(Debug)]
 pub struct ServerProcess {
     child: Child,
+    /// Ends the server's process group should this process die without
+    /// dropping it (a server in a `static`).
+    guardian: Option<(Child, ChildStdin)>,
     base: String,
     log: PathBuf,
     _dir: tempfile::TempDir,
@@ -46,12 +50,15 @@ impl ServerProcess {
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log)?);
+            .stderr(std::fs::File::create(&log)?)
+            .process_group(0);
         let child = command
             .spawn()
             .with_context(|| format!("starting {}", binary.display()))?;
+        let guardian = crate::guardian::spawn(child.id(), None).ok();
         let mut server = Self {
             child,
+            guardian,
             base: format!("http://127.0.0.1:{port}"),
             log,
             _dir: dir,
@@ -114,6 +121,10 @@ impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some((mut guardian, stdin)) = self.guardian.take() {
+            drop(stdin);
+            let _ = guardian.wait();
+        }
     }
 }
 
