@@ -12,7 +12,11 @@ export DURATION="${1:-10}"
 target=x86_64-unknown-linux-musl
 cargo build -q --release --target "$target" -p db-migrate -p self-service-agent
 cargo build -q --release -p test-support --bin with-postgres --bin fake-llamastack --bin time-to-ready
-export BIN_DIR="$PWD/target/$target/release" TOOLS="$PWD/target/release" BENCH="$PWD/bench"
+mkdir -p target/bench
+# the service's own two statements, as pgbench runs them
+cargo run -q --release -p agent-service --example hot_path_sql > target/bench/sync.pgbench
+export BIN_DIR="$PWD/target/$target/release" TOOLS="$PWD/target/release" BENCH="$PWD/bench" \
+  PGBENCH_SCRIPT="$PWD/target/bench/sync.pgbench"
 
 "$TOOLS/with-postgres" -- bash -c '
   set -euo pipefail
@@ -41,7 +45,7 @@ export BIN_DIR="$PWD/target/$target/release" TOOLS="$PWD/target/release" BENCH="
   for c in 1 8 32 64; do
     t=$(( c < 2 ? c : 2 ))
     s=$(wrk -t $t -c $c -d "${DURATION}s" --latency -s "$BENCH/sync.lua" "http://127.0.0.1:$port" | grep RESULT)
-    p=$(pgbench -n -M prepared -c $c -j $t -T "$DURATION" -f "$BENCH/sync.pgbench" "$DATABASE_URL" 2>/dev/null | grep -E "^tps" | sed -E "s/tps = ([0-9.]+).*/\1/")
+    p=$(pgbench -n -M prepared -c $c -j $t -T "$DURATION" -f "$PGBENCH_SCRIPT" "$DATABASE_URL" 2>/dev/null | grep -E "^tps" | sed -E "s/tps = ([0-9.]+).*/\1/")
     echo "concurrency $c: service $s | pgbench tps=$p | ratio $(python3 "$BENCH/stats.py" ratio "$s" "$p")"
   done
   echo "RSS after load: now $(grep VmRSS /proc/$service/status | tr -s " " | cut -d" " -f2) kB, peak $(grep VmHWM /proc/$service/status | tr -s " " | cut -d" " -f2) kB"

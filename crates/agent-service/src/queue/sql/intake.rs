@@ -123,6 +123,13 @@ static ENQUEUE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// The two statements of a request's hot path, as sent: [`enqueue`]'s and
+/// [`finish`]'s. For benchmarks that run the same SQL without the service
+/// (`bench/service.sh`).
+pub fn hot_path_statements() -> [&'static str; 2] {
+    [ENQUEUE.as_str(), FINISH.as_str()]
+}
+
 #[derive(Debug, FromQueryResult)]
 pub(super) struct Claim {
     pub(super) running: Option<String>,

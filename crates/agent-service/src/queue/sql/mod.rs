@@ -16,7 +16,9 @@ mod intake;
 pub use heads::{
     Pending, claim_head, fail_unqueued, last_id, load, pending, release, remember_llama_session,
 };
-pub use intake::{Enqueued, Event, Finished, NewRequest, Outcome, enqueue, finish};
+pub use intake::{
+    Enqueued, Event, Finished, NewRequest, Outcome, enqueue, finish, hot_path_statements,
+};
 
 /// The session row's context as jsonb (the column is `json`).
 pub(super) const CTX: &str = "COALESCE(request_sessions.conversation_context::jsonb, '{}'::jsonb)";
