@@ -47,7 +47,11 @@ async fn files_over_the_total_limit_are_refused_at_the_file_that_crosses_it() {
         .sum();
     let limit = others;
     std::fs::write(dir.path(&crossing), "r".repeat(limit as usize + 1)).expect("write");
-    let result = run(&dir.assets, &[("ASSET_MAX_TOTAL_BYTES", &limit.to_string())]).await;
+    let result = run(
+        &dir.assets,
+        &[("ASSET_MAX_TOTAL_BYTES", &limit.to_string())],
+    )
+    .await;
     assert_refused(
         &result,
         &crossing,

@@ -4,8 +4,8 @@
 //! the venv `target/venv/mcp`, from `ci/python/mcp.txt`).
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
 use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
