@@ -1,7 +1,8 @@
 //! An axum app served on a free port of 127.0.0.1 by a thread of its own
 //! with a current-thread runtime, so that synchronous and asynchronous
-//! tests alike can use it; shut down gracefully and joined when dropped.
-//! The fakes of this crate (`fake_servicenow`, `fake_slack`) run on it.
+//! tests alike can use it; shut down gracefully and joined when dropped
+//! (or, [`ThreadServer::detached`], not joined). The fakes of this crate
+//! (`fake_servicenow`, `fake_slack`) and the OpenAI stub run on it.
 
 use std::net::SocketAddr;
 
@@ -13,6 +14,7 @@ pub(crate) struct ThreadServer {
     addr: SocketAddr,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    join_on_drop: bool,
 }
 
 impl ThreadServer {
@@ -46,7 +48,16 @@ impl ThreadServer {
             addr,
             shutdown: Some(shutdown),
             thread: Some(thread),
+            join_on_drop: true,
         })
+    }
+
+    /// Dropping does not wait for the thread: graceful shutdown waits for
+    /// open connections, which a peer may keep alive (LlamaStack does), so
+    /// the thread and its runtime end on their own.
+    pub(crate) fn detached(mut self) -> Self {
+        self.join_on_drop = false;
+        self
     }
 
     pub(crate) fn addr(&self) -> SocketAddr {
@@ -59,7 +70,9 @@ impl Drop for ThreadServer {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
-        if let Some(thread) = self.thread.take() {
+        if let Some(thread) = self.thread.take()
+            && self.join_on_drop
+        {
             let _ = thread.join();
         }
     }

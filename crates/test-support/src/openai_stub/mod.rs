@@ -34,17 +34,18 @@ mod mcp;
 pub mod script;
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
+
+use crate::thread_server::ThreadServer;
 
 pub use chat::ChatRecord;
 pub use embeddings::embed;
@@ -114,52 +115,22 @@ fn router_with_state(state: Shared) -> Router {
 /// A running stub on 127.0.0.1; stops when dropped.
 #[derive(Debug)]
 pub struct OpenAiStub {
-    addr: SocketAddr,
+    server: ThreadServer,
     state: Shared,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl OpenAiStub {
     /// Starts the stub on a free port of 127.0.0.1.
     pub fn start() -> Result<Self> {
-        let listener =
-            std::net::TcpListener::bind("127.0.0.1:0").context("binding the OpenAI stub")?;
-        listener.set_nonblocking(true)?;
-        let addr = listener.local_addr()?;
         let state = Shared::default();
         let app = router_with_state(state.clone());
-        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .context("building the OpenAI stub runtime")?;
-        let thread = std::thread::Builder::new()
-            .name("openai-stub".into())
-            .spawn(move || {
-                runtime.block_on(async move {
-                    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
-                        return;
-                    };
-                    let _ = axum::serve(listener, app)
-                        .with_graceful_shutdown(async {
-                            let _ = stopped.await;
-                        })
-                        .await;
-                });
-            })
-            .context("starting the OpenAI stub thread")?;
-        Ok(Self {
-            addr,
-            state,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
-        })
+        let server = ThreadServer::start("openai-stub", |_| app)?.detached();
+        Ok(Self { server, state })
     }
 
     /// `http://127.0.0.1:<port>` (the OpenAI base URL is this plus `/v1`).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.server.addr())
     }
 
     /// Bodies of the chat completion requests seen so far.
@@ -212,17 +183,6 @@ impl OpenAiStub {
             .lock()
             .map(|log| read(&log))
             .unwrap_or_default()
-    }
-}
-
-impl Drop for OpenAiStub {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        // Graceful shutdown waits for open connections (LlamaStack keeps
-        // some alive), so the thread is not joined: the runtime goes with it.
-        drop(self.thread.take());
     }
 }
 
