@@ -1,6 +1,7 @@
-//! `fake-llamastack [--port N] [--empty]`: an instant in-memory LlamaStack
-//! (`test_support::fake_llamastack`) on 127.0.0.1:N (default 8321) until
-//! interrupted. Unless `--empty`, the agents of the asset directory
+//! `fake-llamastack [--port N] [--empty] [--turn-latency-ms MS]`: an
+//! in-memory LlamaStack (`test_support::fake_llamastack`) on 127.0.0.1:N
+//! (default 8321) until interrupted, instant unless each agent turn is
+//! given `MS` milliseconds of model time. Unless `--empty`, the agents of the asset directory
 //! (`routing-agent`, `laptop-refresh`) are already registered, with scripted
 //! replies: the router hands laptop requests over with
 //! `ROUTE_TO: laptop-refresh`. For benchmarks of the service and for
@@ -10,10 +11,13 @@ use anyhow::{Context as _, bail};
 use serde_json::json;
 use test_support::fake_llamastack::{DEFAULT_LLM, FakeLlamaStack};
 
+const USAGE: &str = "fake-llamastack [--port N] [--empty] [--turn-latency-ms MS]";
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mut port: u16 = 8321;
     let mut preregister = true;
+    let mut turn_latency = std::time::Duration::ZERO;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -22,16 +26,22 @@ async fn main() -> anyhow::Result<()> {
                 port = value.parse().with_context(|| format!("--port {value}"))?;
             }
             "--empty" => preregister = false,
+            "--turn-latency-ms" => {
+                let value = args.next().context("--turn-latency-ms needs a value")?;
+                let ms = value
+                    .parse()
+                    .with_context(|| format!("--turn-latency-ms {value}"))?;
+                turn_latency = std::time::Duration::from_millis(ms);
+            }
             "-h" | "--help" => {
-                println!("usage: fake-llamastack [--port N] [--empty]");
+                println!("usage: {USAGE}");
                 return Ok(());
             }
-            other => {
-                bail!("unknown argument {other} (usage: fake-llamastack [--port N] [--empty])")
-            }
+            other => bail!("unknown argument {other} (usage: {USAGE})"),
         }
     }
     let fake = FakeLlamaStack::builder().port(port).start().await?;
+    fake.set_turn_latency(turn_latency);
     if preregister {
         register_fixture_agents(&fake);
     }

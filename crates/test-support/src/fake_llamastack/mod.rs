@@ -76,6 +76,7 @@ pub(crate) struct Inner {
 pub(crate) struct Faults {
     pub(crate) paths: Vec<PathFault>,
     pub(crate) latency: Duration,
+    pub(crate) turn_latency: Duration,
     pub(crate) turn_errors: VecDeque<String>,
     pub(crate) truncated_turns: u32,
 }
@@ -279,6 +280,12 @@ impl FakeLlamaStack {
     /// Every answer is delayed by `latency`.
     pub fn set_latency(&self, latency: Duration) {
         lock(&self.inner.faults).latency = latency;
+    }
+
+    /// Every agent turn takes `latency` before its stream starts (the
+    /// model's time), on top of [`Self::set_latency`].
+    pub fn set_turn_latency(&self, latency: Duration) {
+        lock(&self.inner.faults).turn_latency = latency;
     }
 
     /// Registers an agent directly, as another client would have: the

@@ -114,6 +114,10 @@ pub(super) async fn create_turn(
             "Not implemented: Non-streaming agent turns not yet implemented",
         ));
     }
+    let turn_latency = lock(&inner.faults).turn_latency;
+    if turn_latency > Duration::ZERO {
+        tokio::time::sleep(turn_latency).await;
+    }
     // LlamaStack 0.2.18 answers a turn on an unknown agent or session
     // inside the 200 stream (docs/llamastack.md, "Turns")
     let config = {
