@@ -38,8 +38,13 @@ export BIN_DIR="$PWD/target/$target/release" TOOLS="$PWD/target/release" BENCH="
   service=$!
   trap "kill -INT $fake 2>/dev/null || true; kill -TERM $service 2>/dev/null || true" EXIT
   until curl -sf "http://127.0.0.1:$port/ready" >/dev/null; do sleep 0.01; done
-  # one request per user first, so every user has a session and pgbench finds one
   wrk -t 1 -c 1 -d 3s -s "$BENCH/sync.lua" "http://127.0.0.1:$port" >/dev/null
+  # pgbench has a user of its own per client (pgb-user-<client>, see
+  # hot_path_sql.rs), each with a session from one request
+  for i in $(seq 0 63); do
+    curl -sf -o /dev/null "http://127.0.0.1:$port/api/v1/requests/generic/sync" -H "x-user-id: pgb-user-$i" \
+      -H "content-type: application/json" -d "{\"content\": \"hello\", \"integration_type\": \"CLI\"}"
+  done
   echo "idle RSS: $(grep VmRSS /proc/$service/status | tr -s " " | cut -d" " -f2) kB"
 
   for c in 1 8 32 64; do
