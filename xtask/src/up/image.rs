@@ -1,6 +1,8 @@
 //! `up --image`: the project's binaries from the built images, as
-//! containers of one podman pod on the host's network (so they listen on
-//! 127.0.0.1 like the host binaries), each run with the chart's command
+//! containers of one podman pod, each on the host's network (so they
+//! listen on 127.0.0.1 like the host binaries; the pod has no infra
+//! container, as nothing is shared but its lifetime, so no pause image is
+//! needed), each run with the chart's command
 //! and securityContext (user 1001, read-only root filesystem, a `/tmp`
 //! tmpfs; `docs/chart.md`). PostgreSQL, LlamaStack and the stub stay host
 //! processes. Each container is an attached `podman run --rm`, so the
@@ -12,15 +14,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result, bail};
 use serde::Deserialize;
 
+use crate::image::{AGENT_RECORD, MCP_SERVERS};
 use crate::workspace::target_dir;
-
-/// The MCP servers' binaries and their images' repository suffixes
-/// (`<agent repository>-<suffix>`, the build records
-/// `last-build-mcp-<binary>.json` of `cargo xtask build-image --all`).
-const MCP_IMAGES: [(&str, &str); 2] = [
-    ("mcp-employee-info", "employee-info-mcp"),
-    ("mcp-snow", "snow-mcp"),
-];
 
 /// The fields of a build record (`target/image/last-build*.json`) used here.
 #[derive(Debug, Deserialize)]
@@ -40,11 +35,12 @@ pub struct Pod {
 }
 
 impl Pod {
-    /// The pod `name` over the last built images. A missing MCP image is
-    /// said in one line (its server then runs from the host binary).
-    pub fn from_build_records(name: String) -> Result<(Self, Option<String>)> {
-        let dir = target_dir().join("image");
-        let record = dir.join("last-build.json");
+    /// The pod `name` over the last built images (the build records in
+    /// `dir`, default `target/image`). A missing MCP image is said in one
+    /// line (its server then runs from the host binary).
+    pub fn from_build_records(name: String, dir: Option<&Path>) -> Result<(Self, Option<String>)> {
+        let dir = dir.map_or_else(|| target_dir().join("image"), Path::to_path_buf);
+        let record = dir.join(AGENT_RECORD);
         let Some(agent) = read(&record)? else {
             bail!(
                 "image: no image built ({} is missing): run cargo xtask build-image",
@@ -53,19 +49,20 @@ impl Pod {
         };
         let mut mcp = BTreeMap::new();
         let mut missing = Vec::new();
-        for (binary, _suffix) in MCP_IMAGES {
-            match read(&dir.join(format!("last-build-mcp-{binary}.json")))? {
+        for server in MCP_SERVERS {
+            match read(&dir.join(server.record_file_name()))? {
                 Some(image) => {
-                    mcp.insert(binary, image);
+                    mcp.insert(server.binary, image);
                 }
-                None => missing.push(binary),
+                None => missing.push(server.binary),
             }
         }
         let note = (!missing.is_empty()).then(|| {
             format!(
-                "image: no MCP server image built for {} (target/image/last-build-mcp-<binary>.json; \
+                "image: no MCP server image built for {} (no build record in {}; \
                  cargo xtask build-image --all builds them): those run from the host binaries",
-                missing.join(", ")
+                missing.join(", "),
+                dir.display()
             )
         });
         Ok((Self { name, agent, mcp }, note))
@@ -87,7 +84,7 @@ impl Pod {
     pub async fn create(&self) -> Result<()> {
         self.remove().await;
         let output = tokio::process::Command::new("podman")
-            .args(["pod", "create", "--name", &self.name, "--network", "host"])
+            .args(["pod", "create", "--name", &self.name, "--infra=false"])
             .output()
             .await
             .context("image: running podman pod create")?;
@@ -113,7 +110,7 @@ impl Pod {
     ) -> tokio::process::Command {
         let mut command = tokio::process::Command::new("podman");
         command
-            .args(["run", "--rm", "--pod", &self.name])
+            .args(["run", "--rm", "--pod", &self.name, "--network", "host"])
             .arg(format!("--name={}-{binary}", self.name))
             .args(["--user", "1001:1001", "--read-only", "--tmpfs", "/tmp"])
             .args(["--cap-drop", "ALL", "--security-opt", "no-new-privileges"]);
@@ -125,10 +122,14 @@ impl Pod {
         for (key, value) in env {
             command.arg("-e").arg(key).env(key, value);
         }
-        command
-            .arg(self.image_of(binary))
-            .arg(format!("/usr/local/bin/{binary}"))
-            .args(args);
+        command.arg(self.image_of(binary));
+        // an MCP server's image has its binary, `/usr/local/bin/mcp-server`,
+        // as entrypoint (Containerfile.mcp-template), which the chart's
+        // command names too; the unified image has none
+        if !self.mcp.contains_key(binary) {
+            command.arg(format!("/usr/local/bin/{binary}"));
+        }
+        command.args(args);
         command
     }
 

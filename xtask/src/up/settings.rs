@@ -28,6 +28,10 @@ pub struct UpArgs {
     /// of the host binaries (`cargo xtask build-image --all` first).
     #[arg(long)]
     pub image: bool,
+    /// With `--image`: where the build records are (`build-image
+    /// --out-dir`; default `target/image`).
+    #[arg(long, value_name = "DIR", requires = "image")]
+    pub image_dir: Option<PathBuf>,
     /// Use the binaries already built instead of running `cargo build` first.
     #[arg(long)]
     pub no_build: bool,

@@ -46,7 +46,8 @@ pub async fn supervise(settings: Settings) -> Result<()> {
                     "ssa-up-{}",
                     &hex::encode(sha2_of(&layout.root.display().to_string()))[..12]
                 );
-                let (pod, note) = Pod::from_build_records(name)?;
+                let (pod, note) =
+                    Pod::from_build_records(name, settings.args.image_dir.as_deref())?;
                 if let Some(note) = note {
                     say!("{note}");
                 }

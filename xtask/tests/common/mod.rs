@@ -4,7 +4,8 @@
 //! release, binaries and rendered pods), `render` (render.py),
 //! `pod` (a rendered container run with podman as the kubelet would),
 //! `container` (a detached container), `registry` (a local registry and a
-//! credential helper), `images` (the images built once per test process).
+//! credential helper), `images` (the images built once per test process),
+//! `stack` (a `cargo xtask up` stack of the test's own).
 
 #![allow(dead_code, clippy::unwrap_used)]
 
@@ -14,6 +15,7 @@ pub mod images;
 pub mod pod;
 pub mod registry;
 pub mod render;
+pub mod stack;
 
 use std::collections::BTreeMap;
 use std::io::Read as _;

@@ -7,9 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use xtask::up::Status;
 
-use crate::stack::{Stack, available_or_skip, binaries_built, text};
-
-const USER: &str = "alice.johnson@example.com";
+use crate::common::stack::{Stack, available_or_skip, binaries_built, text};
 
 /// The laptop-refresh agent's tool calls in the stub's script
 /// (`crates/test-support/src/openai_stub/script/mod.rs`), in order.
@@ -45,7 +43,7 @@ fn up_answers_a_laptop_request_reloads_an_edited_prompt_and_down_leaves_nothing(
     let runtime = tokio::runtime::Runtime::new().unwrap();
 
     // (a) the journey through the running stack
-    let answer = runtime.block_on(laptop_request(&stack));
+    let answer = runtime.block_on(stack.laptop_request());
     assert_eq!(answer["status"], "completed", "{answer}");
     assert_eq!(answer["response"]["agent_id"], "laptop-refresh", "{answer}");
     assert_eq!(
@@ -97,7 +95,7 @@ fn up_answers_a_laptop_request_reloads_an_edited_prompt_and_down_leaves_nothing(
         stack.log("up")
     );
     // the replaced agent answers the next request, without a restart
-    let again = runtime.block_on(laptop_request(&stack));
+    let again = runtime.block_on(stack.laptop_request());
     assert_eq!(again["status"], "completed", "{again}");
     assert_eq!(again["response"]["agent_id"], "laptop-refresh", "{again}");
 
@@ -199,23 +197,6 @@ fn says_what_runs_and_how_to_use_it(stack: &Stack, stdout: &str) {
     ] {
         assert!(stdout.contains(&usage), "no {usage:?} in: {stdout}");
     }
-}
-
-async fn laptop_request(stack: &Stack) -> Value {
-    let answer = reqwest::Client::new()
-        .post(format!("{}/api/v1/requests/generic/sync", stack.api()))
-        .header("x-user-id", USER)
-        .json(
-            &json!({"user_id": USER, "content": "I need a new laptop", "integration_type": "CLI"}),
-        )
-        .timeout(Duration::from_secs(120))
-        .send()
-        .await
-        .unwrap();
-    let status = answer.status();
-    let body: Value = answer.json().await.unwrap_or_default();
-    assert_eq!(status, 200, "{body}");
-    body
 }
 
 /// The tools the laptop-refresh agent called, in order, read from its

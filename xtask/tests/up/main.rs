@@ -23,4 +23,3 @@ mod common;
 
 mod journey;
 mod port_in_use;
-mod stack;

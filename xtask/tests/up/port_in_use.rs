@@ -3,7 +3,7 @@
 
 use std::net::TcpListener;
 
-use crate::stack::{Stack, available_or_skip, text};
+use crate::common::stack::{Stack, available_or_skip, text};
 
 #[test]
 fn a_port_in_use_fails_up_with_one_line_naming_the_component_and_leaves_nothing_running() {

@@ -117,9 +117,14 @@ impl Stack {
     /// `cargo xtask up --detach` on this stack's ports and directories,
     /// with no inference endpoint nor database of the caller's leaking in.
     pub fn up(&self) -> Output {
+        self.up_with(&[])
+    }
+
+    /// [`Self::up`] with more flags (`--image`).
+    pub fn up_with(&self, flags: &[&str]) -> Output {
         let mut command = xtask();
+        command.arg("up").args(flags);
         command
-            .arg("up")
             .arg("--detach")
             // the binaries of this cargo test run (`binaries_built`): a
             // cargo build from inside it would build them again with the
@@ -229,6 +234,31 @@ impl Drop for Stack {
         if self.state().is_some_and(|state| state.supervisor_alive()) {
             let _ = self.down();
         }
+    }
+}
+
+/// The user of the laptop journeys.
+pub const USER: &str = "alice.johnson@example.com";
+
+impl Stack {
+    /// `generic/sync` "I need a new laptop" through the running stack: the
+    /// 200's body.
+    pub async fn laptop_request(&self) -> serde_json::Value {
+        let body = serde_json::json!({
+            "user_id": USER, "content": "I need a new laptop", "integration_type": "CLI",
+        });
+        let answer = reqwest::Client::new()
+            .post(format!("{}/api/v1/requests/generic/sync", self.api()))
+            .header("x-user-id", USER)
+            .json(&body)
+            .timeout(Duration::from_secs(120))
+            .send()
+            .await
+            .unwrap();
+        let status = answer.status();
+        let body: serde_json::Value = answer.json().await.unwrap_or_default();
+        assert_eq!(status, 200, "{body}");
+        body
     }
 }
 
