@@ -168,6 +168,54 @@ async fn an_answer_is_stored_once_the_database_is_back() {
     drop(cluster);
 }
 
+/// SIGTERM while the database is gone and answers wait to be stored: the
+/// process still ends within its drain deadline (before, each hand-back
+/// waited out the pool's 30 s acquire timeout, and the process lived on
+/// for minutes). What it could not hand back is its lease's, which ends
+/// with it.
+#[tokio::test]
+async fn sigterm_with_the_database_gone_still_exits_within_the_drain_deadline() {
+    let (cluster, db) = migrated_database_on_own_cluster().await;
+    let fake = fake_llamastack().await;
+    let mut env = service_env(&db, &fake.url(), port());
+    quick(&mut env);
+    env.push(("SHUTDOWN_TIMEOUT", "4".into()));
+    let service = spawn(&env).await;
+    fake.set_latency(Duration::from_secs(2));
+    let mut ids = Vec::new();
+    for user in ["alice", "bob", "carol"] {
+        let accepted = accept(&service, user, "hello").await;
+        ids.push((user, accepted["request_id"].as_str().unwrap().to_owned()));
+    }
+    for (user, id) in &ids {
+        until_status(&service, user, id, "processing", Duration::from_secs(10)).await;
+    }
+    let cluster = tokio::task::spawn_blocking(move || {
+        cluster.stop_server().unwrap();
+        cluster
+    })
+    .await
+    .unwrap();
+    // the turns end now, and their answers find no database
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let terminated = Instant::now();
+    service.terminate();
+    let (status, output) = service.finish().await;
+    let took = terminated.elapsed();
+    assert!(status.success(), "{output}");
+    // the drain deadline (4 s) and room for a loaded machine; the old
+    // hand-back alone took 3 x 30 s
+    assert!(
+        took < Duration::from_secs(15),
+        "exited {took:?} after SIGTERM: {output}"
+    );
+    assert!(
+        output.contains("could not hand the request back"),
+        "the requests left to the lease are said: {output}"
+    );
+    drop(cluster);
+}
+
 #[tokio::test]
 async fn a_replica_killed_mid_turn_loses_nothing_and_answers_nothing_twice_in_order() {
     let db = migrated_database().await;

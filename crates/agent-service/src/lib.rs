@@ -221,15 +221,19 @@ pub async fn run(settings: Settings, role: Role) -> Result<(), Fatal> {
         serve(listener, router, until_stopped(stopped), limits),
         draining
     );
-    // Closing the lease lets other replicas take what was handed back at once.
-    state.workers.lease().release().await;
+    // Closing the lease lets other replicas take what was handed back at
+    // once. Bounded: when the database is gone, the process's end closes
+    // the lease's socket all the same.
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(1),
+        state.workers.lease().release(),
+    )
+    .await;
     served.map_err(|error| Fatal::new(ExitStatus::Failure, format!("server error: {error}")))
 }
 
 /// How long running requests may go on after SIGTERM before they are handed
 /// back: the drain deadline less the time to answer their callers.
 fn worker_grace(drain: std::time::Duration) -> std::time::Duration {
-    drain
-        .saturating_sub(std::time::Duration::from_secs(2))
-        .max(drain / 2)
+    drain.saturating_sub(queue::HAND_BACK_TIME).max(drain / 2)
 }

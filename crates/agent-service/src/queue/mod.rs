@@ -176,7 +176,10 @@ impl Workers {
     }
 
     /// Stops taking work, lets what runs finish within `grace`, then hands
-    /// the rest back to the queue and tells their waiters.
+    /// the rest back to the queue, within [`HAND_BACK_TIME`] in all, and
+    /// tells their waiters. What cannot be handed back in that time (the
+    /// database is gone, say) is left to the lease, which ends with the
+    /// process: the drain never outlasts its deadline.
     pub async fn drain(&self, db: &sea_orm::DatabaseConnection, grace: Duration) {
         self.draining.store(true, Ordering::Release);
         self.wake.notify_waiters();
@@ -196,8 +199,19 @@ impl Workers {
                     .collect()
             })
             .unwrap_or_default();
+        let deadline = tokio::time::Instant::now() + HAND_BACK_TIME;
         for (request_id, session_id, task) in left {
-            match sql::release(db, &session_id, &request_id, self.id()).await {
+            let handed = tokio::time::timeout_at(
+                deadline,
+                sql::release(db, &session_id, &request_id, self.id()),
+            )
+            .await
+            .unwrap_or_else(|_| {
+                Err(sea_orm::DbErr::Custom(format!(
+                    "no answer from the database within {HAND_BACK_TIME:?}"
+                )))
+            });
+            match handed {
                 Ok(true) => {
                     task.abort();
                     if let Ok(mut running) = self.running.lock() {
@@ -219,6 +233,10 @@ impl Workers {
         }
     }
 }
+
+/// How long a draining replica spends handing its requests back, in all
+/// (the time the drain deadline leaves after the workers' grace).
+pub const HAND_BACK_TIME: Duration = Duration::from_secs(2);
 
 struct ClaimGuard(Arc<Workers>);
 
