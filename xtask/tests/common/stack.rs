@@ -262,6 +262,24 @@ impl Stack {
     }
 }
 
+/// The answer of [`Stack::laptop_request`]: completed by the
+/// laptop-refresh agent after the routing agent's hand-off, quoting the
+/// ticket the snow server opened.
+pub fn assert_handed_over_with_a_ticket(answer: &serde_json::Value) {
+    assert_eq!(answer["status"], "completed", "{answer}");
+    assert_eq!(answer["response"]["agent_id"], "laptop-refresh", "{answer}");
+    assert_eq!(
+        answer["response"]["metadata"]["agent_path"],
+        serde_json::json!(["routing-agent", "laptop-refresh"]),
+        "the routing agent did not hand over: {answer}"
+    );
+    let content = answer["response"]["content"].as_str().unwrap_or_default();
+    assert!(
+        content.contains("ticket REQ"),
+        "the answer quotes no ticket the snow server opened: {answer}"
+    );
+}
+
 /// Live processes: pid, process group, command line.
 fn processes() -> Vec<(u32, u32, String)> {
     let mut found = Vec::new();

@@ -5,10 +5,12 @@
 //! request is answered through it; `down` leaves no container, no pod, no
 //! process and no listening port.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::common::images::all_images;
-use crate::common::stack::{Stack, available_or_skip, binaries_built, text};
+use crate::common::stack::{
+    Stack, assert_handed_over_with_a_ticket, available_or_skip, binaries_built, text,
+};
 use crate::common::{podman, require, run_ok};
 
 /// `name image` of every container running one of this process's images.
@@ -82,18 +84,7 @@ fn up_image_answers_a_laptop_request_from_the_built_images_and_down_removes_the_
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let answer = runtime.block_on(stack.laptop_request());
-    assert_eq!(answer["status"], "completed", "{answer}");
-    assert_eq!(answer["response"]["agent_id"], "laptop-refresh", "{answer}");
-    assert_eq!(
-        answer["response"]["metadata"]["agent_path"],
-        json!(["routing-agent", "laptop-refresh"]),
-        "{answer}"
-    );
-    let content = answer["response"]["content"].as_str().unwrap_or_default();
-    assert!(
-        content.contains("ticket REQ"),
-        "the answer quotes no ticket the snow container opened: {answer}"
-    );
+    assert_handed_over_with_a_ticket(&answer);
 
     let state = stack.state();
     let down = stack.down();

@@ -4,10 +4,12 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use xtask::up::Status;
 
-use crate::common::stack::{Stack, available_or_skip, binaries_built, text};
+use crate::common::stack::{
+    Stack, assert_handed_over_with_a_ticket, available_or_skip, binaries_built, text,
+};
 
 /// The laptop-refresh agent's tool calls in the stub's script
 /// (`crates/test-support/src/openai_stub/script/mod.rs`), in order.
@@ -44,18 +46,7 @@ fn up_answers_a_laptop_request_reloads_an_edited_prompt_and_down_leaves_nothing(
 
     // (a) the journey through the running stack
     let answer = runtime.block_on(stack.laptop_request());
-    assert_eq!(answer["status"], "completed", "{answer}");
-    assert_eq!(answer["response"]["agent_id"], "laptop-refresh", "{answer}");
-    assert_eq!(
-        answer["response"]["metadata"]["agent_path"],
-        json!(["routing-agent", "laptop-refresh"]),
-        "the routing agent did not hand over: {answer}"
-    );
-    let content = answer["response"]["content"].as_str().unwrap_or_default();
-    assert!(
-        content.contains("ticket REQ"),
-        "the answer quotes no ticket the snow server opened: {answer}"
-    );
+    assert_handed_over_with_a_ticket(&answer);
     let tools = runtime.block_on(laptop_agent_tool_calls(&stack));
     assert_eq!(tools, SCRIPTED_TOOLS, "the laptop agent's tool calls");
 
