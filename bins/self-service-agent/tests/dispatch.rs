@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use common::{connect, fake_llamastack, migrated_database, port, scalar, service_env, spawn};
 use serde_json::json;
 use test_support::smtp::{SmtpServer, python_or_skip};
-use test_support::webhook_receiver::{Answer, WebhookReceiver};
+use test_support::webhook_receiver::{Answer, InstantReceiver, WebhookReceiver};
 
 const SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
 const SMTP_PASSWORD: &str = "Smtp-Pass-77e1b0";
@@ -160,6 +160,66 @@ async fn two_dispatchers_deliver_400_answers_once_each_though_one_is_killed() {
             "a secret reached the dispatcher's log"
         );
     }
+}
+
+/// A `dispatch` process that polls only every minute still delivers an
+/// answer stored by a `serve` process at once: storing it announces the
+/// delivery with `NOTIFY`, which the dispatcher listens to.
+#[tokio::test]
+async fn a_separate_dispatcher_is_woken_by_the_answer_not_its_poll() {
+    let receiver = InstantReceiver::start().unwrap();
+    let db = migrated_database().await;
+    let fake = fake_llamastack().await;
+    let mut env = service_env(&db, &fake.url(), port());
+    env.push(("DISPATCHER_ENABLED", "false".into()));
+    let api = spawn(&env).await;
+    let mut env = service_env(&db, &fake.url(), port());
+    env.push(("DISPATCH_POLL_INTERVAL", "60".into()));
+    let dispatcher = spawn_dispatcher(&env).await;
+    let started = Instant::now();
+    while !dispatcher
+        .logs()
+        .contains("listening for deliveries queued elsewhere")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the dispatcher never listened: {}",
+            dispatcher.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // the dispatcher's first poll is a minute away from here on
+
+    let client = reqwest::Client::new();
+    let user = "alice@example.com";
+    let response = client
+        .post(api.url(&format!("/api/v1/users/{user}/integrations")))
+        .header("x-user-id", user)
+        .json(&json!({"integration_type": "WEBHOOK", "config": {"url": receiver.url("/hook"), "signing_secret": SECRET}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+    let response = common::sync(&client, &api, user, "hello").await;
+    assert_eq!(response.status(), 200);
+
+    let conn = connect(&db).await;
+    let answered = Instant::now();
+    while scalar(
+        &conn,
+        "SELECT count(*) FROM delivery_logs WHERE status = 'DELIVERED'",
+    )
+    .await
+        < 1
+    {
+        assert!(
+            answered.elapsed() < Duration::from_secs(20),
+            "not delivered before the dispatcher's poll (60 s): {}",
+            dispatcher.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(receiver.count(), 1, "delivered once");
 }
 
 async fn spawn_dispatcher(env: &[(&'static str, String)]) -> common::Service {

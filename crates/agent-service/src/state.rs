@@ -59,10 +59,32 @@ impl AppState {
     }
 }
 
+/// The PostgreSQL channel on which a stored answer tells every dispatcher
+/// that it queued deliveries (`docs/delivery.md`); the payload is the
+/// sender's lease id.
+pub const DELIVERIES_CHANNEL: &str = "ssa_deliveries";
+
 impl AppState {
     /// Tells this replica's dispatcher that deliveries are due.
     pub fn deliveries_queued(&self) {
         self.deliveries.notify_one();
+    }
+
+    /// Tells every dispatcher that deliveries are due: this replica's at
+    /// once, the others (`self-service-agent dispatch`, other replicas)
+    /// through `NOTIFY`. A hint only: a dispatcher that misses it finds the
+    /// rows at its next poll.
+    pub async fn announce_deliveries(&self) {
+        use sea_orm::ConnectionTrait as _;
+        self.deliveries_queued();
+        let notify = sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT pg_notify($1, $2)",
+            [DELIVERIES_CHANNEL.into(), self.workers.id().into()],
+        );
+        if let Err(error) = self.db.execute_raw(notify).await {
+            tracing::debug!(%error, "could not announce the deliveries; the dispatchers' poll finds them");
+        }
     }
 }
 

@@ -248,7 +248,7 @@ async fn run_one(state: &AppState, job: &Job) -> Option<(String, super::ClaimGua
         Ok(Finished::Stored { next, deliveries }) => {
             metrics::record_finished(&outcome, started.elapsed());
             if deliveries > 0 {
-                state.deliveries_queued();
+                state.announce_deliveries().await;
             }
             workers.tell(&job.request_id, outcome);
             next.map(|next| (next, claiming))
