@@ -5,8 +5,8 @@
 //! Every `DISPATCH_POLL_INTERVAL`, and at once when an answer queued
 //! deliveries (told in process by this replica's workers, and by the
 //! others' through PostgreSQL `NOTIFY` on [`DELIVERIES_CHANNEL`], which the
-//! dispatcher `LISTEN`s to on one connection of the pool), a dispatcher claims due rows with `FOR UPDATE SKIP LOCKED`,
-//! highest priority first, up to its free capacity (`DISPATCH_CONCURRENCY`),
+//! dispatcher `LISTEN`s to on one connection of the pool), a dispatcher
+//! claims due rows with `FOR UPDATE SKIP LOCKED`, highest priority first, up to its free capacity (`DISPATCH_CONCURRENCY`),
 //! marking them with its lease id; attempts each through the channel of the
 //! row's type (`delivery::Channels`); and records the outcome:
 //!
@@ -96,8 +96,7 @@ impl Dispatcher {
 /// Runs the dispatcher of `state` until it is stopped.
 pub async fn run(state: AppState, dispatcher: Arc<Dispatcher>) {
     let poll = state.config.dispatch_poll_interval;
-    let listening = tokio::spawn(listen(state.clone()));
-    let _stop_listening = AbortOnDrop(listening.abort_handle());
+    let _listening = tokio_util::task::AbortOnDropHandle::new(tokio::spawn(listen(state.clone())));
     loop {
         tokio::select! {
             () = tokio::time::sleep(poll) => {}
@@ -114,46 +113,29 @@ pub async fn run(state: AppState, dispatcher: Arc<Dispatcher>) {
 
 /// Wakes the dispatcher whenever another process announces deliveries
 /// (`AppState::announce_deliveries`); this process's own announcements
-/// woke it already. Reconnects after a lost connection: what is announced
-/// meanwhile, the poll finds.
+/// woke it already. Listens again after a lost connection: what is
+/// announced meanwhile, the poll finds.
 async fn listen(state: AppState) {
-    let me = state.workers.id().to_owned();
-    let pause = state.config.dispatch_poll_interval;
     loop {
-        let pool = state.db.get_postgres_connection_pool();
-        match sea_orm::sqlx::postgres::PgListener::connect_with(pool).await {
-            Ok(mut listener) => match listener.listen(DELIVERIES_CHANNEL).await {
-                Ok(()) => {
-                    tracing::info!(
-                        channel = DELIVERIES_CHANNEL,
-                        "listening for deliveries queued elsewhere"
-                    );
-                    loop {
-                        match listener.recv().await {
-                            Ok(notice) if notice.payload() != me => {
-                                state.deliveries_queued();
-                            }
-                            Ok(_) => {}
-                            Err(error) => {
-                                tracing::debug!(%error, "delivery notifications interrupted; listening again");
-                                break;
-                            }
-                        }
-                    }
-                }
-                Err(error) => tracing::debug!(%error, "cannot listen for deliveries; polling"),
-            },
-            Err(error) => tracing::debug!(%error, "cannot listen for deliveries; polling"),
+        if let Err(error) = listen_until_lost(&state).await {
+            tracing::debug!(%error, "delivery notifications interrupted; polling, then listening again");
         }
-        tokio::time::sleep(pause).await;
+        tokio::time::sleep(state.config.dispatch_poll_interval).await;
     }
 }
 
-struct AbortOnDrop(tokio::task::AbortHandle);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
+async fn listen_until_lost(state: &AppState) -> Result<(), sea_orm::sqlx::Error> {
+    let pool = state.db.get_postgres_connection_pool();
+    let mut listener = sea_orm::sqlx::postgres::PgListener::connect_with(pool).await?;
+    listener.listen(DELIVERIES_CHANNEL).await?;
+    tracing::info!(
+        channel = DELIVERIES_CHANNEL,
+        "listening for deliveries queued elsewhere"
+    );
+    loop {
+        if listener.recv().await?.payload() != state.workers.id() {
+            state.deliveries_queued();
+        }
     }
 }
 
