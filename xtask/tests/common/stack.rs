@@ -3,7 +3,6 @@
 //! what is left of it afterwards.
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
@@ -89,14 +88,11 @@ impl Stack {
     /// Free ports, a copy of `assets/config` and an empty state directory;
     /// nothing started yet.
     pub fn new() -> Self {
-        let assets = tempfile::tempdir().unwrap();
-        copy_dir(
-            &xtask::workspace::root().join("assets/config"),
-            assets.path(),
-        );
         Self {
             state_dir: tempfile::tempdir().unwrap(),
-            assets,
+            assets: test_support::fixtures::copy_of(
+                &xtask::workspace::root().join("assets/config"),
+            ),
             ports: free_ports(),
         }
     }
@@ -308,19 +304,6 @@ fn processes() -> Vec<(u32, u32, String)> {
         found.push((pid, pgrp, cmdline.trim().to_owned()));
     }
     found
-}
-
-pub fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let path: PathBuf = entry.path();
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&path, &to.join(entry.file_name()));
-        } else {
-            std::fs::copy(&path, to.join(entry.file_name())).unwrap();
-        }
-    }
 }
 
 /// `output`'s stdout and stderr, for assertions and failure messages.
