@@ -29,6 +29,8 @@ struct RawServiceConfig {
     routing_agent: String,
     max_agent_handoffs: u32,
     mcp_auth_token: Option<SecretString>,
+    asset_config_dir: PathBuf,
+    asset_reload_interval: Seconds,
     worker_concurrency: usize,
     worker_poll_interval: Seconds,
     delivery_ttl: Seconds,
@@ -57,6 +59,8 @@ impl Default for RawServiceConfig {
             routing_agent: "routing-agent".into(),
             max_agent_handoffs: 3,
             mcp_auth_token: None,
+            asset_config_dir: PathBuf::from("/app/config"),
+            asset_reload_interval: Seconds::new(30),
             worker_concurrency: 64,
             worker_poll_interval: Seconds::new(2),
             delivery_ttl: Seconds::new(24 * 60 * 60),
@@ -99,11 +103,18 @@ pub struct ServiceConfig {
     pub max_connections: usize,
     /// The agent every new session starts with.
     pub routing_agent: String,
-    /// The most `ROUTE_TO:` hand-offs one request follows.
+    /// The most hand-offs (`transfer_to_<agent>` calls or `ROUTE_TO:`
+    /// lines) one request follows.
     pub max_agent_handoffs: u32,
-    /// Sent to the agents' MCP servers (as a Bearer token, through
-    /// LlamaStack's provider data) when they require one.
+    /// Sent to the agents' MCP servers as a Bearer token, in the `headers`
+    /// of every MCP tool, when they require one.
     pub mcp_auth_token: Option<SecretString>,
+    /// The asset directory (agents, prompts, MCP servers, knowledge bases):
+    /// loaded at start, reloaded when it changes.
+    pub asset_config_dir: PathBuf,
+    /// How often the asset directory is read again besides its change
+    /// events (for filesystems that send none).
+    pub asset_reload_interval: Duration,
     /// Requests this replica runs at once.
     pub worker_concurrency: usize,
     /// How often a replica looks for work no one runs (a replica that died,
@@ -192,6 +203,9 @@ impl ServiceConfig {
         if raw.routing_agent.trim().is_empty() {
             problems.push("ROUTING_AGENT: must not be empty".into());
         }
+        if raw.asset_reload_interval.duration() < Duration::from_millis(100) {
+            problems.push("ASSET_RELOAD_INTERVAL: must be at least 0.1 seconds".into());
+        }
         if raw.expected_migration_version.trim().is_empty() {
             problems.push("EXPECTED_MIGRATION_VERSION: must not be empty".into());
         }
@@ -215,6 +229,8 @@ impl ServiceConfig {
                 mcp_auth_token: raw
                     .mcp_auth_token
                     .filter(|token| !token.expose_secret().is_empty()),
+                asset_config_dir: raw.asset_config_dir,
+                asset_reload_interval: raw.asset_reload_interval.duration(),
                 worker_concurrency: raw.worker_concurrency,
                 worker_poll_interval: raw.worker_poll_interval.duration(),
                 delivery_ttl: raw.delivery_ttl.duration(),

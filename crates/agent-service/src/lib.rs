@@ -3,7 +3,6 @@
 //! between them, plus health, readiness and metrics. Compatible with the
 //! Python request manager's clients.
 
-pub mod agents;
 pub mod auth;
 pub mod config;
 pub mod conversation;
@@ -95,6 +94,7 @@ pub fn state_for(settings: Settings, role: Role) -> Result<AppState, Fatal> {
     );
     let db = shared_db::connect_lazy(&settings.database);
     let llama = LlamaStackClient::new(settings.llamastack)?;
+    let runtime = std::sync::Arc::new(runtime(&settings.service, llama.clone(), role)?);
     let workers = queue::Workers::new(
         shared_db::Lease::new(&settings.database, shared_db::Lease::fresh_id()),
         settings.service.worker_concurrency,
@@ -117,9 +117,21 @@ pub fn state_for(settings: Settings, role: Role) -> Result<AppState, Fatal> {
             "Slack is not configured (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET)",
         ),
     };
-    let state = AppState::new(settings.service, db, llama, auth, workers, channels, slack);
+    let state = AppState::new(
+        settings.service,
+        db,
+        llama,
+        runtime,
+        auth,
+        workers,
+        channels,
+        slack,
+    );
     match role {
-        Role::Serve => queue::start_background(&state),
+        Role::Serve => {
+            queue::start_background(&state);
+            watch_assets(&state);
+        }
         // The dispatcher's lease: the mark on the deliveries it holds.
         Role::Dispatch => drop(
             state
@@ -129,6 +141,46 @@ pub fn state_for(settings: Settings, role: Role) -> Result<AppState, Fatal> {
         ),
     }
     Ok(state)
+}
+
+/// The agents of `ASSET_CONFIG_DIR`, checked: a bad directory is a
+/// configuration error naming the file and field. A dispatcher runs no
+/// agent and reads no directory.
+fn runtime(
+    config: &ServiceConfig,
+    llama: LlamaStackClient,
+    role: Role,
+) -> Result<agent_runtime::Runtime, Fatal> {
+    let settings = agent_runtime::RuntimeSettings {
+        max_handoffs: config.max_agent_handoffs,
+        mcp_auth_token: config.mcp_auth_token.clone(),
+    };
+    let catalog = match role {
+        Role::Serve => {
+            let started = std::time::Instant::now();
+            let catalog = agent_runtime::Catalog::load(&config.asset_config_dir, &config.routing_agent)?;
+            tracing::info!(
+                dir = %config.asset_config_dir.display(),
+                agents = catalog.agents().count(),
+                took_ms = started.elapsed().as_millis() as u64,
+                "asset directory loaded"
+            );
+            catalog
+        }
+        Role::Dispatch => agent_runtime::Catalog::empty(&config.routing_agent),
+    };
+    Ok(agent_runtime::Runtime::new(llama, catalog, settings))
+}
+
+/// Reloads the agents when `ASSET_CONFIG_DIR` changes.
+fn watch_assets(state: &AppState) {
+    let interval = state.config.asset_reload_interval;
+    let _watching = agent_runtime::watch(
+        state.runtime.clone(),
+        state.config.asset_config_dir.clone(),
+        interval,
+        metrics::record_reload,
+    );
 }
 
 /// What a process of the service does.

@@ -76,6 +76,19 @@ pub fn record_turn(agent: &str, elapsed: Duration, ok: bool) {
         .record(elapsed.as_secs_f64());
 }
 
+/// The asset directory was read again (`agent_runtime::watch`).
+pub fn record_reload(reloaded: &agent_runtime::Reloaded) {
+    let outcome = match reloaded {
+        agent_runtime::Reloaded::Replaced { took } => {
+            metrics::histogram!("asset_reload_duration_seconds").record(took.as_secs_f64());
+            "replaced"
+        }
+        agent_runtime::Reloaded::Unchanged => "unchanged",
+        agent_runtime::Reloaded::Failed(_) => "failed",
+    };
+    metrics::counter!("asset_reloads_total", "outcome" => outcome).increment(1);
+}
+
 /// A request was queued.
 pub fn record_accepted() {
     metrics::counter!("requests_accepted_total").increment(1);

@@ -7,7 +7,6 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use sea_orm::DatabaseConnection;
 use shared_clients::llamastack::LlamaStackClient;
 
-use crate::agents::AgentDirectory;
 use crate::auth::Authenticator;
 use crate::config::ServiceConfig;
 use crate::extract::BodyRules;
@@ -17,7 +16,9 @@ use crate::queue::Workers;
 pub struct AppState {
     pub db: DatabaseConnection,
     pub llama: LlamaStackClient,
-    pub agents: Arc<AgentDirectory>,
+    /// The agents (loaded from `ASSET_CONFIG_DIR`, reloaded when it
+    /// changes) and the Responses client that runs them.
+    pub runtime: Arc<agent_runtime::Runtime>,
     pub config: Arc<ServiceConfig>,
     pub auth: Authenticator,
     /// Renders `/metrics`. Created with the state, so the recorder is in
@@ -35,10 +36,12 @@ pub struct AppState {
 }
 
 impl AppState {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         config: ServiceConfig,
         db: DatabaseConnection,
         llama: LlamaStackClient,
+        runtime: Arc<agent_runtime::Runtime>,
         auth: Authenticator,
         workers: Workers,
         channels: delivery::Channels,
@@ -49,7 +52,7 @@ impl AppState {
             slack,
             workers: Arc::new(workers),
             deliveries: Arc::new(tokio::sync::Notify::new()),
-            agents: Arc::new(AgentDirectory::new(llama.clone())),
+            runtime,
             db,
             llama,
             config: Arc::new(config),

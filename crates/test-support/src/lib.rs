@@ -6,6 +6,7 @@
 //! delivery channels' peers: a real SMTP server and webhook receivers.
 //! Not part of the product.
 
+pub mod agent_assets;
 pub mod bins;
 pub mod captured_log;
 pub mod catalog;

@@ -270,8 +270,10 @@ struct Stored {
     agent: Option<String>,
     metadata: Value,
     processing_time_ms: i32,
-    llama_session_id: Option<String>,
-    used_sessions: Value,
+    /// The response that answered.
+    response_id: Option<String>,
+    /// The response chains moved, by agent.
+    chains: Value,
 }
 
 impl Stored {
@@ -283,8 +285,8 @@ impl Stored {
             agent: self.agent.as_deref(),
             processing_time_ms: self.processing_time_ms,
             metadata: self.metadata.clone(),
-            llama_stack_session_id: self.llama_session_id.as_deref(),
-            llama_stack_sessions: self.used_sessions.clone(),
+            response_id: self.response_id.as_deref(),
+            chains: self.chains.clone(),
         }
     }
 }
@@ -297,7 +299,12 @@ fn outcome_of(
 ) -> (Stored, Outcome) {
     match result {
         Ok(Ok(reply)) => {
-            let metadata = json!({ "status": "completed", "agent_path": reply.path });
+            let metadata = json!({
+                "status": "completed",
+                "agent_path": reply.path,
+                "usage": conversation::usage_json(&reply.usage, reply.calls),
+                "tool_calls": reply.tool_calls,
+            });
             let completed = Completed {
                 request_id: job.request_id.clone(),
                 session_id: job.session.session_id.clone(),
@@ -312,8 +319,8 @@ fn outcome_of(
                     agent: Some(reply.agent),
                     metadata,
                     processing_time_ms: elapsed_ms,
-                    llama_session_id: Some(reply.llama_session_id),
-                    used_sessions: reply.used_sessions,
+                    response_id: Some(reply.response_id),
+                    chains: json!(reply.chains),
                 },
                 Outcome::Completed(completed),
             )
@@ -325,10 +332,14 @@ fn outcome_of(
                 Stored {
                     content: None,
                     agent: Some(failure.agent.clone()),
-                    metadata: json!({ "status": "failed", "error": reason }),
+                    metadata: json!({
+                        "status": "failed",
+                        "error": reason,
+                        "usage": conversation::usage_json(&failure.usage, failure.calls),
+                    }),
                     processing_time_ms: elapsed_ms,
-                    llama_session_id: None,
-                    used_sessions: failure.used_sessions,
+                    response_id: None,
+                    chains: json!(failure.chains),
                 },
                 Outcome::Failed {
                     agent: Some(failure.agent),
@@ -349,8 +360,8 @@ fn outcome_of(
                     agent: None,
                     metadata: json!({ "status": "failed", "error": reason }),
                     processing_time_ms: elapsed_ms,
-                    llama_session_id: None,
-                    used_sessions: json!({}),
+                    response_id: None,
+                    chains: json!({}),
                 },
                 Outcome::Failed {
                     agent: None,

@@ -169,13 +169,10 @@ async fn update_session(
     let session = owned_session(&state, &session_id, Some(&caller)).await?;
     check_length("current_agent_id", body.current_agent_id.as_deref())?;
     if let Some(agent) = &body.current_agent_id
-        && !state.agents.exists(agent).await.map_err(|error| {
-            tracing::warn!(%error, "LlamaStack unavailable while checking an agent");
-            ApiError::LlamaStackUnavailable
-        })?
+        && state.runtime.catalog().agent(agent).is_none()
     {
         return Err(ApiError::Unprocessable(format!(
-            "current_agent_id: no agent named '{agent}' is registered"
+            "current_agent_id: no agent named '{agent}' in the asset directory"
         )));
     }
     let updated = store::update_session(

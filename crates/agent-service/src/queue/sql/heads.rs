@@ -76,40 +76,6 @@ pub async fn release(
     Ok(result.rows_affected() > 0)
 }
 
-static REMEMBER: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "UPDATE request_sessions SET conversation_context = jsonb_set({CTX}, \
-           '{{llama_stack_sessions}}', \
-           COALESCE({CTX} -> 'llama_stack_sessions', '{{}}'::jsonb) || $4::jsonb)::json \
-         WHERE session_id = $1 AND {CTX} -> 'running' ->> 'request_id' = $2 \
-           AND {CTX} -> 'running' ->> 'worker' = $3"
-    )
-});
-
-/// Records a LlamaStack session the moment it is opened (`{agent: {agent_id,
-/// session_id}}`), so a request that dies mid-turn does not leave the
-/// next one to open another.
-pub async fn remember_llama_session(
-    db: &DatabaseConnection,
-    session_id: &str,
-    request_id: &str,
-    worker: &str,
-    sessions: Value,
-) -> Result<(), DbErr> {
-    db.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        REMEMBER.as_str(),
-        [
-            session_id.into(),
-            request_id.into(),
-            worker.into(),
-            sessions.into(),
-        ],
-    ))
-    .await
-    .map(drop)
-}
-
 /// A request with its session, by id (one indexed lookup each).
 pub async fn load(
     db: &DatabaseConnection,

@@ -198,10 +198,12 @@ pub struct Outcome<'a> {
     pub agent: Option<&'a str>,
     pub processing_time_ms: i32,
     pub metadata: Value,
-    /// The answering agent's LlamaStack session (answers only).
-    pub llama_stack_session_id: Option<&'a str>,
-    /// LlamaStack sessions used by this request, by agent name (merged in).
-    pub llama_stack_sessions: Value,
+    /// The response that answered (answers only), kept in the session's
+    /// `llama_stack_session_id` column.
+    pub response_id: Option<&'a str>,
+    /// The response chains this request moved, by agent name (merged into
+    /// `conversation_context.responses`).
+    pub chains: Value,
 }
 
 /// What [`finish`] did.
@@ -232,8 +234,8 @@ static FINISH: LazyLock<String> = LazyLock::new(|| {
              llama_stack_session_id = COALESCE($7, llama_stack_session_id), \
              updated_at = now(), \
              conversation_context = (({CTX} - 'running') \
-               || jsonb_build_object('queue', {rest}, 'llama_stack_sessions', \
-                    COALESCE({CTX} -> 'llama_stack_sessions', '{{}}'::jsonb) || $8::jsonb) \
+               || jsonb_build_object('queue', {rest}, 'responses', \
+                    COALESCE({CTX} -> 'responses', '{{}}'::jsonb) || $8::jsonb) \
                || CASE WHEN $10 AND jsonb_array_length({rest}) > 0 \
                   THEN jsonb_build_object('running', jsonb_build_object( \
                     'request_id', {rest} ->> 0, 'worker', $9::text, 'since', now())) \
@@ -317,8 +319,8 @@ pub async fn finish(
                 outcome.agent.map(str::to_owned).into(),
                 outcome.processing_time_ms.into(),
                 outcome.metadata.clone().into(),
-                outcome.llama_stack_session_id.map(str::to_owned).into(),
-                outcome.llama_stack_sessions.clone().into(),
+                outcome.response_id.map(str::to_owned).into(),
+                outcome.chains.clone().into(),
                 worker.into(),
                 take_next.into(),
                 delivery_ttl.as_secs_f64().into(),

@@ -1,0 +1,163 @@
+//! The agents of one asset directory, as the runtime runs them.
+
+use std::path::{Path, PathBuf};
+
+use asset_manager::{AgentAsset, AssetError, Assets, ToolgroupAsset};
+
+/// The function tool that hands the conversation to agent `X` is named
+/// `transfer_to_X` (the OpenAI Agents SDK's convention).
+pub const HANDOFF_PREFIX: &str = "transfer_to_";
+
+/// Function names the Responses API accepts: `^[a-zA-Z0-9_-]{1,64}$`.
+const MAX_FUNCTION_NAME: usize = 64;
+
+/// A checked asset directory: every reference resolves (the loader's
+/// checks), the routing agent exists, and every hand-off target can be
+/// named as a function tool.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    assets: Assets,
+    routing_agent: String,
+    /// Where it was loaded from, for messages.
+    source: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CatalogError {
+    #[error("{0}")]
+    Asset(#[from] AssetError),
+    #[error(
+        "ROUTING_AGENT: no agent named '{name}' in {} (agents: {known})",
+        dir.display()
+    )]
+    NoRoutingAgent {
+        name: String,
+        dir: PathBuf,
+        known: String,
+    },
+    #[error("{}: field `{field}`: {message}", file.display())]
+    Invalid {
+        file: PathBuf,
+        field: String,
+        message: String,
+    },
+}
+
+impl app_support::HasExitStatus for CatalogError {
+    fn exit_status(&self) -> app_support::ExitStatus {
+        app_support::ExitStatus::Config
+    }
+}
+
+impl Catalog {
+    /// Loads and checks the asset directory at `dir`.
+    pub fn load(dir: &Path, routing_agent: &str) -> Result<Self, CatalogError> {
+        let assets = asset_manager::load(dir)?;
+        Self::new(assets, routing_agent, dir)
+    }
+
+    /// Checks `assets` (loaded from `source`) for the runtime.
+    pub fn new(assets: Assets, routing_agent: &str, source: &Path) -> Result<Self, CatalogError> {
+        if !assets.agents.iter().any(|agent| agent.name == routing_agent) {
+            return Err(CatalogError::NoRoutingAgent {
+                name: routing_agent.to_owned(),
+                dir: source.to_path_buf(),
+                known: assets
+                    .agents
+                    .iter()
+                    .map(|agent| agent.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        for agent in &assets.agents {
+            for (index, target) in agent.handoffs.iter().enumerate() {
+                let name = handoff_tool_name(target);
+                let valid = name.len() <= MAX_FUNCTION_NAME
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+                if !valid {
+                    return Err(CatalogError::Invalid {
+                        file: agent.file.clone(),
+                        field: format!("handoffs[{index}]"),
+                        message: format!(
+                            "'{name}' is not a valid tool name: the agent's name may hold only \
+                             letters, digits, '_' and '-', at most {} characters",
+                            MAX_FUNCTION_NAME - HANDOFF_PREFIX.len()
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(Self {
+            assets,
+            routing_agent: routing_agent.to_owned(),
+            source: source.to_path_buf(),
+        })
+    }
+
+    /// No agents: for a process that runs none (a dispatcher).
+    pub fn empty(routing_agent: &str) -> Self {
+        Self {
+            assets: Assets {
+                timeout: None,
+                agents: Vec::new(),
+                prompts: Default::default(),
+                toolgroups: Vec::new(),
+                knowledge_bases: Vec::new(),
+            },
+            routing_agent: routing_agent.to_owned(),
+            source: PathBuf::new(),
+        }
+    }
+
+    pub fn routing_agent(&self) -> &str {
+        &self.routing_agent
+    }
+
+    pub fn agent(&self, name: &str) -> Option<&AgentAsset> {
+        self.assets.agents.iter().find(|agent| agent.name == name)
+    }
+
+    pub fn agents(&self) -> impl Iterator<Item = &AgentAsset> {
+        self.assets.agents.iter()
+    }
+
+    /// The MCP server (`toolgroups/*.yaml`) named `name`.
+    pub fn mcp_server(&self, name: &str) -> Option<&ToolgroupAsset> {
+        self.assets.toolgroups.iter().find(|group| group.name == name)
+    }
+
+    /// The prompt of `agent` on `model` (`prompts/<agent>-<model>.txt`,
+    /// `prompts/<agent>.txt`, then the YAML `instructions`).
+    pub fn instructions(&self, agent: &AgentAsset, model: &str) -> String {
+        self.assets
+            .resolve_prompt(agent, model)
+            .map(|(text, _source)| text)
+            .unwrap_or_default()
+    }
+
+    pub fn assets(&self) -> &Assets {
+        &self.assets
+    }
+
+    pub fn source(&self) -> &Path {
+        &self.source
+    }
+
+    /// The agent a `transfer_to_<agent>` call of `from` names, when `from`
+    /// may hand over to it.
+    pub fn handoff_target<'a>(&self, from: &'a AgentAsset, function: &str) -> Option<&'a str> {
+        let target = function.strip_prefix(HANDOFF_PREFIX)?;
+        from.handoffs
+            .iter()
+            .find(|name| name.as_str() == target)
+            .map(String::as_str)
+    }
+}
+
+/// `transfer_to_<agent>`.
+pub fn handoff_tool_name(agent: &str) -> String {
+    format!("{HANDOFF_PREFIX}{agent}")
+}

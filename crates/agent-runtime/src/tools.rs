@@ -1,0 +1,82 @@
+//! The `tools` of an agent's Responses call: its MCP servers (with the
+//! caller's identity in their headers), its knowledge bases as
+//! `file_search`, and one `transfer_to_<agent>` function per hand-off.
+
+use std::collections::BTreeMap;
+
+use asset_manager::AgentAsset;
+use secrecy::{ExposeSecret as _, SecretString};
+use serde_json::json;
+use shared_clients::llamastack::Tool;
+
+use crate::IDENTITY_HEADER;
+use crate::catalog::{Catalog, handoff_tool_name};
+
+/// The headers every MCP request of the turn carries: who is asking, and
+/// the MCP servers' bearer token.
+pub(crate) fn mcp_headers(user_id: &str, token: Option<&SecretString>) -> BTreeMap<String, String> {
+    let mut headers = BTreeMap::new();
+    headers.insert(IDENTITY_HEADER.to_owned(), user_id.to_owned());
+    if let Some(token) = token {
+        headers.insert(
+            "Authorization".to_owned(),
+            format!("Bearer {}", token.expose_secret()),
+        );
+    }
+    headers
+}
+
+/// The tools of `agent`: MCP servers, then `file_search` over
+/// `vector_store_ids` (when it has knowledge bases), then its hand-offs.
+pub(crate) fn tools(
+    catalog: &Catalog,
+    agent: &AgentAsset,
+    headers: &BTreeMap<String, String>,
+    vector_store_ids: Vec<String>,
+) -> Vec<Tool> {
+    let mut tools: Vec<Tool> = agent
+        .mcp_servers
+        .iter()
+        .filter_map(|name| catalog.mcp_server(name))
+        .map(|server| Tool::Mcp {
+            server_label: server.name.clone(),
+            server_url: server.uri.clone(),
+            headers: headers.clone(),
+            require_approval: "never".to_owned(),
+            allowed_tools: None,
+        })
+        .collect();
+    if !vector_store_ids.is_empty() {
+        tools.push(Tool::FileSearch { vector_store_ids });
+    }
+    tools.extend(handoff_tools(catalog, agent));
+    tools
+}
+
+/// One `transfer_to_<agent>` function per hand-off of `agent`.
+pub(crate) fn handoff_tools(catalog: &Catalog, agent: &AgentAsset) -> Vec<Tool> {
+    agent
+        .handoffs
+        .iter()
+        .map(|target| handoff_tool(catalog, target))
+        .collect()
+}
+
+/// `transfer_to_<target>`: no arguments; its description (required by
+/// LlamaStack 0.2.18) says what the target agent does.
+fn handoff_tool(catalog: &Catalog, target: &str) -> Tool {
+    let about = catalog
+        .agent(target)
+        .and_then(|agent| agent.description.as_deref())
+        .map(str::trim)
+        .filter(|text| !text.is_empty())
+        .unwrap_or("another agent of the IT self-service assistant");
+    Tool::Function {
+        name: handoff_tool_name(target),
+        description: format!(
+            "Hand the conversation over to the {target} agent ({about}). Call it when the \
+             user's request is for that agent; the user's message goes to it."
+        ),
+        parameters: json!({"type": "object", "properties": {}, "additionalProperties": false}),
+    }
+}
