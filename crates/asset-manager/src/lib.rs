@@ -1,9 +1,12 @@
-//! The asset directory and its reconciliation into LlamaStack.
+//! The asset directory, and the reconciliation of its knowledge bases into
+//! LlamaStack.
 //!
-//! [`load`] reads and validates a directory into [`Assets`]; [`plan`] reads
-//! the server's state once and compares it with what the directory
-//! describes; [`apply`] carries the plan out. Nothing is deleted and
-//! recreated unless it changed, and nothing this tool does not own is
+//! [`load`] reads and validates a directory into [`Assets`]: the service
+//! runs its agents from it, `register-assets` registers its knowledge
+//! bases. [`plan`] reads the server's state once and compares it with what
+//! the directory describes (each knowledge base a vector store holding one
+//! file per document); [`apply`] carries the plan out. Nothing is deleted
+//! and recreated unless it changed, and nothing this tool does not own is
 //! removed unless [`Options::prune`] is set. How ownership and change are
 //! recorded on the server is documented in ARCHITECTURE.md ("Asset
 //! reconciliation: ownership and change").
@@ -17,17 +20,19 @@ mod limits;
 mod loader;
 mod plan;
 
-pub use actual::{Actual, is_managed};
+pub use actual::{Actual, Legacy, LegacyObject, LegacyVectorDb, is_managed, knowledge_base_of};
 pub use apply::{Outcome, Report, Summary, apply};
-pub use assets::{AgentAsset, Assets, Document, KnowledgeBase, ToolgroupAsset};
+pub use assets::{
+    AgentAsset, Assets, Document, HANDOFF_TOOL_PREFIX, HandoffTool, KnowledgeBase,
+    MAX_TOOL_NAME_CHARS, McpServerAsset, ToolgroupAsset, handoff_tool_name, is_tool_name,
+};
 pub use desired::{
-    CHUNK_SIZE_IN_TOKENS, Desired, DesiredAgent, DesiredFile, DesiredKnowledgeBase, MANAGED_BY,
-    ServerFacts, desired,
+    Desired, DesiredFile, DesiredKnowledgeBase, EmbeddingModel, MANAGED_BY, ServerFacts, desired,
 };
 pub use error::{AssetError, ReconcileError, StepsFailed};
 pub use limits::{Limits, MAX_DIRECTORY_DEPTH, MAX_YAML_DEPTH};
 pub use loader::{load, load_with_limits};
-pub use plan::{Action, Kind, Options, Plan, Step};
+pub use plan::{Action, Kind, Leftover, Options, Plan, Step};
 
 use shared_clients::llamastack::LlamaStackClient;
 
@@ -38,8 +43,7 @@ pub async fn plan(
     options: Options,
 ) -> Result<Plan, ReconcileError> {
     let actual = actual::read(client).await?;
-    let facts = ServerFacts::from_lists(&actual.models, &actual.providers);
-    let desired = desired::desired(assets, &facts)?;
+    let desired = desired::desired(assets, &actual.facts)?;
     Ok(plan::plan(&desired, &actual, options))
 }
 

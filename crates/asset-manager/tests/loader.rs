@@ -40,6 +40,15 @@ fn the_python_fixture_directory_loads_unchanged() {
     assert_eq!(assets.knowledge_bases[0].name, "laptop-refresh");
     assert_eq!(assets.knowledge_bases[0].documents.len(), 5);
     assert_eq!(assets.prompts.len(), 2);
+    assert_eq!(
+        laptop.description.as_deref(),
+        Some("An agent that can help with laptop refresh requests."),
+        "the description is kept"
+    );
+    assert!(
+        assets.agents.iter().all(|agent| agent.handoffs.is_empty()),
+        "no hand-offs in the earlier release's files"
+    );
 }
 
 #[test]
@@ -47,6 +56,18 @@ fn the_projects_own_directory_loads() {
     let assets = load(&common::project_assets()).expect("assets/config is valid");
     assert_eq!(assets.agents.len(), 2);
     assert_eq!(assets.toolgroups.len(), 2);
+    let handoffs: Vec<(&str, &[String])> = assets
+        .agents
+        .iter()
+        .map(|agent| (agent.name.as_str(), agent.handoffs.as_slice()))
+        .collect();
+    assert_eq!(
+        handoffs,
+        [
+            ("laptop-refresh", &["routing-agent".to_owned()][..]),
+            ("routing-agent", &["laptop-refresh".to_owned()][..])
+        ]
+    );
     let documents: Vec<String> = assets.knowledge_bases[0]
         .documents
         .iter()
@@ -195,4 +216,121 @@ fn a_bad_timeout_and_bad_choices_are_rejected() {
 fn a_missing_directory_is_unreadable() {
     let error = load(Path::new("/nonexistent/assets")).expect_err("no such directory");
     assert!(matches!(error, AssetError::Unreadable { .. }));
+}
+
+#[test]
+fn the_routing_agent_is_offered_the_hand_off_tool_described_by_its_target() {
+    let assets = load(&common::project_assets()).expect("valid");
+    let router = assets.agent("routing-agent").expect("routing-agent");
+    let tools = assets.handoff_tools(router);
+    assert_eq!(tools.len(), 1);
+    assert_eq!(tools[0].name, "transfer_to_laptop-refresh");
+    assert_eq!(tools[0].target, "laptop-refresh");
+    assert_eq!(
+        tools[0].description,
+        "Hand the conversation over to the laptop-refresh agent. \
+         Checks laptop refresh eligibility and opens the refresh ticket."
+    );
+    let (prompt, _) = assets
+        .resolve_prompt(router, "vllm/any")
+        .expect("instructions");
+    assert!(
+        prompt.contains("transfer_to_laptop-refresh")
+            && prompt.contains("ROUTE_TO: laptop-refresh"),
+        "hands over by the tool, ROUTE_TO as the fallback: {prompt}"
+    );
+}
+
+#[test]
+fn shields_and_session_persistence_of_earlier_files_are_accepted() {
+    let dir = common::copy_of(&common::project_assets());
+    write(
+        dir.path(),
+        "agents/routing-agent.yaml",
+        "name: routing-agent\ninstructions: Route.\ninput_shields: [llama-guard]\n\
+         output_shields: []\nenable_session_persistence: true\n",
+    );
+    let assets = load(dir.path()).expect("earlier fields load");
+    let router = assets.agent("routing-agent").expect("routing-agent");
+    assert_eq!(router.instructions.as_deref(), Some("Route."));
+}
+
+fn invalid_handoff(handoffs: &str) -> (String, String) {
+    let error = broken(
+        "agents/routing-agent.yaml",
+        &format!("name: routing-agent\nhandoffs: {handoffs}\n"),
+    );
+    let message = error.to_string();
+    assert_eq!(message.lines().count(), 1, "one line: {message}");
+    match error {
+        AssetError::Invalid { file, field, .. } => {
+            assert_eq!(file, Path::new("agents/routing-agent.yaml"), "{message}");
+            (field, message)
+        }
+        other => panic!("not an invalid field: {other}"),
+    }
+}
+
+#[test]
+fn a_hand_off_to_an_unknown_agent_names_file_and_field() {
+    let (field, message) = invalid_handoff("[laptop-refresh, hr-agent]");
+    assert_eq!(field, "handoffs[1]");
+    assert!(
+        message.contains("no agents/*.yaml has name \"hr-agent\""),
+        "{message}"
+    );
+}
+
+#[test]
+fn an_agent_cannot_hand_over_to_itself() {
+    let (field, message) = invalid_handoff("[routing-agent]");
+    assert_eq!(field, "handoffs[0]");
+    assert!(message.contains("cannot hand over to itself"), "{message}");
+}
+
+#[test]
+fn a_hand_off_listed_twice_is_refused() {
+    let (field, message) = invalid_handoff("[laptop-refresh, laptop-refresh]");
+    assert_eq!(field, "handoffs[1]");
+    assert!(
+        message.contains("already listed as handoffs[0]"),
+        "{message}"
+    );
+}
+
+#[test]
+fn an_empty_hand_off_is_refused() {
+    let (field, message) = invalid_handoff("[\"\"]");
+    assert_eq!(field, "handoffs[0]");
+    assert!(message.contains("must not be empty"), "{message}");
+}
+
+#[test]
+fn a_hand_off_to_an_agent_whose_name_makes_no_tool_name_is_refused() {
+    let dir = common::copy_of(&common::project_assets());
+    write(dir.path(), "agents/desk.yaml", "name: IT desk\n");
+    write(
+        dir.path(),
+        "agents/routing-agent.yaml",
+        "name: routing-agent\nhandoffs: [IT desk]\n",
+    );
+    let error = load(dir.path()).expect_err("no tool name");
+    assert!(
+        matches!(&error, AssetError::Invalid { field, .. } if field == "handoffs[0]"),
+        "{error}"
+    );
+    assert!(error.to_string().contains("transfer_to_IT desk"), "{error}");
+    // the agent itself is valid: only handing over to it needs the tool name
+    write(
+        dir.path(),
+        "agents/routing-agent.yaml",
+        "name: routing-agent\n",
+    );
+    load(dir.path()).expect("an agent named with a space loads");
+}
+
+#[test]
+fn a_hand_off_that_is_not_a_list_is_named() {
+    let (field, _) = invalid_handoff("laptop-refresh");
+    assert_eq!(field, "handoffs");
 }

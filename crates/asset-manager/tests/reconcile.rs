@@ -1,13 +1,19 @@
-//! Reconciling asset directories into the fake LlamaStack: full first
-//! registration, idempotent re-runs, targeted replacement, ownership.
+//! Reconciling asset directories into the fake LlamaStack: each knowledge
+//! base becomes a managed vector store holding one file per document; re-runs
+//! change nothing, a changed document is replaced alone, what this tool does
+//! not own is left alone, and an earlier release's Agents API objects are
+//! left-overs that `--prune` removes.
 
 mod common;
 
 use std::path::Path;
 
-use asset_manager::{Action, Kind, Options, Summary, load, plan, reconcile};
+use asset_manager::{Action, Kind, Options, ReconcileError, Summary, load, plan, reconcile};
+use common::{KB, KB_DIR, documents_of, route, stores_of, write};
 use serde_json::{Value, json};
-use test_support::fake_llamastack::FakeLlamaStack;
+use test_support::fake_llamastack::{
+    DEFAULT_EMBEDDING_DIMENSION, DEFAULT_EMBEDDING_MODEL, FakeLlamaStack, FakeModel,
+};
 
 async fn run(fake: &FakeLlamaStack, dir: &Path, prune: bool) -> Summary {
     let assets = load(dir).expect("valid assets");
@@ -19,56 +25,37 @@ async fn run(fake: &FakeLlamaStack, dir: &Path, prune: bool) -> Summary {
     report.summary
 }
 
-fn agent_ids(fake: &FakeLlamaStack) -> Vec<(String, String)> {
-    let mut ids: Vec<(String, String)> = fake
-        .snapshot()
-        .agents
-        .values()
-        .map(|agent| {
-            (
-                agent["agent_config"]["name"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
-                agent["agent_id"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect();
-    ids.sort();
-    ids
+fn summary(created: usize, replaced: usize, unchanged: usize, pruned: usize) -> Summary {
+    Summary {
+        created,
+        replaced,
+        unchanged,
+        pruned,
+        failed: 0,
+    }
 }
 
-const FIRST_RUN: Summary = Summary {
-    created: 6, // 2 toolgroups, 1 vector store, 1 vector DB, 2 agents
-    replaced: 0,
-    unchanged: 0,
-    pruned: 0,
-    failed: 0,
-};
-
-const NOTHING_TO_DO: Summary = Summary {
-    created: 0,
-    replaced: 0,
-    unchanged: 6,
-    pruned: 0,
-    failed: 0,
-};
+/// The one managed store of the project's knowledge base.
+fn the_store(fake: &FakeLlamaStack) -> String {
+    let snapshot = fake.snapshot();
+    let stores = stores_of(&snapshot, KB);
+    assert_eq!(stores.len(), 1, "one store of {KB}: {stores:?}");
+    stores[0].clone()
+}
 
 async fn registers_fully_then_reruns_change_nothing(dir: &Path, documents: usize) {
-    let fake = FakeLlamaStack::start().await;
-    assert_eq!(run(&fake, dir, false).await, FIRST_RUN);
+    let fake = common::fake().await;
+    assert_eq!(run(&fake, dir, false).await, summary(1, 0, 0, 0));
     let after_first = fake.snapshot();
-    assert_eq!(after_first.agents.len(), 2);
-    assert!(after_first.toolgroups.contains_key("mcp::employee-info"));
-    assert!(after_first.toolgroups.contains_key("mcp::snow"));
-    assert_eq!(after_first.documents["laptop-refresh"].len(), documents);
+    let store = the_store(&fake);
     assert_eq!(after_first.vector_stores.len(), 1);
-    assert_eq!(after_first.files.len(), documents);
+    assert_eq!(after_first.vector_stores[&store].files.len(), documents);
+    assert_eq!(after_first.files.len(), documents, "one file per document");
     for run_number in [2, 3] {
         fake.reset_counters();
         assert_eq!(
             run(&fake, dir, false).await,
-            NOTHING_TO_DO,
+            summary(0, 0, 1, 0),
             "run {run_number}"
         );
         assert_eq!(
@@ -99,128 +86,258 @@ async fn the_projects_assets_register_fully_and_reruns_are_no_ops() {
 }
 
 #[tokio::test]
-async fn changing_one_prompt_replaces_exactly_that_agent() {
-    let dir = common::copy_of(&common::project_assets());
-    let fake = FakeLlamaStack::start().await;
-    run(&fake, dir.path(), false).await;
-    let before = agent_ids(&fake);
-    std::fs::write(
-        dir.path().join("prompts/laptop-refresh.txt"),
-        "A new prompt.",
+async fn every_document_is_a_file_of_the_store_with_its_id_and_content() {
+    let fake = common::fake().await;
+    run(&fake, &common::project_assets(), false).await;
+    let store = the_store(&fake);
+    let rules = std::fs::read_to_string(
+        common::project_assets()
+            .join(KB_DIR)
+            .join("refresh-rules.txt"),
     )
-    .expect("edit prompt");
-    let summary = run(&fake, dir.path(), false).await;
+    .expect("read");
+    let documents = documents_of(&fake.snapshot(), &store);
+    let ids: Vec<&str> = documents.iter().map(|(id, _)| id.as_str()).collect();
     assert_eq!(
-        (summary.replaced, summary.unchanged, summary.created),
-        (1, 5, 0),
-        "{summary}"
+        ids,
+        [
+            "laptop-refresh/catalog/americas.txt",
+            "laptop-refresh/catalog/asia-pacific.txt",
+            "laptop-refresh/catalog/europe.txt",
+            "laptop-refresh/refresh-rules.txt"
+        ]
     );
-    let after = agent_ids(&fake);
-    assert_eq!(after.len(), 2, "the old copy is gone: {after:?}");
-    assert_eq!(after[1], before[1], "routing-agent keeps its id");
-    assert_ne!(after[0].1, before[0].1, "laptop-refresh has a new id");
-    let config = &fake.snapshot().agents[&after[0].1]["agent_config"];
-    assert_eq!(config["instructions"], json!("A new prompt."));
+    assert_eq!(documents[3].1, rules);
+}
+
+#[tokio::test]
+async fn agents_prompts_and_mcp_servers_are_not_registered() {
+    let fake = common::legacy_fake().await;
+    let dir = common::copy_of(&common::project_assets());
+    run(&fake, dir.path(), false).await;
+    let first_writes: Vec<String> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.method != "GET" && !r.path.starts_with(&route("/")))
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert!(
+        first_writes.is_empty(),
+        "only files and vector stores are written: {first_writes:?}"
+    );
+    fake.clear_requests();
+    write(dir.path(), "prompts/laptop-refresh.txt", "A new prompt.");
+    write(
+        dir.path(),
+        "toolgroups/snow.yaml",
+        "name: snow\nuri: http://snow-v2:8000/mcp\n",
+    );
+    fake.reset_counters();
+    assert_eq!(run(&fake, dir.path(), false).await, summary(0, 0, 1, 0));
+    assert!(fake.counters().no_changes(), "{:?}", fake.counters());
+    let writes: Vec<String> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.method != "GET")
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+    let snapshot = fake.snapshot();
+    assert!(snapshot.agents.is_empty(), "no agents");
+    assert!(
+        snapshot
+            .toolgroups
+            .keys()
+            .all(|id| !id.starts_with("mcp::")),
+        "no MCP toolgroups: {:?}",
+        snapshot.toolgroups.keys()
+    );
 }
 
 #[tokio::test]
 async fn a_changed_document_is_re_uploaded_alone_and_the_old_file_deleted() {
     let dir = common::copy_of(&common::project_assets());
-    let fake = FakeLlamaStack::start().await;
+    let fake = common::fake().await;
     run(&fake, dir.path(), false).await;
-    let files_before = fake.snapshot().files;
-    std::fs::write(
-        dir.path()
-            .join("knowledge_bases/laptop-refresh/refresh-rules.txt"),
+    let store = the_store(&fake);
+    let before = documents_of(&fake.snapshot(), &store);
+    write(
+        dir.path(),
+        &format!("{KB_DIR}/refresh-rules.txt"),
         "Every laptop is exchanged after three years.",
-    )
-    .expect("edit document");
+    );
     fake.reset_counters();
-    let summary = run(&fake, dir.path(), false).await;
-    // the vector store (one file) and the vector DB (rebuilt) change; agents keep their ids
-    assert_eq!((summary.replaced, summary.unchanged), (2, 4), "{summary}");
+    assert_eq!(run(&fake, dir.path(), false).await, summary(0, 1, 0, 0));
     let counters = fake.counters();
     assert_eq!((counters.created("file"), counters.deleted("file")), (1, 1));
     let snapshot = fake.snapshot();
-    assert_eq!(snapshot.files.len(), files_before.len(), "no leaked files");
-    assert_eq!(snapshot.vector_stores.len(), 1, "no new vector store");
-    let documents = &snapshot.documents["laptop-refresh"];
-    assert_eq!(documents.len(), 4, "rebuilt, not appended");
+    assert_eq!(snapshot.files.len(), 4, "no leaked files");
+    assert_eq!(the_store(&fake), store, "the same store");
+    let after = documents_of(&snapshot, &store);
+    assert_eq!(after[..3], before[..3], "the other documents untouched");
+    assert_eq!(
+        after[3],
+        (
+            "laptop-refresh/refresh-rules.txt".to_owned(),
+            "Every laptop is exchanged after three years.".to_owned()
+        )
+    );
     fake.reset_counters();
-    assert_eq!(run(&fake, dir.path(), false).await, NOTHING_TO_DO);
+    assert_eq!(run(&fake, dir.path(), false).await, summary(0, 0, 1, 0));
 }
 
 #[tokio::test]
-async fn an_agent_owned_by_someone_else_survives_unless_pruned() {
-    let fake = FakeLlamaStack::start().await;
-    let theirs =
-        fake.add_agent(json!({"name": "hr-agent", "model": "vllm/x", "instructions": "HR things"}));
-    let dir = common::project_assets();
-    let summary = run(&fake, &dir, false).await;
-    assert_eq!(summary.pruned, 0);
-    assert!(
-        fake.snapshot().agents.contains_key(&theirs),
-        "kept without --prune"
+async fn an_added_and_a_removed_document_are_uploaded_and_removed() {
+    let dir = common::copy_of(&common::project_assets());
+    let fake = common::fake().await;
+    run(&fake, dir.path(), false).await;
+    std::fs::remove_file(dir.path().join(KB_DIR).join("catalog/europe.txt")).expect("remove");
+    write(
+        dir.path(),
+        &format!("{KB_DIR}/catalog/africa.txt"),
+        "Africa.",
     );
-    let summary = run(&fake, &dir, true).await;
-    assert_eq!((summary.pruned, summary.unchanged), (1, 6), "{summary}");
-    assert!(
-        !fake.snapshot().agents.contains_key(&theirs),
-        "removed with --prune"
-    );
-}
-
-#[tokio::test]
-async fn duplicates_of_an_owned_agent_are_removed_keeping_the_newest_match() {
-    let fake = FakeLlamaStack::start().await;
-    let dir = common::project_assets();
-    run(&fake, &dir, false).await;
-    let original = agent_ids(&fake);
-    let router = fake.snapshot().agents[&original[1].1]["agent_config"].clone();
-    let copy = fake.add_agent(router);
-    let summary = run(&fake, &dir, false).await;
-    assert_eq!((summary.pruned, summary.unchanged), (1, 6), "{summary}");
-    let after = agent_ids(&fake);
-    assert_eq!(after.len(), 2);
+    fake.reset_counters();
+    assert_eq!(run(&fake, dir.path(), false).await, summary(0, 1, 0, 0));
+    let snapshot = fake.snapshot();
+    let ids: Vec<String> = documents_of(&snapshot, &the_store(&fake))
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
     assert_eq!(
-        after[1].1, copy,
-        "the newest identical copy is the one kept"
+        ids,
+        [
+            "laptop-refresh/catalog/africa.txt",
+            "laptop-refresh/catalog/americas.txt",
+            "laptop-refresh/catalog/asia-pacific.txt",
+            "laptop-refresh/refresh-rules.txt"
+        ]
+    );
+    assert_eq!(
+        snapshot.files.len(),
+        4,
+        "the removed document's file is deleted"
     );
 }
 
 #[tokio::test]
-async fn python_era_state_is_adopted() {
-    // What the Python tool left: agents with other ids, a vector DB with doc-N documents.
-    let fake = FakeLlamaStack::start().await;
-    let client = common::client(&fake);
-    client
-        .register_vector_db(&shared_clients::llamastack::RegisterVectorDb {
-            vector_db_id: "laptop-refresh".into(),
-            embedding_model: test_support::fake_llamastack::DEFAULT_EMBEDDING_MODEL.into(),
-            embedding_dimension: 384,
-            provider_id: "faiss".into(),
-        })
-        .await
-        .expect("old vector DB");
-    fake.add_agent(json!({"name": "routing-agent", "model": "vllm/x", "instructions": "old"}));
-    let summary = run(&fake, &common::project_assets(), false).await;
+async fn a_new_knowledge_base_gets_a_store_of_its_own() {
+    let dir = common::copy_of(&common::project_assets());
+    let fake = common::fake().await;
+    run(&fake, dir.path(), false).await;
+    let laptop = the_store(&fake);
+    write(dir.path(), "knowledge_bases/hr/leave.txt", "Leave rules.");
+    assert_eq!(run(&fake, dir.path(), false).await, summary(1, 0, 1, 0));
+    let snapshot = fake.snapshot();
+    let hr = stores_of(&snapshot, "hr");
+    assert_eq!(hr.len(), 1);
     assert_eq!(
-        (summary.created, summary.replaced),
-        (4, 2),
-        "vector DB and routing-agent replaced: {summary}"
+        documents_of(&snapshot, hr[0]),
+        [("hr/leave.txt".to_owned(), "Leave rules.".to_owned())]
+    );
+    assert_eq!(snapshot.vector_stores[hr[0]].object["name"], json!("hr"));
+    assert_eq!(the_store(&fake), laptop);
+}
+
+#[tokio::test]
+async fn a_gone_knowledge_base_keeps_its_store_unless_pruned() {
+    let dir = common::copy_of(&common::project_assets());
+    write(dir.path(), "knowledge_bases/hr/leave.txt", "Leave rules.");
+    let fake = common::fake().await;
+    run(&fake, dir.path(), false).await;
+    std::fs::remove_dir_all(dir.path().join("knowledge_bases/hr")).expect("remove");
+    assert_eq!(run(&fake, dir.path(), false).await, summary(0, 0, 1, 0));
+    assert_eq!(stores_of(&fake.snapshot(), "hr").len(), 1, "kept");
+    assert_eq!(run(&fake, dir.path(), true).await, summary(0, 0, 1, 1));
+    let snapshot = fake.snapshot();
+    assert!(stores_of(&snapshot, "hr").is_empty(), "pruned");
+    assert_eq!(snapshot.files.len(), 4, "its file is deleted with it");
+}
+
+#[tokio::test]
+async fn a_vector_store_it_did_not_create_is_kept_even_with_prune() {
+    let fake = common::fake().await;
+    let foreign = common::add_store(
+        &fake,
+        "their-docs",
+        json!({"team": "finance"}),
+        ("budget.txt", json!({})),
+    )
+    .await;
+    // another tool's store naming a knowledge base, without managed_by
+    let lookalike = common::add_store(
+        &fake,
+        KB,
+        json!({"knowledge_base": KB}),
+        (
+            "rules.txt",
+            json!({"document_id": "laptop-refresh/refresh-rules.txt"}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        run(&fake, &common::project_assets(), true).await,
+        summary(1, 0, 0, 0)
     );
     let snapshot = fake.snapshot();
-    let ids: Vec<&str> = snapshot.documents["laptop-refresh"]
-        .iter()
-        .map(|d| d["document_id"].as_str().unwrap_or_default())
-        .collect();
-    assert_eq!(ids[0], "laptop-refresh/catalog/americas.txt");
-    assert_eq!(snapshot.agents.len(), 2);
+    for store in [&foreign, &lookalike] {
+        assert_eq!(
+            snapshot.vector_stores[&store.id].files.len(),
+            1,
+            "untouched"
+        );
+    }
+    assert_eq!(snapshot.files.len(), 4 + 2);
+}
+
+#[tokio::test]
+async fn a_duplicate_managed_store_is_removed_with_its_files_keeping_the_oldest() {
+    let fake = common::fake().await;
+    let dir = common::project_assets();
+    run(&fake, &dir, false).await;
+    let original = the_store(&fake);
+    // stores are ordered by created_at (seconds): make the copy newer
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let copy = common::add_managed_store(&fake, KB).await;
+    assert_eq!(run(&fake, &dir, false).await, summary(0, 0, 1, 1));
+    let snapshot = fake.snapshot();
+    assert!(!snapshot.vector_stores.contains_key(&copy.id));
+    assert_eq!(the_store(&fake), original);
+    assert_eq!(snapshot.files.len(), 4, "the copy's file is deleted too");
+}
+
+#[tokio::test]
+async fn a_store_of_another_embedding_model_is_replaced_by_a_new_one() {
+    let fake = common::fake().await;
+    let old = common::add_store(
+        &fake,
+        KB,
+        json!({"managed_by": "register-assets", "knowledge_base": KB,
+               "embedding_model": "vllm/retired-embedder"}),
+        (
+            "refresh-rules.txt",
+            json!({"document_id": "laptop-refresh/refresh-rules.txt"}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        run(&fake, &common::project_assets(), false).await,
+        summary(0, 1, 0, 0)
+    );
+    let snapshot = fake.snapshot();
+    assert!(!snapshot.vector_stores.contains_key(&old.id), "retired");
+    let new = the_store(&fake);
+    assert_eq!(
+        snapshot.vector_stores[&new].object["metadata"]["embedding_model"],
+        json!(DEFAULT_EMBEDDING_MODEL)
+    );
+    assert_eq!(documents_of(&snapshot, &new).len(), 4);
+    assert_eq!(snapshot.files.len(), 4, "the old store's file is deleted");
 }
 
 #[tokio::test]
 async fn the_wire_format_follows_the_contract() {
-    let fake = FakeLlamaStack::start().await;
+    let fake = common::fake().await;
     run(&fake, &common::project_assets(), false).await;
     let requests = fake.requests();
     let bodies = |method: &str, path: &str| -> Vec<Value> {
@@ -232,130 +349,265 @@ async fn the_wire_format_follows_the_contract() {
     };
     assert_eq!(bodies("GET", "/v1/models").len(), 1, "models are read once");
     assert_eq!(
-        bodies("POST", "/v1/toolgroups"),
-        [
-            json!({"toolgroup_id": "mcp::employee-info", "provider_id": "model-context-protocol",
-                   "mcp_endpoint": {"uri": "http://self-service-agent-employee-info:8000/mcp"}, "args": {}}),
-            json!({"toolgroup_id": "mcp::snow", "provider_id": "model-context-protocol",
-                   "mcp_endpoint": {"uri": "http://self-service-agent-snow:8000/mcp"}, "args": {}}),
-        ]
+        bodies("POST", &route("/vector_stores")),
+        [json!({
+            "name": "laptop-refresh",
+            "metadata": {"managed_by": "register-assets", "knowledge_base": "laptop-refresh",
+                         "embedding_model": DEFAULT_EMBEDDING_MODEL},
+            "embedding_model": DEFAULT_EMBEDDING_MODEL,
+            "embedding_dimension": DEFAULT_EMBEDDING_DIMENSION,
+        })]
     );
-    let vector_db = &bodies("POST", "/v1/vector-dbs")[0];
-    assert_eq!(vector_db["vector_db_id"], json!("laptop-refresh"));
-    assert_eq!(vector_db["provider_id"], json!("faiss"));
-    assert_eq!(vector_db["embedding_dimension"], json!(384));
-    let insert = &bodies("POST", "/v1/tool-runtime/rag-tool/insert")[0];
-    assert_eq!(insert["chunk_size_in_tokens"], json!(1024));
-    assert_eq!(
-        insert["documents"][3],
-        json!({"document_id": "laptop-refresh/refresh-rules.txt",
-               "content": std::fs::read_to_string(common::project_assets().join("knowledge_bases/laptop-refresh/refresh-rules.txt")).expect("read"),
-               "mime_type": "text/plain",
-               "metadata": {"source_file": "refresh-rules.txt", "kb_name": "laptop-refresh"}})
-    );
-    let agents = bodies("POST", "/v1/agents");
-    let laptop = agents
+    let store = the_store(&fake);
+    let rules = std::fs::read(
+        common::project_assets()
+            .join(KB_DIR)
+            .join("refresh-rules.txt"),
+    )
+    .expect("read");
+    let attached = bodies("POST", &route(&format!("/vector_stores/{store}/files")));
+    assert_eq!(attached.len(), 4);
+    let rules_file = attached
         .iter()
-        .map(|body| &body["agent_config"])
-        .find(|config| config["name"] == "laptop-refresh")
-        .expect("laptop-refresh created");
+        .find(|body| body["attributes"]["document_id"] == "laptop-refresh/refresh-rules.txt")
+        .expect("refresh-rules attached");
     assert_eq!(
-        laptop["toolgroups"],
-        json!([
-            {"name": "builtin::rag/knowledge_search", "args": {"vector_db_ids": ["laptop-refresh"]}},
-            "mcp::employee-info",
-            "mcp::snow"
-        ])
+        rules_file["attributes"],
+        json!({"managed_by": "register-assets", "knowledge_base": "laptop-refresh",
+               "document_id": "laptop-refresh/refresh-rules.txt",
+               "sha256": asset_manager_sha256(&rules)})
     );
-    assert_eq!(laptop["tool_config"], json!({"tool_choice": "required"}));
-    assert_eq!(laptop["client_tools"], json!([]));
-    assert_eq!(laptop["max_infer_iters"], json!(30));
-    assert_eq!(laptop["enable_session_persistence"], json!(true));
-    assert_eq!(
-        laptop["model"],
-        json!(test_support::fake_llamastack::DEFAULT_LLM),
-        "empty model: first LLM"
-    );
-    assert_eq!(
-        laptop["sampling_params"]["strategy"],
-        json!({"type": "top_p", "temperature": 0.1, "top_p": 0.9})
-    );
-    let order: Vec<&str> = requests
-        .iter()
-        .filter(|r| r.method == "POST")
-        .map(|r| r.path.as_str())
-        .collect();
-    let first_agent = order
-        .iter()
-        .position(|p| *p == "/v1/agents")
-        .expect("agents");
-    let last_dependency = order
-        .iter()
-        .rposition(|p| {
-            p.starts_with("/v1/toolgroups")
-                || p.starts_with("/v1/vector-dbs")
-                || p.contains("rag-tool")
-        })
-        .expect("dependencies");
-    assert!(
-        last_dependency < first_agent,
-        "toolgroups and knowledge bases first: {order:?}"
-    );
-    let store = fake
-        .snapshot()
-        .vector_stores
-        .into_values()
-        .next()
-        .expect("store");
-    assert_eq!(store.object["name"], json!("laptop-refresh"));
-    let attributes = &store.files.values().next().expect("file")["attributes"];
-    assert_eq!(attributes["managed_by"], json!("register-assets"));
-    assert!(
-        attributes["document_id"]
-            .as_str()
-            .is_some_and(|id| id.starts_with("laptop-refresh/"))
-    );
+    let file_id = rules_file["file_id"].as_str().expect("file id");
+    let snapshot = fake.snapshot();
+    let uploaded = &snapshot.files[file_id];
+    assert_eq!(uploaded.content, rules);
+    assert_eq!(uploaded.object["filename"], json!("refresh-rules.txt"));
+    assert_eq!(uploaded.object["purpose"], json!("assistants"));
+}
+
+fn asset_manager_sha256(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(bytes))
 }
 
 #[tokio::test]
 async fn a_dry_run_plan_changes_nothing_and_lists_every_step() {
-    let fake = FakeLlamaStack::start().await;
+    let fake = common::fake().await;
     let assets = load(&common::project_assets()).expect("valid");
     let plan = plan(&common::client(&fake), &assets, Options::default())
         .await
         .expect("plan");
-    assert_eq!(plan.count(Action::Create), 6);
-    let kinds: Vec<Kind> = plan.steps.iter().map(|s| s.kind).collect();
-    assert_eq!(
-        kinds,
-        [
-            Kind::Toolgroup,
-            Kind::Toolgroup,
-            Kind::VectorStore,
-            Kind::VectorDb,
-            Kind::Agent,
-            Kind::Agent
-        ]
-    );
+    let steps: Vec<(Kind, &str, Action)> = plan
+        .steps
+        .iter()
+        .map(|s| (s.kind, s.name.as_str(), s.action))
+        .collect();
+    assert_eq!(steps, [(Kind::VectorStore, KB, Action::Create)]);
     assert!(fake.counters().no_changes());
-    assert!(
-        plan.to_string()
-            .contains("create    agent        laptop-refresh"),
-        "{plan}"
+    assert_eq!(
+        plan.to_string(),
+        "create    vector-store laptop-refresh                   4 files\n"
     );
 }
 
 #[tokio::test]
-async fn a_failing_step_is_counted_and_its_dependents_left_alone() {
-    let fake = FakeLlamaStack::start().await;
-    fake.fail_next_with(Some("POST"), "/v1/toolgroups", 10, 500);
+async fn without_an_embedding_model_a_knowledge_base_cannot_be_planned() {
+    let fake = FakeLlamaStack::builder()
+        .models(vec![FakeModel::llm("vllm/only-an-llm")])
+        .start()
+        .await
+        .expect("fake");
+    let assets = load(&common::project_assets()).expect("valid");
+    let error = plan(&common::client(&fake), &assets, Options::default())
+        .await
+        .expect_err("no embedding model");
+    assert!(matches!(error, ReconcileError::Missing { .. }), "{error}");
+    assert_eq!(
+        error.to_string(),
+        "LlamaStack serves no embedding model, which knowledge base laptop-refresh needs"
+    );
+}
+
+#[tokio::test]
+async fn a_directory_without_knowledge_bases_needs_no_embedding_model() {
+    let dir = common::copy_of(&common::project_assets());
+    std::fs::remove_dir_all(dir.path().join("knowledge_bases")).expect("remove");
+    write(
+        dir.path(),
+        "agents/laptop-refresh-agent.yaml",
+        "name: laptop-refresh\n",
+    );
+    let fake = FakeLlamaStack::builder()
+        .models(vec![FakeModel::llm("vllm/only-an-llm")])
+        .start()
+        .await
+        .expect("fake");
+    assert_eq!(run(&fake, dir.path(), false).await, Summary::default());
+}
+
+#[tokio::test]
+async fn the_first_embedding_model_listed_makes_the_store() {
+    let fake = FakeLlamaStack::builder()
+        .models(vec![
+            FakeModel::llm("vllm/llm"),
+            FakeModel::embedding("vllm/first-embedder", 768),
+            FakeModel::embedding("vllm/second-embedder", 384),
+        ])
+        .start()
+        .await
+        .expect("fake");
+    run(&fake, &common::project_assets(), false).await;
+    let create = fake
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST" && r.path == route("/vector_stores"))
+        .expect("created");
+    assert_eq!(create.body["embedding_model"], json!("vllm/first-embedder"));
+    assert_eq!(create.body["embedding_dimension"], json!(768));
+}
+
+// ---- what an earlier release left (LlamaStack 0.2.18's Agents API) ----
+
+/// An earlier release's registration: its agents, MCP toolgroups and the
+/// vector DB of its knowledge base.
+async fn seed_earlier_release(fake: &FakeLlamaStack) -> Vec<String> {
+    let agents = vec![
+        common::seed_legacy_agent(fake, "routing-agent").await,
+        common::seed_legacy_agent(fake, "laptop-refresh").await,
+    ];
+    common::seed_legacy_toolgroup(fake, "mcp::snow", "model-context-protocol").await;
+    common::seed_legacy_vector_db(fake, KB).await;
+    agents
+}
+
+#[tokio::test]
+async fn an_earlier_releases_objects_are_listed_as_left_overs_and_kept_without_prune() {
+    let fake = common::legacy_fake().await;
+    let agents = seed_earlier_release(&fake).await;
+    let assets = load(&common::project_assets()).expect("valid");
+    let plan = plan(&common::client(&fake), &assets, Options::default())
+        .await
+        .expect("plan");
+    let leftovers: Vec<(Kind, &str)> = plan
+        .leftovers
+        .iter()
+        .map(|l| (l.kind, l.name.as_str()))
+        .collect();
+    assert_eq!(
+        leftovers,
+        [
+            (Kind::Agent, "laptop-refresh"),
+            (Kind::Agent, "routing-agent"),
+            (Kind::Toolgroup, "mcp::snow"),
+            (Kind::VectorDb, KB),
+        ],
+        "builtin toolgroups are never left-overs"
+    );
+    let shown = plan.to_string();
+    assert!(
+        shown.contains(&format!(
+            "left-over agent        routing-agent                    {}: left by an earlier release; --prune removes it",
+            agents[0]
+        )),
+        "{shown}"
+    );
+    assert_eq!(
+        run(&fake, &common::project_assets(), false).await,
+        summary(1, 0, 0, 0)
+    );
+    let snapshot = fake.snapshot();
+    assert_eq!(snapshot.agents.len(), 2, "kept without --prune");
+    assert!(snapshot.toolgroups.contains_key("mcp::snow"));
+    assert!(snapshot.vector_dbs.contains_key(KB));
+}
+
+#[tokio::test]
+async fn prune_removes_an_earlier_releases_agents_mcp_toolgroups_and_vector_dbs() {
+    let fake = common::legacy_fake().await;
+    seed_earlier_release(&fake).await;
+    let builtin_before: Vec<String> = fake
+        .snapshot()
+        .toolgroups
+        .keys()
+        .filter(|id| id.starts_with("builtin::"))
+        .cloned()
+        .collect();
+    assert_eq!(
+        run(&fake, &common::project_assets(), true).await,
+        summary(1, 0, 0, 4)
+    );
+    let snapshot = fake.snapshot();
+    assert!(snapshot.agents.is_empty());
+    let toolgroups: Vec<String> = snapshot.toolgroups.keys().cloned().collect();
+    assert_eq!(toolgroups, builtin_before, "builtin toolgroups stay");
+    let store = the_store(&fake);
+    let vector_dbs: Vec<&String> = snapshot.vector_dbs.keys().collect();
+    assert_eq!(
+        vector_dbs,
+        [&store],
+        "only the one behind the store remains"
+    );
+    fake.reset_counters();
+    assert_eq!(
+        run(&fake, &common::project_assets(), true).await,
+        summary(0, 0, 1, 0)
+    );
+    assert!(fake.counters().no_changes());
+}
+
+#[tokio::test]
+async fn the_store_an_earlier_release_made_is_adopted() {
+    // What the earlier release left: a managed store without a recorded
+    // embedding model (0.2.18 records it on the vector DB behind the store)
+    // and a digest it no longer needs.
+    let fake = common::legacy_fake().await;
+    let dir = common::project_assets();
+    run(&fake, &dir, false).await;
+    let store = the_store(&fake);
+    let client = common::client(&fake);
+    let mut metadata = fake.snapshot().vector_stores[&store].object["metadata"]
+        .as_object()
+        .expect("metadata")
+        .clone();
+    metadata.remove("embedding_model");
+    metadata.insert("vector_db_digest".into(), json!("0123abcd"));
+    client
+        .update_vector_store(
+            &store,
+            &shared_clients::llamastack::UpdateVectorStore {
+                name: None,
+                metadata: Some(metadata),
+            },
+        )
+        .await
+        .expect("update");
+    fake.reset_counters();
+    assert_eq!(run(&fake, &dir, false).await, summary(0, 0, 1, 0));
+    assert!(fake.counters().no_changes());
+    assert_eq!(the_store(&fake), store);
+}
+
+#[tokio::test]
+async fn a_failed_upload_is_counted_and_the_run_goes_on() {
+    let fake = common::fake().await;
+    fake.fail_next_with(Some("POST"), &route("/files"), 1, 413);
     let assets = load(&common::project_assets()).expect("valid");
     let report = reconcile(&common::client(&fake), &assets, Options::default())
         .await
         .expect("planned");
-    // both toolgroups fail; laptop-refresh uses them and is not created
-    assert_eq!(report.summary.failed, 3, "{}", report.summary);
-    assert_eq!(report.summary.created, 3, "{}", report.summary);
-    let names: Vec<String> = agent_ids(&fake).into_iter().map(|(name, _)| name).collect();
-    assert_eq!(names, ["routing-agent"]);
+    assert_eq!(report.summary.failed, 1, "{}", report.summary);
+    let error = report.check().expect_err("failed").to_string();
+    assert!(
+        error.starts_with(
+            "1 of 1 steps failed; first: create vector-store laptop-refresh: laptop-refresh/"
+        ),
+        "{error}"
+    );
+    let snapshot = fake.snapshot();
+    assert_eq!(
+        documents_of(&snapshot, &the_store(&fake)).len(),
+        3,
+        "the other documents"
+    );
+    assert_eq!(snapshot.files.len(), 3);
 }

@@ -1,20 +1,14 @@
-//! Carrying out a knowledge base's steps: its vector store's files and its
-//! vector DB. Each request is ordered so that, should the run stop after
-//! any of them, the next run's plan sees what is left and finishes it:
-//! a file is deleted before it is detached (a detached file is listed
-//! nowhere, a deleted one still attached is detached next time), a store's
-//! files before the store, and the recorded digest is withdrawn before the
-//! vector DB is rebuilt and recorded again only once it holds every document.
+//! Carrying out a knowledge base's vector store step. Each request is
+//! ordered so that, should the run stop after any of them, the next run's
+//! plan sees what is left and finishes it: a file is deleted before it is
+//! detached (a detached file is listed nowhere, a deleted one still
+//! attached is detached next time), and a store's files before the store.
 
 use serde_json::json;
-use shared_clients::llamastack::{
-    AttachFile, JsonObject, LlamaStackClient, LlamaStackError, RagDocument, RagInsert,
-    RegisterVectorDb, UpdateVectorStore,
-};
+use shared_clients::llamastack::{AttachFile, JsonObject, LlamaStackClient, LlamaStackError};
 
 use super::ignore_missing;
-use crate::desired::{CHUNK_SIZE_IN_TOKENS, DesiredFile, FILE_PURPOSE, MANAGED_BY};
-use crate::plan::{DIGEST_KEY, StoreRef};
+use crate::desired::{DesiredFile, FILE_PURPOSE, MANAGED_BY};
 
 /// Uploads and attaches `upload` to the store `id`, removes the files
 /// `remove` from it and deletes the stores `retire` it replaces.
@@ -47,68 +41,6 @@ pub(super) async fn sync_files(
     } else {
         Err(problems.join("; "))
     }
-}
-
-/// What a vector DB step sends.
-pub(super) struct Rebuild<'a> {
-    pub(super) register: &'a RegisterVectorDb,
-    pub(super) documents: &'a [RagDocument],
-    pub(super) digest: &'a str,
-    pub(super) unregister_first: bool,
-}
-
-/// (Re)builds the vector DB and records its digest in `store`; returns the
-/// store as it now is.
-pub(super) async fn rebuild_vector_db(
-    client: &LlamaStackClient,
-    store: StoreRef,
-    rebuild: &Rebuild<'_>,
-) -> Result<StoreRef, String> {
-    let text = |error: LlamaStackError| error.to_string();
-    let (store_id, mut metadata) = store;
-    // A digest left recorded while the vector DB is half rebuilt would let
-    // the next run take it as complete.
-    if metadata.remove(DIGEST_KEY).is_some() {
-        update_metadata(client, &store_id, &metadata)
-            .await
-            .map_err(|error| format!("withdrawing the recorded digest: {error}"))?;
-    }
-    let id = &rebuild.register.vector_db_id;
-    if rebuild.unregister_first {
-        ignore_missing(client.unregister_vector_db(id).await).map_err(text)?;
-    }
-    client
-        .register_vector_db(rebuild.register)
-        .await
-        .map_err(text)?;
-    if !rebuild.documents.is_empty() {
-        let insert = RagInsert {
-            vector_db_id: id.clone(),
-            chunk_size_in_tokens: CHUNK_SIZE_IN_TOKENS,
-            documents: rebuild.documents.to_vec(),
-        };
-        client.rag_insert(&insert).await.map_err(text)?;
-    }
-    metadata.insert(DIGEST_KEY.into(), json!(rebuild.digest));
-    update_metadata(client, &store_id, &metadata)
-        .await
-        .map_err(|error| format!("recording the vector DB digest: {error}"))?;
-    Ok((store_id, metadata))
-}
-
-async fn update_metadata(
-    client: &LlamaStackClient,
-    store_id: &str,
-    metadata: &JsonObject,
-) -> Result<(), LlamaStackError> {
-    let update = UpdateVectorStore {
-        name: None,
-        metadata: Some(metadata.clone()),
-    };
-    client
-        .update_vector_store(store_id, &update)
-        .await
-        .map(drop)
 }
 
 /// Uploads one document and attaches it with the attributes that let the

@@ -13,7 +13,9 @@ use std::path::Path;
 use serde::Deserialize;
 use shared_clients::llamastack::{SamplingParams, duration_from_secs};
 
-use crate::assets::{AgentAsset, Assets, Document, KnowledgeBase, ToolgroupAsset};
+use crate::assets::{
+    AgentAsset, Assets, Document, KnowledgeBase, ToolgroupAsset, handoff_tool_name, is_tool_name,
+};
 use crate::error::AssetError;
 use crate::limits::{Limits, MAX_DIRECTORY_DEPTH};
 use fs::{AssetDir, Entry, Kind, expect_directory, expect_file, refused};
@@ -51,6 +53,8 @@ struct AgentYaml {
     mcp_servers: Option<Vec<String>>,
     #[serde(default)]
     knowledge_bases: Option<Vec<String>>,
+    #[serde(default)]
+    handoffs: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -132,7 +136,6 @@ fn load_config(
 
 fn load_agent(file: &Path, text: &str, max_bytes: u64) -> Result<AgentAsset, AssetError> {
     let yaml: AgentYaml = yaml::parse(file, text, max_bytes)?;
-    let _ = yaml.description; // documentation for humans; not sent
     let invalid = |field: &str, message: String| AssetError::Invalid {
         file: file.to_path_buf(),
         field: field.into(),
@@ -161,6 +164,7 @@ fn load_agent(file: &Path, text: &str, max_bytes: u64) -> Result<AgentAsset, Ass
     for (field, names) in [
         ("mcp_servers", &yaml.mcp_servers),
         ("knowledge_bases", &yaml.knowledge_bases),
+        ("handoffs", &yaml.handoffs),
     ] {
         let names = names.as_deref().unwrap_or_default();
         if let Some(index) = names.iter().position(|name| name.trim().is_empty()) {
@@ -170,19 +174,29 @@ fn load_agent(file: &Path, text: &str, max_bytes: u64) -> Result<AgentAsset, Ass
             ));
         }
     }
+    // Accepted so that earlier files load; the Responses API has no
+    // shields and no server-side sessions (AgentAsset's documentation).
+    for (field, shields) in [
+        ("input_shields", &yaml.input_shields),
+        ("output_shields", &yaml.output_shields),
+    ] {
+        if shields.as_ref().is_some_and(|shields| !shields.is_empty()) {
+            tracing::warn!(file = %file.display(), field, "ignored: the Responses API runs no shields");
+        }
+    }
+    let _ = yaml.enable_session_persistence;
     Ok(AgentAsset {
         file: file.to_path_buf(),
         name: yaml.name,
+        description: yaml.description,
         model: yaml.model.filter(|model| !model.trim().is_empty()),
         instructions: yaml.instructions,
         tool_choice: yaml.tool_choice,
-        input_shields: yaml.input_shields.unwrap_or_default(),
-        output_shields: yaml.output_shields.unwrap_or_default(),
         max_infer_iters: yaml.max_infer_iters,
-        enable_session_persistence: yaml.enable_session_persistence,
         sampling_params: yaml.sampling_params,
         mcp_servers: yaml.mcp_servers.unwrap_or_default(),
         knowledge_bases: yaml.knowledge_bases.unwrap_or_default(),
+        handoffs: yaml.handoffs.unwrap_or_default(),
     })
 }
 
@@ -356,6 +370,50 @@ fn check_references(assets: &Assets) -> Result<(), AssetError> {
                     message: format!("there is no directory knowledge_bases/{}", brief(base)),
                 });
             }
+        }
+        check_handoffs(agent, &seen)?;
+    }
+    Ok(())
+}
+
+/// Each hand-off names another agent of the directory, once, by a name
+/// that makes a valid tool name (`transfer_to_<agent>`).
+fn check_handoffs(
+    agent: &AgentAsset,
+    agents: &BTreeMap<&str, &std::path::PathBuf>,
+) -> Result<(), AssetError> {
+    let invalid = |index: usize, message: String| AssetError::Invalid {
+        file: agent.file.clone(),
+        field: format!("handoffs[{index}]"),
+        message,
+    };
+    for (index, target) in agent.handoffs.iter().enumerate() {
+        if target == &agent.name {
+            return Err(invalid(index, "an agent cannot hand over to itself".into()));
+        }
+        if !agents.contains_key(target.as_str()) {
+            return Err(invalid(
+                index,
+                format!("no agents/*.yaml has name {:?}", brief(target)),
+            ));
+        }
+        if let Some(first) = agent.handoffs[..index].iter().position(|t| t == target) {
+            return Err(invalid(
+                index,
+                format!("{:?} is already listed as handoffs[{first}]", brief(target)),
+            ));
+        }
+        let tool = handoff_tool_name(target);
+        if !is_tool_name(&tool) {
+            return Err(invalid(
+                index,
+                format!(
+                    "the hand-off tool would be named {:?}: agents handed over to need a name \
+                     of letters, digits, '_' and '-' that keeps it within {} characters",
+                    brief(&tool),
+                    crate::assets::MAX_TOOL_NAME_CHARS
+                ),
+            ));
         }
     }
     Ok(())

@@ -1,45 +1,40 @@
 //! From desired and actual state to a plan: one step per server object,
 //! each `create`, `replace`, `unchanged` or `prune`, in the order they are
-//! applied (toolgroups and knowledge bases before the agents that use them;
-//! removals last, agents first), names sorted within each group.
+//! applied (the knowledge bases' vector stores, then the removals), names
+//! sorted within each group. What an earlier release left through the
+//! Agents API is listed as left-overs, and becomes `prune` steps with
+//! [`Options::prune`].
 
-use std::collections::BTreeSet;
 use std::fmt;
 
-use shared_clients::llamastack::{
-    Agent, AgentConfig, CreateVectorStore, JsonObject, MCP_PROVIDER_ID, RagDocument,
-    RegisterToolgroup, RegisterVectorDb,
-};
+use shared_clients::llamastack::CreateVectorStore;
 
-use crate::actual::{Actual, is_managed, knowledge_base_of};
-use crate::desired::{Desired, DesiredAgent, DesiredFile};
+use crate::actual::{Actual, Legacy, is_managed, knowledge_base_of};
+use crate::desired::{Desired, DesiredFile};
 
 mod knowledge_base;
-mod shown;
 
-use knowledge_base::{plan_vector_db, plan_vector_store};
-
-/// Key of a managed vector store's metadata recording its vector DB's digest.
-pub(crate) const DIGEST_KEY: &str = "vector_db_digest";
-
-/// A vector store as a step needs it: its id and its metadata.
-pub(crate) type StoreRef = (String, JsonObject);
+use knowledge_base::plan_vector_store;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Kind {
-    Toolgroup,
+    /// A knowledge base's vector store.
     VectorStore,
-    VectorDb,
+    /// An agent of an earlier release (LlamaStack 0.2.18's Agents API).
     Agent,
+    /// An MCP toolgroup of an earlier release.
+    Toolgroup,
+    /// A vector DB of an earlier release (not one behind a vector store).
+    VectorDb,
 }
 
 impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Kind::Toolgroup => "toolgroup",
             Kind::VectorStore => "vector-store",
-            Kind::VectorDb => "vector-db",
             Kind::Agent => "agent",
+            Kind::Toolgroup => "toolgroup",
+            Kind::VectorDb => "vector-db",
         })
     }
 }
@@ -67,6 +62,9 @@ impl fmt::Display for Action {
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub steps: Vec<Step>,
+    /// Objects an earlier release registered through the Agents API that
+    /// nothing uses any more; without `--prune` they are only listed.
+    pub leftovers: Vec<Leftover>,
 }
 
 #[derive(Debug, Clone)]
@@ -79,17 +77,21 @@ pub struct Step {
     pub(crate) work: Work,
 }
 
+/// An object of an earlier release left on the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leftover {
+    pub kind: Kind,
+    pub name: String,
+    pub id: String,
+}
+
 #[derive(Debug, Clone)]
 pub(crate) enum Work {
     Nothing,
-    Toolgroup {
-        register: RegisterToolgroup,
-        unregister_first: bool,
-    },
     VectorStore {
         knowledge_base: String,
         /// The store kept, or `None` to create one.
-        existing: Option<StoreRef>,
+        existing: Option<String>,
         create: CreateVectorStore,
         upload: Vec<DesiredFile>,
         /// Files detached from the kept store and deleted.
@@ -97,28 +99,13 @@ pub(crate) enum Work {
         /// Stores replaced by this one: deleted with their files afterwards.
         retire: Vec<(String, Vec<String>)>,
     },
-    VectorDb {
-        knowledge_base: String,
-        register: RegisterVectorDb,
-        documents: Vec<RagDocument>,
-        digest: String,
-        unregister_first: bool,
-        /// The knowledge base's vector store as planned, where the digest is
-        /// recorded (a store created by this run takes its place).
-        store: Option<StoreRef>,
-    },
-    Agent {
-        config: Box<AgentConfig>,
-        /// Older agents of the same name, deleted once the new one exists.
-        delete_after: Vec<String>,
-    },
-    DeleteAgent(String),
-    DeleteToolgroup(String),
-    DeleteVectorDb(String),
     DeleteVectorStore {
         id: String,
         files: Vec<String>,
     },
+    DeleteAgent(String),
+    DeleteToolgroup(String),
+    DeleteVectorDb(String),
 }
 
 impl Plan {
@@ -149,7 +136,23 @@ impl fmt::Display for Plan {
                 step.reason
             )?;
         }
+        for leftover in &self.leftovers {
+            writeln!(f, "{leftover}")?;
+        }
         Ok(())
+    }
+}
+
+impl fmt::Display for Leftover {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:<9} {:<12} {:<32} {}: left by an earlier release; --prune removes it",
+            "left-over",
+            self.kind.to_string(),
+            self.name,
+            self.id
+        )
     }
 }
 
@@ -157,41 +160,48 @@ impl fmt::Display for Plan {
 /// what this tool owns.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Options {
-    /// Also remove agents, MCP toolgroups, vector DBs and managed vector
-    /// stores that the directory does not describe.
+    /// Also remove the managed vector stores of knowledge bases the
+    /// directory no longer has, and the left-overs of an earlier release.
     pub prune: bool,
 }
 
 pub fn plan(desired: &Desired, actual: &Actual, options: Options) -> Plan {
     let mut steps = Vec::new();
     let mut removals = Vec::new();
-    for group in &desired.toolgroups {
-        steps.push(plan_toolgroup(group, actual));
-    }
     for base in &desired.knowledge_bases {
-        let (store_step, store_removals, kept_store) = plan_vector_store(base, actual);
+        let (store_step, duplicates) = plan_vector_store(base, actual);
         steps.push(store_step);
-        removals.extend(store_removals);
-        steps.push(plan_vector_db(base, actual, kept_store));
-    }
-    for agent in &desired.agents {
-        let (step, duplicates) = plan_agent(agent, actual);
-        steps.push(step);
         removals.extend(duplicates);
     }
-    if options.prune {
-        removals.extend(plan_prune(desired, actual));
-    }
+    let leftovers = leftovers(&actual.legacy, actual);
+    let leftovers = if options.prune {
+        removals.extend(plan_gone_knowledge_bases(desired, actual));
+        removals.extend(leftovers.into_iter().map(|(leftover, work)| {
+            step(
+                leftover.kind,
+                &leftover.name,
+                Action::Prune,
+                format!("{}: left by an earlier release", leftover.id),
+                work,
+            )
+        }));
+        Vec::new()
+    } else {
+        leftovers
+            .into_iter()
+            .map(|(leftover, _)| leftover)
+            .collect()
+    };
     removals.sort_by(|a, b| {
         removal_rank(a.kind)
             .cmp(&removal_rank(b.kind))
             .then(a.name.cmp(&b.name))
     });
     steps.extend(removals);
-    Plan { steps }
+    Plan { steps, leftovers }
 }
 
-/// Agents go first: nothing may refer to a toolgroup or vector DB being removed.
+/// Agents first: nothing may refer to a toolgroup or vector DB being removed.
 fn removal_rank(kind: Kind) -> u8 {
     match kind {
         Kind::Agent => 0,
@@ -211,174 +221,81 @@ fn step(kind: Kind, name: &str, action: Action, reason: impl Into<String>, work:
     }
 }
 
-fn plan_toolgroup(group: &RegisterToolgroup, actual: &Actual) -> Step {
-    let id = &group.toolgroup_id;
-    let existing = actual.toolgroups.iter().find(|g| &g.identifier == id);
-    let (action, reason) = match existing {
-        None => (
-            Action::Create,
-            format!("mcp endpoint {}", shown::shown_uri(uri(group))),
-        ),
-        Some(found)
-            if found.provider_id == group.provider_id
-                && found.mcp_endpoint.as_ref().map(|e| e.uri.as_str()) == Some(uri(group)) =>
-        {
-            (Action::Unchanged, String::new())
-        }
-        Some(_) => (
-            Action::Replace,
-            format!("mcp endpoint now {}", shown::shown_uri(uri(group))),
-        ),
-    };
-    let work = match action {
-        Action::Unchanged => Work::Nothing,
-        _ => Work::Toolgroup {
-            register: group.clone(),
-            unregister_first: existing.is_some(),
-        },
-    };
-    step(Kind::Toolgroup, id, action, reason, work)
-}
-
-fn uri(group: &RegisterToolgroup) -> &str {
-    group
-        .mcp_endpoint
-        .as_ref()
-        .map(|e| e.uri.as_str())
+/// The files the plan read of the managed store `id`.
+fn files_of(actual: &Actual, id: &str) -> Vec<String> {
+    actual
+        .store_files
+        .get(id)
+        .map(|files| files.iter().map(|file| file.id.clone()).collect())
         .unwrap_or_default()
 }
 
-fn plan_agent(agent: &DesiredAgent, actual: &Actual) -> (Step, Vec<Step>) {
-    let mut named: Vec<&Agent> = actual
-        .agents
+/// Managed vector stores whose knowledge base left the directory.
+fn plan_gone_knowledge_bases(desired: &Desired, actual: &Actual) -> Vec<Step> {
+    actual
+        .vector_stores
         .iter()
-        .filter(|existing| existing.name() == Some(agent.name.as_str()))
-        .collect();
-    // Newest first: the one the service resolves the name to.
-    named.sort_by(|a, b| (b.created(), &b.agent_id).cmp(&(a.created(), &a.agent_id)));
-    let current = named
-        .iter()
-        .find(|existing| existing.agent_config.same_agent_as(&agent.config));
-    match current {
-        Some(current) => {
-            let duplicates = named
-                .iter()
-                .filter(|other| other.agent_id != current.agent_id)
-                .map(|other| {
-                    step(
-                        Kind::Agent,
-                        &agent.name,
-                        Action::Prune,
-                        format!(
-                            "duplicate {} (keeping {})",
-                            other.agent_id, current.agent_id
-                        ),
-                        Work::DeleteAgent(other.agent_id.clone()),
-                    )
-                })
-                .collect();
-            let reason = current.agent_id.clone();
-            (
-                step(
-                    Kind::Agent,
-                    &agent.name,
-                    Action::Unchanged,
-                    reason,
-                    Work::Nothing,
-                ),
-                duplicates,
-            )
-        }
-        None => {
-            let (action, reason) = if named.is_empty() {
-                (
-                    Action::Create,
-                    format!("prompt from {}", agent.prompt_source),
-                )
-            } else {
-                (
-                    Action::Replace,
-                    format!("configuration or prompt ({}) changed", agent.prompt_source),
-                )
-            };
-            let work = Work::Agent {
-                config: Box::new(agent.config.clone()),
-                delete_after: named.iter().map(|other| other.agent_id.clone()).collect(),
-            };
-            (
-                step(Kind::Agent, &agent.name, action, reason, work),
-                Vec::new(),
-            )
-        }
-    }
-}
-
-fn plan_prune(desired: &Desired, actual: &Actual) -> Vec<Step> {
-    let agent_names: BTreeSet<&str> = desired.agents.iter().map(|a| a.name.as_str()).collect();
-    let group_ids: BTreeSet<&str> = desired
-        .toolgroups
-        .iter()
-        .map(|g| g.toolgroup_id.as_str())
-        .collect();
-    let bases: BTreeSet<&str> = desired
-        .knowledge_bases
-        .iter()
-        .map(|b| b.name.as_str())
-        .collect();
-    let store_ids: BTreeSet<&str> = actual.vector_stores.iter().map(|s| s.id.as_str()).collect();
-    let mut steps = Vec::new();
-    for agent in &actual.agents {
-        if !agent.name().is_some_and(|name| agent_names.contains(name)) {
-            let name = agent.name().unwrap_or(&agent.agent_id);
-            steps.push(step(
-                Kind::Agent,
-                name,
-                Action::Prune,
-                format!("{} not in the asset directory", agent.agent_id),
-                Work::DeleteAgent(agent.agent_id.clone()),
-            ));
-        }
-    }
-    for group in &actual.toolgroups {
-        if group.provider_id == MCP_PROVIDER_ID && !group_ids.contains(group.identifier.as_str()) {
-            steps.push(step(
-                Kind::Toolgroup,
-                &group.identifier,
-                Action::Prune,
-                "not in the asset directory",
-                Work::DeleteToolgroup(group.identifier.clone()),
-            ));
-        }
-    }
-    for store in &actual.vector_stores {
-        if is_managed(store) && !knowledge_base_of(store).is_some_and(|kb| bases.contains(kb)) {
-            let files = actual
-                .store_files
-                .get(&store.id)
-                .map(|files| files.iter().map(|f| f.id.clone()).collect())
-                .unwrap_or_default();
-            steps.push(step(
+        .filter(|store| is_managed(store))
+        .filter(|store| {
+            !knowledge_base_of(store)
+                .is_some_and(|kb| desired.knowledge_bases.iter().any(|base| base.name == kb))
+        })
+        .map(|store| {
+            step(
                 Kind::VectorStore,
                 &store.id,
                 Action::Prune,
-                "knowledge base no longer in the asset directory",
+                format!(
+                    "knowledge base {} no longer in the asset directory",
+                    knowledge_base_of(store).unwrap_or("?")
+                ),
                 Work::DeleteVectorStore {
                     id: store.id.clone(),
-                    files,
+                    files: files_of(actual, &store.id),
                 },
-            ));
-        }
-    }
-    for db in &actual.vector_dbs {
-        if !bases.contains(db.identifier.as_str()) && !store_ids.contains(db.identifier.as_str()) {
-            steps.push(step(
-                Kind::VectorDb,
-                &db.identifier,
-                Action::Prune,
-                "not in the asset directory",
-                Work::DeleteVectorDb(db.identifier.clone()),
-            ));
-        }
-    }
-    steps
+            )
+        })
+        .collect()
+}
+
+/// Everything of the Agents API an earlier release may have registered, and
+/// how to remove it: all agents and MCP toolgroups (the service runs the
+/// agents now), and the vector DBs that do not back a vector store
+/// (LlamaStack 0.2.18 lists a vector DB of the same id behind every store).
+fn leftovers(legacy: &Legacy, actual: &Actual) -> Vec<(Leftover, Work)> {
+    let leftover = |kind, name: &str, id: &str| Leftover {
+        kind,
+        name: name.to_owned(),
+        id: id.to_owned(),
+    };
+    let agents = legacy.agents.iter().map(|agent| {
+        (
+            leftover(Kind::Agent, &agent.name, &agent.id),
+            Work::DeleteAgent(agent.id.clone()),
+        )
+    });
+    let toolgroups = legacy.toolgroups.iter().map(|group| {
+        (
+            leftover(Kind::Toolgroup, &group.name, &group.id),
+            Work::DeleteToolgroup(group.id.clone()),
+        )
+    });
+    let vector_dbs = legacy
+        .vector_dbs
+        .iter()
+        .filter(|db| !actual.vector_stores.iter().any(|store| store.id == db.id))
+        .map(|db| {
+            (
+                leftover(Kind::VectorDb, &db.id, &db.id),
+                Work::DeleteVectorDb(db.id.clone()),
+            )
+        });
+    let mut all: Vec<(Leftover, Work)> = agents.chain(toolgroups).chain(vector_dbs).collect();
+    all.sort_by(|(a, _), (b, _)| {
+        removal_rank(a.kind)
+            .cmp(&removal_rank(b.kind))
+            .then(a.name.cmp(&b.name))
+            .then(a.id.cmp(&b.id))
+    });
+    all
 }
