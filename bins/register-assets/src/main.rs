@@ -1,8 +1,9 @@
-//! `register-assets`: the asset registration Job. Loads the asset directory,
-//! waits for LlamaStack, reconciles the directory into it (create what is
-//! missing, replace what changed, leave the rest alone) and prints a
-//! one-line summary. Exit codes: 0 done, 78 invalid asset directory or
-//! settings, 69 LlamaStack unavailable, 1 a step failed.
+//! `register-assets`: the asset registration Job. Loads the asset directory
+//! (all of it is validated: the service runs its agents), waits for
+//! LlamaStack, reconciles the knowledge bases into it as vector stores
+//! (create what is missing, replace what changed, leave the rest alone) and
+//! prints a one-line summary. Exit codes: 0 done, 78 invalid asset
+//! directory or settings, 69 LlamaStack unavailable, 1 a step failed.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,8 +30,9 @@ struct Cli {
     /// Print the plan and its summary; change nothing.
     #[arg(long)]
     dry_run: bool,
-    /// Also remove agents, MCP toolgroups, vector DBs and managed vector
-    /// stores that the asset directory does not describe (other teams' too).
+    /// Also remove the vector stores this tool made for knowledge bases the
+    /// asset directory no longer has, and, on LlamaStack 0.2.18, every agent,
+    /// MCP toolgroup and vector DB left by the Agents API (other teams' too).
     #[arg(long)]
     prune: bool,
 }
@@ -61,6 +63,12 @@ async fn run(cli: Cli) -> Result<(), Fatal> {
     if cli.dry_run {
         print_plan(&plan);
         return Ok(());
+    }
+    if !plan.leftovers.is_empty() {
+        tracing::warn!(
+            leftovers = plan.leftovers.len(),
+            "the server holds agents, MCP toolgroups or vector DBs of an earlier release; --prune removes them (--dry-run lists them)"
+        );
     }
     let report = asset_manager::apply(&client, &plan).await;
     print_summary(&report.summary);

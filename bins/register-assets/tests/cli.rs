@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{project_assets, register, stderr, stdout};
+use common::{project_assets, register, route, stderr, stdout};
 use test_support::fake_llamastack::FakeLlamaStack;
 
 #[tokio::test]
@@ -13,14 +13,14 @@ async fn a_first_run_creates_everything_and_the_next_changes_nothing() {
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
     assert_eq!(
         stdout(&first),
-        "created=6 replaced=0 unchanged=0 pruned=0 failed=0\n"
+        "created=1 replaced=0 unchanged=0 pruned=0 failed=0\n"
     );
     let state = fake.snapshot();
     let second = register(Some(&fake.url()), &project_assets(), &[], &[]).await;
     assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
     assert_eq!(
         stdout(&second),
-        "created=0 replaced=0 unchanged=6 pruned=0 failed=0\n"
+        "created=0 replaced=0 unchanged=1 pruned=0 failed=0\n"
     );
     assert_eq!(fake.snapshot(), state);
 }
@@ -38,12 +38,12 @@ async fn the_fixture_directory_registers_through_the_binary() {
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
     assert_eq!(
         stdout(&first),
-        "created=6 replaced=0 unchanged=0 pruned=0 failed=0\n"
+        "created=1 replaced=0 unchanged=0 pruned=0 failed=0\n"
     );
     let again = register(Some(&fake.url()), &dir, &[], &[]).await;
     assert_eq!(
         stdout(&again),
-        "created=0 replaced=0 unchanged=6 pruned=0 failed=0\n"
+        "created=0 replaced=0 unchanged=1 pruned=0 failed=0\n"
     );
 }
 
@@ -53,10 +53,10 @@ async fn a_dry_run_prints_the_plan_and_changes_nothing() {
     let output = register(Some(&fake.url()), &project_assets(), &["--dry-run"], &[]).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let text = stdout(&output);
-    assert!(text.contains("create    toolgroup    mcp::snow"), "{text}");
-    assert!(
-        text.ends_with("dry run: created=6 replaced=0 unchanged=0 pruned=0 failed=0\n"),
-        "{text}"
+    assert_eq!(
+        text,
+        "create    vector-store laptop-refresh                   4 files\n\
+         dry run: created=1 replaced=0 unchanged=0 pruned=0 failed=0\n"
     );
     assert!(fake.counters().no_changes());
 }
@@ -105,22 +105,29 @@ async fn llama_stack_down_is_retried_then_reported_as_unavailable() {
 #[tokio::test]
 async fn failing_steps_give_a_non_zero_exit_and_the_summary_counts_them() {
     let fake = FakeLlamaStack::start().await;
-    fake.fail_next_with(Some("POST"), "/v1/agents", 100, 503);
+    let uploads = route("/files");
+    fake.fail_next_with(Some("POST"), &uploads, 100, 503);
     let output = register(Some(&fake.url()), &project_assets(), &[], &[]).await;
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert_eq!(
         stdout(&output),
-        "created=4 replaced=0 unchanged=0 pruned=0 failed=2\n"
+        "created=0 replaced=0 unchanged=0 pruned=0 failed=1\n"
     );
     let error = stderr(&output);
-    assert!(error.contains("2 of 6 steps failed"), "{error}");
-    assert!(error.contains("POST /v1/agents: HTTP 503"), "{error}");
+    assert!(error.contains("1 of 1 steps failed"), "{error}");
+    assert!(
+        error.contains(&format!("POST {uploads}: HTTP 503")),
+        "{error}"
+    );
     let attempts = fake
         .requests()
         .iter()
-        .filter(|r| r.path == "/v1/agents" && r.method == "POST")
+        .filter(|r| r.path == uploads && r.method == "POST")
         .count();
-    assert_eq!(attempts, 6, "each agent tried 3 times (2 retries)");
+    assert_eq!(
+        attempts, 12,
+        "each of 4 documents tried 3 times (2 retries)"
+    );
 }
 
 #[tokio::test]
@@ -135,23 +142,53 @@ async fn a_missing_llama_stack_location_is_a_config_error() {
 }
 
 #[tokio::test]
-async fn an_owned_by_someone_else_agent_survives_without_prune() {
-    let fake = FakeLlamaStack::start().await;
-    let theirs = fake
-        .add_agent(serde_json::json!({"name": "finance-bot", "model": "m", "instructions": "i"}));
-    let output = register(Some(&fake.url()), &project_assets(), &[], &[]).await;
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert!(fake.snapshot().agents.contains_key(&theirs));
+async fn an_earlier_releases_objects_are_listed_by_a_dry_run_and_removed_with_prune() {
+    let fake = common::fake_with_an_earlier_release().await;
+    let dry = register(Some(&fake.url()), &project_assets(), &["--dry-run"], &[]).await;
+    assert_eq!(dry.status.code(), Some(0), "{}", stderr(&dry));
+    let plan = stdout(&dry);
+    let leftovers: Vec<&str> = plan
+        .lines()
+        .filter(|line| line.starts_with("left-over"))
+        .map(|line| line.split_whitespace().nth(2).unwrap_or_default())
+        .collect();
+    assert_eq!(
+        leftovers,
+        [
+            "laptop-refresh",
+            "routing-agent",
+            "mcp::snow",
+            "laptop-refresh"
+        ],
+        "{plan}"
+    );
+    assert!(
+        plan.ends_with("dry run: created=1 replaced=0 unchanged=0 pruned=0 failed=0\n"),
+        "{plan}"
+    );
+
+    let kept = register(Some(&fake.url()), &project_assets(), &[], &[]).await;
+    assert_eq!(kept.status.code(), Some(0), "{}", stderr(&kept));
+    assert!(
+        stderr(&kept).contains("--prune removes them"),
+        "a warning: {}",
+        stderr(&kept)
+    );
+    assert_eq!(fake.snapshot().agents.len(), 2, "kept without --prune");
+
     let pruned = register(Some(&fake.url()), &project_assets(), &["--prune"], &[]).await;
     assert_eq!(
         stdout(&pruned),
-        "created=0 replaced=0 unchanged=6 pruned=1 failed=0\n"
+        "created=0 replaced=0 unchanged=1 pruned=4 failed=0\n"
     );
-    assert!(!fake.snapshot().agents.contains_key(&theirs));
+    let snapshot = fake.snapshot();
+    assert!(snapshot.agents.is_empty());
+    assert!(!snapshot.toolgroups.contains_key("mcp::snow"));
+    assert!(!snapshot.vector_dbs.contains_key("laptop-refresh"));
 }
 
 #[tokio::test]
-async fn credentials_in_a_toolgroup_uri_reach_llama_stack_but_no_output_even_at_trace() {
+async fn credentials_in_a_toolgroup_uri_reach_no_output_and_no_request_even_at_trace() {
     let fake = FakeLlamaStack::start().await;
     let dir = tempfile::tempdir().expect("tempdir");
     common::copy_dir(&project_assets(), dir.path());
@@ -171,15 +208,34 @@ async fn credentials_in_a_toolgroup_uri_reach_llama_stack_but_no_output_even_at_
         .await;
         assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
         let printed = format!("{}{}", stdout(&output), stderr(&output));
-        assert!(
-            printed.contains("snow.example"),
-            "the run did log the toolgroup"
-        );
         assert!(!printed.contains("s3cret"), "{args:?}: password printed");
         assert!(!printed.contains("t0ken"), "{args:?}: token printed");
     }
-    let stored = &fake.snapshot().toolgroups["mcp::snow"];
-    assert_eq!(stored["mcp_endpoint"]["uri"], serde_json::json!(uri));
+    let sent = serde_json::to_string(&fake.requests()).expect("json");
+    assert!(
+        !sent.contains("s3cret"),
+        "the MCP servers are the service's business"
+    );
+}
+
+#[tokio::test]
+async fn a_hand_off_to_an_unknown_agent_is_a_config_error_and_registers_nothing() {
+    let fake = FakeLlamaStack::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    common::copy_dir(&project_assets(), dir.path());
+    std::fs::write(
+        dir.path().join("agents/routing-agent.yaml"),
+        "name: routing-agent\nhandoffs: [laptop-refresh, payroll]\n",
+    )
+    .expect("write");
+    let output = register(Some(&fake.url()), dir.path(), &[], &[]).await;
+    assert_eq!(output.status.code(), Some(78), "{}", stderr(&output));
+    assert_eq!(
+        stderr(&output),
+        "register-assets: error: agents/routing-agent.yaml: field `handoffs[1]`: \
+         no agents/*.yaml has name \"payroll\"\n"
+    );
+    assert!(fake.requests().is_empty(), "LlamaStack was not contacted");
 }
 
 #[tokio::test]

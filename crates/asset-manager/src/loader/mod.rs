@@ -4,18 +4,17 @@
 //! nesting) is decided by `fs` and `yaml`.
 
 mod fs;
+mod references;
 mod yaml;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::path::Path;
 
 use serde::Deserialize;
 use shared_clients::llamastack::{SamplingParams, duration_from_secs};
 
-use crate::assets::{
-    AgentAsset, Assets, Document, KnowledgeBase, ToolgroupAsset, handoff_tool_name, is_tool_name,
-};
+use crate::assets::{AgentAsset, Assets, Document, KnowledgeBase, ToolgroupAsset};
 use crate::error::AssetError;
 use crate::limits::{Limits, MAX_DIRECTORY_DEPTH};
 use fs::{AssetDir, Entry, Kind, expect_directory, expect_file, refused};
@@ -108,7 +107,7 @@ pub fn load_with_limits(dir: &Path, limits: Limits) -> Result<Assets, AssetError
         toolgroups,
         knowledge_bases,
     };
-    check_references(&assets)?;
+    references::check(&assets)?;
     Ok(assets)
 }
 
@@ -316,107 +315,6 @@ fn display_or_root(path: &Path) -> String {
     } else {
         path.display().to_string()
     }
-}
-
-fn check_references(assets: &Assets) -> Result<(), AssetError> {
-    let mut seen = BTreeMap::new();
-    for agent in &assets.agents {
-        if let Some(first) = seen.insert(agent.name.as_str(), &agent.file) {
-            return Err(AssetError::Invalid {
-                file: agent.file.clone(),
-                field: "name".into(),
-                message: format!(
-                    "agent {:?} is also defined in {}",
-                    brief(&agent.name),
-                    first.display()
-                ),
-            });
-        }
-    }
-    let mut groups = BTreeMap::new();
-    for group in &assets.toolgroups {
-        if let Some(first) = groups.insert(group.name.as_str(), &group.file) {
-            return Err(AssetError::Invalid {
-                file: group.file.clone(),
-                field: "name".into(),
-                message: format!(
-                    "toolgroup {:?} is also defined in {}",
-                    brief(&group.name),
-                    first.display()
-                ),
-            });
-        }
-    }
-    let bases: BTreeSet<&str> = assets
-        .knowledge_bases
-        .iter()
-        .map(|kb| kb.name.as_str())
-        .collect();
-    for agent in &assets.agents {
-        for (index, server) in agent.mcp_servers.iter().enumerate() {
-            if !groups.contains_key(server.as_str()) {
-                return Err(AssetError::Invalid {
-                    file: agent.file.clone(),
-                    field: format!("mcp_servers[{index}]"),
-                    message: format!("no toolgroups/*.yaml has name {:?}", brief(server)),
-                });
-            }
-        }
-        for (index, base) in agent.knowledge_bases.iter().enumerate() {
-            if !bases.contains(base.as_str()) {
-                return Err(AssetError::Invalid {
-                    file: agent.file.clone(),
-                    field: format!("knowledge_bases[{index}]"),
-                    message: format!("there is no directory knowledge_bases/{}", brief(base)),
-                });
-            }
-        }
-        check_handoffs(agent, &seen)?;
-    }
-    Ok(())
-}
-
-/// Each hand-off names another agent of the directory, once, by a name
-/// that makes a valid tool name (`transfer_to_<agent>`).
-fn check_handoffs(
-    agent: &AgentAsset,
-    agents: &BTreeMap<&str, &std::path::PathBuf>,
-) -> Result<(), AssetError> {
-    let invalid = |index: usize, message: String| AssetError::Invalid {
-        file: agent.file.clone(),
-        field: format!("handoffs[{index}]"),
-        message,
-    };
-    for (index, target) in agent.handoffs.iter().enumerate() {
-        if target == &agent.name {
-            return Err(invalid(index, "an agent cannot hand over to itself".into()));
-        }
-        if !agents.contains_key(target.as_str()) {
-            return Err(invalid(
-                index,
-                format!("no agents/*.yaml has name {:?}", brief(target)),
-            ));
-        }
-        if let Some(first) = agent.handoffs[..index].iter().position(|t| t == target) {
-            return Err(invalid(
-                index,
-                format!("{:?} is already listed as handoffs[{first}]", brief(target)),
-            ));
-        }
-        let tool = handoff_tool_name(target);
-        if !is_tool_name(&tool) {
-            return Err(invalid(
-                index,
-                format!(
-                    "the hand-off tool would be named {:?}: agents handed over to need a name \
-                     of letters, digits, '_' and '-' that keeps it within {} characters",
-                    brief(&tool),
-                    crate::assets::MAX_TOOL_NAME_CHARS
-                ),
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// The subdirectory `name` of the asset directory, if there is one.
