@@ -2,18 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
-use asset_manager::{AgentAsset, AssetError, Assets, ToolgroupAsset};
+use asset_manager::{AgentAsset, AssetError, Assets, HANDOFF_TOOL_PREFIX, McpServerAsset};
 
-/// The function tool that hands the conversation to agent `X` is named
-/// `transfer_to_X` (the OpenAI Agents SDK's convention).
-pub const HANDOFF_PREFIX: &str = "transfer_to_";
-
-/// Function names the Responses API accepts: `^[a-zA-Z0-9_-]{1,64}$`.
-const MAX_FUNCTION_NAME: usize = 64;
-
-/// A checked asset directory: every reference resolves (the loader's
-/// checks), the routing agent exists, and every hand-off target can be
-/// named as a function tool.
+/// A checked asset directory: every reference resolves and every hand-off
+/// names another agent by a valid tool name (the loader's checks), and the
+/// routing agent exists.
 #[derive(Debug, Clone)]
 pub struct Catalog {
     assets: Assets,
@@ -34,12 +27,6 @@ pub enum CatalogError {
         name: String,
         dir: PathBuf,
         known: String,
-    },
-    #[error("{}: field `{field}`: {message}", file.display())]
-    Invalid {
-        file: PathBuf,
-        field: String,
-        message: String,
     },
 }
 
@@ -70,26 +57,6 @@ impl Catalog {
                     .join(", "),
             });
         }
-        for agent in &assets.agents {
-            for (index, target) in agent.handoffs.iter().enumerate() {
-                let name = handoff_tool_name(target);
-                let valid = name.len() <= MAX_FUNCTION_NAME
-                    && name
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-                if !valid {
-                    return Err(CatalogError::Invalid {
-                        file: agent.file.clone(),
-                        field: format!("handoffs[{index}]"),
-                        message: format!(
-                            "'{name}' is not a valid tool name: the agent's name may hold only \
-                             letters, digits, '_' and '-', at most {} characters",
-                            MAX_FUNCTION_NAME - HANDOFF_PREFIX.len()
-                        ),
-                    });
-                }
-            }
-        }
         Ok(Self {
             assets,
             routing_agent: routing_agent.to_owned(),
@@ -117,7 +84,7 @@ impl Catalog {
     }
 
     pub fn agent(&self, name: &str) -> Option<&AgentAsset> {
-        self.assets.agents.iter().find(|agent| agent.name == name)
+        self.assets.agent(name)
     }
 
     pub fn agents(&self) -> impl Iterator<Item = &AgentAsset> {
@@ -125,8 +92,8 @@ impl Catalog {
     }
 
     /// The MCP server (`toolgroups/*.yaml`) named `name`.
-    pub fn mcp_server(&self, name: &str) -> Option<&ToolgroupAsset> {
-        self.assets.toolgroups.iter().find(|group| group.name == name)
+    pub fn mcp_server(&self, name: &str) -> Option<&McpServerAsset> {
+        self.assets.mcp_server(name)
     }
 
     /// The prompt of `agent` on `model` (`prompts/<agent>-<model>.txt`,
@@ -149,15 +116,10 @@ impl Catalog {
     /// The agent a `transfer_to_<agent>` call of `from` names, when `from`
     /// may hand over to it.
     pub fn handoff_target<'a>(&self, from: &'a AgentAsset, function: &str) -> Option<&'a str> {
-        let target = function.strip_prefix(HANDOFF_PREFIX)?;
+        let target = function.strip_prefix(HANDOFF_TOOL_PREFIX)?;
         from.handoffs
             .iter()
             .find(|name| name.as_str() == target)
             .map(String::as_str)
     }
-}
-
-/// `transfer_to_<agent>`.
-pub fn handoff_tool_name(agent: &str) -> String {
-    format!("{HANDOFF_PREFIX}{agent}")
 }

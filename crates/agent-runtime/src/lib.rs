@@ -23,7 +23,7 @@ mod tools;
 mod turn;
 mod watch;
 
-pub use catalog::{Catalog, CatalogError, HANDOFF_PREFIX};
+pub use catalog::{Catalog, CatalogError};
 pub use chain::Chains;
 pub use error::TurnError;
 pub use turn::{

@@ -10,7 +10,7 @@ use serde_json::json;
 use shared_clients::llamastack::Tool;
 
 use crate::IDENTITY_HEADER;
-use crate::catalog::{Catalog, handoff_tool_name};
+use crate::catalog::Catalog;
 
 /// The headers every MCP request of the turn carries: who is asking, and
 /// the MCP servers' bearer token.
@@ -53,30 +53,18 @@ pub(crate) fn tools(
     tools
 }
 
-/// One `transfer_to_<agent>` function per hand-off of `agent`.
+/// One `transfer_to_<agent>` function per hand-off of `agent`: no
+/// arguments; the description (required by LlamaStack 0.2.18) says what the
+/// target agent does.
 pub(crate) fn handoff_tools(catalog: &Catalog, agent: &AgentAsset) -> Vec<Tool> {
-    agent
-        .handoffs
-        .iter()
-        .map(|target| handoff_tool(catalog, target))
+    catalog
+        .assets()
+        .handoff_tools(agent)
+        .into_iter()
+        .map(|tool| Tool::Function {
+            name: tool.name,
+            description: tool.description,
+            parameters: json!({"type": "object", "properties": {}, "additionalProperties": false}),
+        })
         .collect()
-}
-
-/// `transfer_to_<target>`: no arguments; its description (required by
-/// LlamaStack 0.2.18) says what the target agent does.
-fn handoff_tool(catalog: &Catalog, target: &str) -> Tool {
-    let about = catalog
-        .agent(target)
-        .and_then(|agent| agent.description.as_deref())
-        .map(str::trim)
-        .filter(|text| !text.is_empty())
-        .unwrap_or("another agent of the IT self-service assistant");
-    Tool::Function {
-        name: handoff_tool_name(target),
-        description: format!(
-            "Hand the conversation over to the {target} agent ({about}). Call it when the \
-             user's request is for that agent; the user's message goes to it."
-        ),
-        parameters: json!({"type": "object", "properties": {}, "additionalProperties": false}),
-    }
 }

@@ -130,19 +130,11 @@ impl Progress {
             self.usage.output_tokens += usage.output_tokens;
             self.usage.total_tokens += usage.total_tokens;
         }
-        for item in &response.output {
-            let (server, name) = match item {
-                OutputItem::McpCall {
-                    server_label, name, ..
-                } => (Some(server_label.clone()), name.clone()),
-                OutputItem::FileSearchCall { .. } => (None, "file_search".to_owned()),
-                OutputItem::FunctionCall { name, .. } => (None, name.clone()),
-                _ => continue,
-            };
+        for call in response.tool_calls() {
             self.tool_calls.push(ToolCallRecord {
                 agent: agent.to_owned(),
-                server,
-                name,
+                server: call.server_label,
+                name: call.name,
             });
         }
     }
@@ -236,7 +228,7 @@ impl Runtime {
                 Err(error) => break Err(error),
             };
             let call = response.output.iter().find_map(|item| match item {
-                OutputItem::FunctionCall { call_id, name, .. } => Some((call_id, name)),
+                OutputItem::FunctionCall(call) => Some((&call.call_id, &call.name)),
                 _ => None,
             });
             let text = response.output_text();

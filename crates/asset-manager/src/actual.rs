@@ -78,8 +78,8 @@ pub fn server_facts(models: &[Model]) -> ServerFacts {
             .iter()
             .find(|model| model.is_embedding())
             .map(|model| EmbeddingModel {
-                id: model.identifier.clone(),
-                dimension: model.embedding_dimension(),
+                id: model.id.clone(),
+                dimension: model.embedding_dimension,
             }),
     }
 }
@@ -115,7 +115,7 @@ async fn read_legacy(client: &LlamaStackClient) -> Result<Legacy, LlamaStackErro
         agents: agents
             .into_iter()
             .map(|agent| LegacyObject {
-                name: agent.name().unwrap_or(&agent.agent_id).to_owned(),
+                name: agent.name.clone().unwrap_or_else(|| agent.agent_id.clone()),
                 id: agent.agent_id,
             })
             .collect(),

@@ -4,7 +4,6 @@
 use std::sync::LazyLock;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, FromQueryResult, Statement};
-use serde_json::Value;
 use shared_db::entities::{request_logs, request_sessions};
 
 use crate::store::{RequestLog, Session};
