@@ -29,7 +29,11 @@ fn user_texts(input: &[InputItem]) -> Vec<String> {
 async fn execute(app: &common::TestApp, sql: &str, values: Vec<sea_orm::Value>) {
     app.state
         .db
-        .execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, values))
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            values,
+        ))
         .await
         .unwrap();
 }
@@ -166,8 +170,28 @@ async fn hand_offs_are_bounded_per_request() {
 }
 
 #[tokio::test]
-async fn the_answer_records_its_token_usage_and_tool_calls() {
+async fn the_answer_records_its_token_usage_and_the_tools_that_ran() {
     let app = start().await;
+    let laptop = test_support::agent_assets::TestAgent::new("laptop-refresh")
+        .hands_off_to(&["routing-agent"])
+        .with_mcp_servers(&["snow"]);
+    let assets = &app.assets;
+    assets.write_mcp_server("snow", "http://127.0.0.1:9/mcp");
+    assets.write_agent(&laptop);
+    let reloaded = agent_runtime::reload(&app.state.runtime, assets.path()).await;
+    assert!(
+        matches!(reloaded, agent_runtime::Reloaded::Replaced { .. }),
+        "{reloaded:?}"
+    );
+    app.fake.set_agent_responder("laptop-refresh", |_| {
+        test_support::fake_llamastack::Scripted::McpCall {
+            server_label: "snow".into(),
+            name: "open_laptop_refresh_ticket".into(),
+            arguments: serde_json::json!({}),
+            output: "Ticket Number: REQ0010001".into(),
+            text: "Your ticket is REQ0010001.".into(),
+        }
+    });
 
     let (status, body) = app.send("alice", "I need a new laptop").await;
 
@@ -180,9 +204,34 @@ async fn the_answer_records_its_token_usage_and_tool_calls() {
         usage["total_tokens"].as_u64(),
         Some(usage["input_tokens"].as_u64().unwrap() + usage["output_tokens"].as_u64().unwrap())
     );
-    assert_eq!(usage["calls"], 3, "routing, laptop-refresh, the transfer answered");
+    assert_eq!(
+        usage["calls"], 3,
+        "routing, laptop-refresh, the transfer answered"
+    );
     let tools: Vec<&Value> = metadata["tool_calls"].as_array().unwrap().iter().collect();
     assert_eq!(tools.len(), 1, "{metadata}");
-    assert_eq!(tools[0]["agent"], "routing-agent");
-    assert_eq!(tools[0]["name"], "transfer_to_laptop-refresh");
+    assert_eq!(tools[0]["agent"], "laptop-refresh");
+    assert_eq!(tools[0]["server"], "snow");
+    assert_eq!(tools[0]["name"], "open_laptop_refresh_ticket");
+    let sent = app.fake.responses_received();
+    let laptop_call = sent
+        .iter()
+        .find(|call| call.instructions.as_deref() == Some("You are the laptop-refresh."))
+        .unwrap();
+    let headers = laptop_call
+        .tools
+        .iter()
+        .find_map(|tool| match tool {
+            shared_clients::llamastack::Tool::Mcp {
+                headers,
+                server_label,
+                ..
+            } if server_label == "snow" => Some(headers.clone()),
+            _ => None,
+        })
+        .expect("the snow MCP server is offered");
+    assert_eq!(
+        headers.get("AUTHORITATIVE_USER_ID").map(String::as_str),
+        Some("alice")
+    );
 }

@@ -74,7 +74,11 @@ async fn a_transfer_call_hands_the_session_over_and_the_next_message_goes_straig
     assert_eq!(second["session_id"], session_id);
     assert_eq!(second["response"]["agent_id"], "laptop-refresh");
     let calls = app.fake.responses_received();
-    assert_eq!(calls.len(), 1, "the second message must not reach the routing agent: {calls:#?}");
+    assert_eq!(
+        calls.len(),
+        1,
+        "the second message must not reach the routing agent: {calls:#?}"
+    );
     assert_eq!(
         calls[0].instructions.as_deref(),
         Some("You are the laptop-refresh.")
@@ -158,8 +162,10 @@ async fn a_changed_prompt_is_sent_from_the_next_turn_without_a_restart() {
     let (status, _) = app.send("alice", "hello").await;
     assert_eq!(status, 200);
 
-    app.assets
-        .write("prompts/routing-agent.txt", "You are the routing-agent. Be brief.");
+    app.assets.write(
+        "prompts/routing-agent.txt",
+        "You are the routing-agent. Be brief.",
+    );
     agent_service_reload(&app).await;
     app.fake.clear_requests();
     let (status, body) = app.send("alice", "hello again").await;
