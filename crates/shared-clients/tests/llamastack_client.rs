@@ -1,31 +1,20 @@
-//! The LlamaStack client against scripted HTTP answers (wiremock): retry
-//! policy, error context, authentication and the turn event stream.
+//! The LlamaStack client's HTTP core against scripted answers (wiremock):
+//! retry policy, error context, authentication, bounded reads, files and
+//! vector stores under the API base, and the legacy listings of 0.2.18.
+
+mod common;
 
 use std::time::Duration;
 
+use common::{client_for, client_of};
 use secrecy::SecretString;
 use serde_json::json;
-use shared_clients::llamastack::{LlamaStackClient, LlamaStackConfig, LlamaStackError};
-use wiremock::matchers::{header, method, path};
+use shared_clients::llamastack::{
+    ApiBase, AttachFile, JsonObject, LlamaStackClient, LlamaStackConfig, LlamaStackError,
+    ResponsesFailure,
+};
+use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-fn client_for(server: &MockServer) -> LlamaStackClient {
-    let config = LlamaStackConfig::for_url(&server.uri())
-        .expect("mock URL")
-        .with_retries(3, Duration::from_millis(5))
-        .with_timeout(Duration::from_secs(5));
-    LlamaStackClient::new(config).expect("client")
-}
-
-fn sse(events: &[serde_json::Value]) -> ResponseTemplate {
-    let body: String = events
-        .iter()
-        .map(|event| format!("data: {event}\n\n"))
-        .collect();
-    ResponseTemplate::new(200)
-        .insert_header("content-type", "text/event-stream")
-        .set_body_string(body)
-}
 
 #[tokio::test]
 async fn a_5xx_is_retried_until_it_succeeds() {
@@ -43,11 +32,11 @@ async fn a_5xx_is_retried_until_it_succeeds() {
         ]})))
         .mount(&server)
         .await;
-    let models = client_for(&server)
+    let models = client_for(&server, ApiBase::current())
         .list_models()
         .await
         .expect("third attempt succeeds");
-    assert_eq!(models[0].identifier, "vllm/llama");
+    assert_eq!(models[0].id, "vllm/llama");
     assert_eq!(server.received_requests().await.expect("recorded").len(), 3);
 }
 
@@ -55,24 +44,29 @@ async fn a_5xx_is_retried_until_it_succeeds() {
 async fn a_4xx_is_not_retried_and_names_method_path_status_and_body() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .and(path("/v1/agents"))
+        .and(path("/v1/vector_stores"))
         .respond_with(ResponseTemplate::new(400).set_body_string(format!(
-            "{{\"detail\":\"Invalid value: model not found\"}}{}",
+            "{{\"detail\":\"Invalid value: embedding model not found\"}}{}",
             "x".repeat(1000)
         )))
         .mount(&server)
         .await;
-    let config =
-        serde_json::from_value(json!({"model": "m", "instructions": "i"})).expect("config");
-    let error = client_for(&server)
-        .create_agent(&config)
+    let request = shared_clients::llamastack::CreateVectorStore {
+        name: "kb".into(),
+        metadata: JsonObject::new(),
+        embedding_model: Some("nope".into()),
+        embedding_dimension: None,
+        provider_id: None,
+    };
+    let error = client_for(&server, ApiBase::current())
+        .create_vector_store(&request)
         .await
         .expect_err("400 is an error");
     assert_eq!(server.received_requests().await.expect("recorded").len(), 1);
     let message = error.to_string();
-    assert!(message.contains("POST /v1/agents"), "{message}");
+    assert!(message.contains("POST /v1/vector_stores"), "{message}");
     assert!(message.contains("400"), "{message}");
-    assert!(message.contains("model not found"), "{message}");
+    assert!(message.contains("embedding model not found"), "{message}");
     assert!(message.len() < 400, "body is cut: {message}");
 }
 
@@ -80,12 +74,12 @@ async fn a_4xx_is_not_retried_and_names_method_path_status_and_body() {
 async fn persistent_5xx_fails_after_the_configured_retries() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
-        .and(path("/v1/toolgroups"))
+        .and(path("/v1/providers"))
         .respond_with(ResponseTemplate::new(500).set_body_string("boom"))
         .mount(&server)
         .await;
-    let error = client_for(&server)
-        .list_toolgroups()
+    let error = client_of(&server.uri())
+        .list_providers()
         .await
         .expect_err("always 500");
     assert_eq!(error.status(), Some(500));
@@ -94,10 +88,7 @@ async fn persistent_5xx_fails_after_the_configured_retries() {
 
 #[tokio::test]
 async fn a_refused_connection_is_retried_then_reported_as_unavailable() {
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        listener.local_addr().expect("addr").port()
-    };
+    let port = common::free_port();
     let config = LlamaStackConfig::for_url(&format!("http://127.0.0.1:{port}"))
         .expect("url")
         .with_retries(2, Duration::from_millis(5));
@@ -137,97 +128,23 @@ async fn the_api_key_is_sent_as_a_bearer_token() {
 }
 
 #[tokio::test]
-async fn a_streamed_turn_returns_the_text_of_turn_complete() {
+async fn an_endless_error_body_is_read_only_in_part() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/agents/a1/session/s1/turn"))
-        .respond_with(sse(&[
-            json!({"event": {"payload": {"event_type": "turn_start", "turn_id": "t1"}}}),
-            json!({"event": {"payload": {"event_type": "step_progress", "step_type": "inference", "delta": {"type": "text", "text": "ROUTE"}}}}),
-            json!({"event": {"payload": {"event_type": "turn_complete", "turn": {
-                "turn_id": "t1",
-                "output_message": {"role": "assistant", "content": "ROUTE_TO: laptop-refresh", "stop_reason": "end_of_turn"}
-            }}}}),
-        ]))
-        .mount(&server)
-        .await;
-    let answer = client_for(&server)
-        .run_turn("a1", "s1", "my laptop is old")
-        .await
-        .expect("complete turn");
-    assert_eq!(answer.content, "ROUTE_TO: laptop-refresh");
-    let request = &server.received_requests().await.expect("recorded")[0];
-    let body: serde_json::Value = serde_json::from_slice(&request.body).expect("json body");
-    assert_eq!(
-        body,
-        json!({"messages": [{"role": "user", "content": "my laptop is old"}], "stream": true})
-    );
-}
-
-#[tokio::test]
-async fn an_error_event_with_http_200_fails_the_turn() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/agents/a1/session/s1/turn"))
-        .respond_with(sse(&[
-            json!({"error": {"message": "400: model does not support tools"}}),
-        ]))
-        .mount(&server)
-        .await;
-    let error = client_for(&server)
-        .run_turn("a1", "s1", "hi")
-        .await
-        .expect_err("in-stream error");
-    assert!(
-        matches!(&error, LlamaStackError::TurnFailed { message, .. } if message.contains("does not support tools")),
-        "{error}"
-    );
-}
-
-#[tokio::test]
-async fn a_stream_without_turn_complete_is_an_incomplete_turn() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/agents/a1/session/s1/turn"))
-        .respond_with(sse(&[
-            json!({"event": {"payload": {"event_type": "step_start", "step_type": "inference", "step_id": "x"}}}),
-        ]))
-        .mount(&server)
-        .await;
-    let error = client_for(&server)
-        .run_turn("a1", "s1", "hi")
-        .await
-        .expect_err("no turn_complete");
-    assert!(
-        matches!(error, LlamaStackError::TurnIncomplete { .. }),
-        "{error}"
-    );
-}
-
-#[tokio::test]
-async fn the_newest_agent_of_a_name_is_found() {
-    let server = MockServer::start().await;
-    let agent = |id: &str, created: &str| {
-        json!({"agent_id": id, "created_at": created,
-               "agent_config": {"name": "routing-agent", "model": "m", "instructions": "i"}})
-    };
     Mock::given(method("GET"))
-        .and(path("/v1/agents"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [
-            agent("newer", "2025-09-02T00:00:00Z"),
-            agent("older", "2025-09-01T00:00:00Z"),
-        ], "has_more": false})))
+        .and(path("/v1/providers"))
+        .respond_with(ResponseTemplate::new(400).set_body_string("e".repeat(8 * 1024 * 1024)))
         .mount(&server)
         .await;
-    let id = client_for(&server)
-        .find_agent_id("routing-agent")
+    let error = client_of(&server.uri())
+        .list_providers()
         .await
-        .expect("listed");
-    assert_eq!(id.as_deref(), Some("newer"));
+        .expect_err("400");
+    assert_eq!(error.status(), Some(400));
+    assert!(error.to_string().len() < 400);
 }
 
 #[tokio::test]
-async fn files_are_uploaded_as_multipart_with_their_purpose() {
+async fn files_are_uploaded_as_multipart_under_the_api_base() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/openai/v1/files"))
@@ -236,7 +153,7 @@ async fn files_are_uploaded_as_multipart_with_their_purpose() {
         })))
         .mount(&server)
         .await;
-    let file = client_for(&server)
+    let file = client_for(&server, ApiBase::legacy())
         .upload_file("a.txt", b"hello", "assistants")
         .await
         .expect("uploaded");
@@ -258,11 +175,110 @@ async fn files_are_uploaded_as_multipart_with_their_purpose() {
 }
 
 #[tokio::test]
-async fn wait_until_ready_gives_up_after_its_timeout() {
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        listener.local_addr().expect("addr").port()
+async fn vector_store_files_are_listed_page_by_page() {
+    let server = MockServer::start().await;
+    let file = |id: &str| json!({"id": id, "object": "vector_store.file", "attributes": {"document_id": id}, "status": "completed"});
+    Mock::given(method("GET"))
+        .and(path("/v1/vector_stores/vs_1/files"))
+        .and(query_param("after", "f2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "object": "list", "data": [file("f3")], "has_more": false, "last_id": "f3"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/vector_stores/vs_1/files"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "object": "list", "data": [file("f1"), file("f2")], "has_more": true, "last_id": "f2"})))
+        .mount(&server)
+        .await;
+    let files = client_for(&server, ApiBase::current())
+        .list_vector_store_files("vs_1")
+        .await
+        .expect("listed");
+    let ids: Vec<&str> = files.iter().map(|file| file.id.as_str()).collect();
+    assert_eq!(ids, ["f1", "f2", "f3"]);
+    assert_eq!(files[2].attributes["document_id"], json!("f3"));
+}
+
+#[tokio::test]
+async fn attaching_to_a_missing_vector_store_is_told_apart() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/openai/v1/vector_stores/vs_gone/files"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "detail": "Invalid value: Vector_db 'vs_gone' not found"})))
+        .mount(&server)
+        .await;
+    let request = AttachFile {
+        file_id: "file-1".into(),
+        attributes: JsonObject::new(),
     };
+    let error = client_for(&server, ApiBase::legacy())
+        .attach_file("vs_gone", &request)
+        .await
+        .expect_err("400");
+    assert_eq!(
+        error.responses_failure(),
+        ResponsesFailure::UnknownVectorStore
+    );
+}
+
+#[tokio::test]
+async fn the_legacy_listings_read_0_2_18_and_are_empty_where_the_routes_are_gone() {
+    let legacy = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/agents"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [
+            {"agent_id": "a1", "created_at": "2025-09-01T10:00:00Z",
+             "agent_config": {"name": "routing-agent", "model": "m", "instructions": "i", "toolgroups": ["mcp::snow"]}},
+            {"agent_id": "a2", "agent_config": {"model": "m", "instructions": "i"}}
+        ], "has_more": false})))
+        .mount(&legacy)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/toolgroups"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [
+            {"identifier": "mcp::snow", "provider_id": "model-context-protocol", "mcp_endpoint": {"uri": "http://snow/mcp"}, "args": null}
+        ]})))
+        .mount(&legacy)
+        .await;
+    let client = client_of(&legacy.uri());
+    let agents = client.list_agents().await.expect("listed");
+    assert_eq!(agents[0].agent_id, "a1");
+    assert_eq!(agents[0].name.as_deref(), Some("routing-agent"));
+    assert_eq!(agents[1].name, None);
+    let groups = client.list_toolgroups().await.expect("listed");
+    assert_eq!(
+        groups[0].mcp_endpoint.as_ref().map(|e| e.uri.as_str()),
+        Some("http://snow/mcp")
+    );
+
+    let current = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"detail": "Not Found"})))
+        .mount(&current)
+        .await;
+    let client = client_of(&current.uri());
+    assert!(client.list_agents().await.expect("404 is none").is_empty());
+    assert!(
+        client
+            .list_toolgroups()
+            .await
+            .expect("404 is none")
+            .is_empty()
+    );
+    assert!(
+        client
+            .list_vector_dbs()
+            .await
+            .expect("404 is none")
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn wait_until_ready_gives_up_after_its_timeout() {
+    let port = common::free_port();
     let config = LlamaStackConfig::for_url(&format!("http://127.0.0.1:{port}")).expect("url");
     let started = std::time::Instant::now();
     let error = LlamaStackClient::new(config)
@@ -275,4 +291,23 @@ async fn wait_until_ready_gives_up_after_its_timeout() {
         "{error}"
     );
     assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn health_is_ok_only_when_the_server_says_so() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/health"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"status": "OK"})))
+        .mount(&server)
+        .await;
+    client_of(&server.uri()).health().await.expect("healthy");
+    let sick = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/health"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"status": "Error"})))
+        .mount(&sick)
+        .await;
+    let error = client_of(&sick.uri()).health().await.expect_err("not OK");
+    assert!(error.to_string().contains("health status Error"), "{error}");
 }

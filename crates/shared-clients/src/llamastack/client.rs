@@ -1,5 +1,6 @@
 //! The HTTP core of the LlamaStack client: URLs, authentication, retries
-//! with backoff, and turning answers into values or [`LlamaStackError`]s.
+//! with backoff, bounded reads, and turning answers into values or
+//! [`LlamaStackError`]s.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,20 +11,27 @@ use reqwest::{Method, Response, Url};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tokio::sync::OnceCell;
 
+use super::base::ApiBase;
 use super::config::LlamaStackConfig;
 use super::error::{LlamaStackError, snippet};
 
-/// A typed client for the LlamaStack 0.2.18 API subset of `docs/llamastack.md`.
-/// Cheap to clone (one connection pool shared by all clones).
+/// The most of an error answer's body that is read (its start is kept).
+pub(crate) const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
+/// The most of a JSON answer that is read.
+pub(crate) const MAX_JSON_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+/// A typed client for the LlamaStack API subset of `docs/llamastack.md`:
+/// the Responses API, files and vector stores, models, and the legacy
+/// listings of 0.2.18. Cheap to clone: one connection pool and one
+/// discovered API base shared by all clones.
 #[derive(Clone)]
 pub struct LlamaStackClient {
-    http: reqwest::Client,
+    pub(crate) http: reqwest::Client,
     config: Arc<LlamaStackConfig>,
+    discovered: Arc<OnceCell<ApiBase>>,
 }
-
-/// Extra headers of one request (name, value).
-pub(crate) type Headers = [(&'static str, reqwest::header::HeaderValue)];
 
 /// What a request carries; rebuilt for every attempt.
 pub(crate) enum Body<'a> {
@@ -44,7 +52,7 @@ pub(crate) enum Body<'a> {
 pub(crate) struct ApiPath(Vec<String>);
 
 impl ApiPath {
-    /// A fixed path such as `/v1/agents`.
+    /// A fixed path such as `/v1/models`.
     pub(crate) fn new(fixed: &str) -> Self {
         Self(
             fixed
@@ -82,6 +90,9 @@ impl From<&ApiPath> for ApiPath {
 
 impl std::fmt::Display for ApiPath {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.is_empty() {
+            return f.write_str("/");
+        }
         for part in &self.0 {
             write!(f, "/{part}")?;
         }
@@ -117,6 +128,7 @@ impl LlamaStackClient {
         Ok(Self {
             http,
             config: Arc::new(config),
+            discovered: Arc::new(OnceCell::new()),
         })
     }
 
@@ -127,6 +139,15 @@ impl LlamaStackClient {
 
     pub fn config(&self) -> &LlamaStackConfig {
         &self.config
+    }
+
+    pub(crate) fn discovered_base(&self) -> &OnceCell<ApiBase> {
+        &self.discovered
+    }
+
+    /// `GET /v1/health` within the configured timeout, no retries.
+    pub async fn health(&self) -> Result<(), LlamaStackError> {
+        self.ping(self.config.timeout).await
     }
 
     /// One `GET /v1/health`, no retries, at most `timeout`: for readiness probes.
@@ -200,6 +221,43 @@ impl LlamaStackClient {
         url
     }
 
+    /// One attempt: the answer when its status is a success, else the error
+    /// it makes (its body read, bounded).
+    pub(crate) async fn attempt(
+        &self,
+        method: &Method,
+        url: &Url,
+        path: &str,
+        body: &Body<'_>,
+    ) -> Result<Response, LlamaStackError> {
+        let request = self.http.request(method.clone(), url.clone());
+        let request = match body {
+            Body::Empty => request,
+            Body::Json(bytes) => request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(bytes.clone()),
+            Body::File {
+                filename,
+                content,
+                purpose,
+            } => {
+                let part = reqwest::multipart::Part::bytes(content.to_vec())
+                    .file_name(filename.to_string())
+                    .mime_str("text/plain")
+                    .map_err(|error| connect_error(method, path, &error))?;
+                let form = reqwest::multipart::Form::new()
+                    .text("purpose", purpose.to_string())
+                    .part("file", part);
+                request.multipart(form)
+            }
+        };
+        let response = request
+            .send()
+            .await
+            .map_err(|error| connect_error(method, path, &error))?;
+        check(method, path, response).await
+    }
+
     /// Sends a request, retrying connection errors and 5xx answers with
     /// exponential backoff; a 4xx is returned at once.
     pub(crate) async fn send(
@@ -209,54 +267,10 @@ impl LlamaStackClient {
         query: &[(&str, &str)],
         body: Body<'_>,
     ) -> Result<Response, LlamaStackError> {
-        self.send_with(method, path, query, body, &[]).await
-    }
-
-    /// [`send`](Self::send) with extra headers.
-    pub(crate) async fn send_with(
-        &self,
-        method: Method,
-        path: impl Into<ApiPath>,
-        query: &[(&str, &str)],
-        body: Body<'_>,
-        headers: &Headers,
-    ) -> Result<Response, LlamaStackError> {
         let api_path = path.into();
         let url = self.url(&api_path, query);
         let path = api_path.to_string();
-        let path = path.as_str();
-        let attempt = || async {
-            let mut request = self.http.request(method.clone(), url.clone());
-            for (name, value) in headers {
-                request = request.header(*name, value.clone());
-            }
-            request = match &body {
-                Body::Empty => request,
-                Body::Json(bytes) => request
-                    .header(reqwest::header::CONTENT_TYPE, "application/json")
-                    .body(bytes.clone()),
-                Body::File {
-                    filename,
-                    content,
-                    purpose,
-                } => {
-                    let part = reqwest::multipart::Part::bytes(content.to_vec())
-                        .file_name(filename.to_string())
-                        .mime_str("text/plain")
-                        .map_err(|error| connect_error(&method, path, &error))?;
-                    let form = reqwest::multipart::Form::new()
-                        .text("purpose", purpose.to_string())
-                        .part("file", part);
-                    request.multipart(form)
-                }
-            };
-            let response = request
-                .send()
-                .await
-                .map_err(|error| connect_error(&method, path, &error))?;
-            check(&method, path, response).await
-        };
-        attempt
+        (|| self.attempt(&method, &url, &path, &body))
             .retry(self.backoff())
             .when(LlamaStackError::is_retryable)
             .notify(|error, pause| {
@@ -265,7 +279,7 @@ impl LlamaStackClient {
             .await
     }
 
-    fn backoff(&self) -> ExponentialBuilder {
+    pub(crate) fn backoff(&self) -> ExponentialBuilder {
         ExponentialBuilder::default()
             .with_min_delay(self.config.min_backoff)
             .with_max_delay(self.config.max_backoff)
@@ -273,14 +287,8 @@ impl LlamaStackClient {
             .with_jitter()
     }
 
-    pub(crate) async fn get<T: DeserializeOwned>(
-        &self,
-        path: impl Into<ApiPath>,
-    ) -> Result<T, LlamaStackError> {
-        self.get_with(path, &[]).await
-    }
-
-    pub(crate) async fn get_with<T: DeserializeOwned>(
+    /// GET with retries, the answer read as JSON.
+    pub(crate) async fn get_json<T: DeserializeOwned>(
         &self,
         path: impl Into<ApiPath>,
         query: &[(&str, &str)],
@@ -290,47 +298,31 @@ impl LlamaStackClient {
         read_json(&Method::GET, &path.to_string(), response).await
     }
 
+    /// One GET, no retries, the answer read as JSON.
+    pub(crate) async fn get_json_once<T: DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<T, LlamaStackError> {
+        let api_path = ApiPath::new(path);
+        let url = self.url(&api_path, &[]);
+        let path = api_path.to_string();
+        let response = self
+            .attempt(&Method::GET, &url, &path, &Body::Empty)
+            .await?;
+        read_json(&Method::GET, &path, response).await
+    }
+
     pub(crate) async fn post<B: Serialize, T: DeserializeOwned>(
         &self,
         path: impl Into<ApiPath>,
         body: &B,
     ) -> Result<T, LlamaStackError> {
         let path = path.into();
-        let response = self.post_raw(&path, body).await?;
+        let bytes = json_bytes(&path.to_string(), body)?;
+        let response = self
+            .send(Method::POST, &path, &[], Body::Json(bytes))
+            .await?;
         read_json(&Method::POST, &path.to_string(), response).await
-    }
-
-    /// POST whose answer body is not needed (LlamaStack answers `null`).
-    pub(crate) async fn post_ignoring_answer<B: Serialize>(
-        &self,
-        path: impl Into<ApiPath>,
-        body: &B,
-    ) -> Result<(), LlamaStackError> {
-        self.post_raw(path, body).await.map(drop)
-    }
-
-    pub(crate) async fn post_raw<B: Serialize>(
-        &self,
-        path: impl Into<ApiPath>,
-        body: &B,
-    ) -> Result<Response, LlamaStackError> {
-        self.post_raw_with(path, body, &[]).await
-    }
-
-    pub(crate) async fn post_raw_with<B: Serialize>(
-        &self,
-        path: impl Into<ApiPath>,
-        body: &B,
-        headers: &Headers,
-    ) -> Result<Response, LlamaStackError> {
-        let path = path.into();
-        let bytes = serde_json::to_vec(body).map_err(|error| LlamaStackError::Decode {
-            method: "POST".into(),
-            path: path.to_string(),
-            reason: format!("request body: {error}"),
-        })?;
-        self.send_with(Method::POST, path, &[], Body::Json(bytes), headers)
-            .await
     }
 
     pub(crate) async fn delete(&self, path: impl Into<ApiPath>) -> Result<(), LlamaStackError> {
@@ -338,6 +330,15 @@ impl LlamaStackClient {
             .await
             .map(drop)
     }
+}
+
+/// `body` as JSON bytes, or the error naming the request.
+pub(crate) fn json_bytes<B: Serialize>(path: &str, body: &B) -> Result<Vec<u8>, LlamaStackError> {
+    serde_json::to_vec(body).map_err(|error| LlamaStackError::Decode {
+        method: "POST".into(),
+        path: path.to_owned(),
+        reason: format!("request body: {error}"),
+    })
 }
 
 async fn check(
@@ -349,7 +350,7 @@ async fn check(
     if status.is_success() {
         return Ok(response);
     }
-    let body = response.text().await.unwrap_or_default();
+    let body = read_error_body(response).await;
     Err(LlamaStackError::Status {
         method: method.to_string(),
         path: path.to_owned(),
@@ -358,15 +359,60 @@ async fn check(
     })
 }
 
+/// The start of an error answer's body (at most [`MAX_ERROR_BODY_BYTES`]),
+/// as text; whatever could be read when reading fails.
+pub(crate) async fn read_error_body(response: Response) -> String {
+    let bytes = match read_bounded(response, MAX_ERROR_BODY_BYTES).await {
+        Ok(Bounded::Whole(bytes) | Bounded::Cut(bytes)) => bytes,
+        Err(_) => Vec::new(),
+    };
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// A body read up to a limit.
+pub(crate) enum Bounded {
+    /// The whole body.
+    Whole(Vec<u8>),
+    /// The first `limit` bytes; the body was longer.
+    Cut(Vec<u8>),
+}
+
+/// Reads at most `limit` bytes of `response`'s body, chunk by chunk: a
+/// hostile or broken server cannot make us hold more.
+pub(crate) async fn read_bounded(
+    mut response: Response,
+    limit: usize,
+) -> Result<Bounded, reqwest::Error> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = limit - bytes.len();
+        if chunk.len() > room {
+            bytes.extend_from_slice(&chunk[..room]);
+            return Ok(Bounded::Cut(bytes));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Bounded::Whole(bytes))
+}
+
 pub(crate) async fn read_json<T: DeserializeOwned>(
     method: &Method,
     path: &str,
     response: Response,
 ) -> Result<T, LlamaStackError> {
-    let bytes = response
-        .bytes()
+    let bytes = match read_bounded(response, MAX_JSON_BODY_BYTES)
         .await
-        .map_err(|error| connect_error(method, path, &error))?;
+        .map_err(|error| connect_error(method, path, &error))?
+    {
+        Bounded::Whole(bytes) => bytes,
+        Bounded::Cut(_) => {
+            return Err(LlamaStackError::Decode {
+                method: method.to_string(),
+                path: path.to_owned(),
+                reason: format!("the answer is over {MAX_JSON_BODY_BYTES} bytes"),
+            });
+        }
+    };
     serde_json::from_slice(&bytes).map_err(|error| LlamaStackError::Decode {
         method: method.to_string(),
         path: path.to_owned(),
@@ -429,11 +475,8 @@ mod tests {
             "http://host:1/v1/vector-dbs/laptop%20refresh%2F2%3Fx"
         );
         assert_eq!(
-            ApiPath::new("/v1/agents")
-                .id("a/b")
-                .then("session")
-                .to_string(),
-            "/v1/agents/a/b/session"
+            ApiPath::new("/v1/agents").id("a/b").then("x").to_string(),
+            "/v1/agents/a/b/x"
         );
     }
 

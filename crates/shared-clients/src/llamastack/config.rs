@@ -11,6 +11,8 @@ use reqwest::Url;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use super::base::ApiBase;
+
 /// LlamaStack's port when only a host is given (`LLAMASTACK_SERVICE_HOST`).
 pub const DEFAULT_PORT: u16 = 8321;
 /// Per-request timeout unless configured (the asset `config.yaml` default).
@@ -26,6 +28,7 @@ struct RawConfig {
     llama_stack_api_key: Option<SecretString>,
     llama_stack_timeout: Option<f64>,
     llama_stack_retries: Option<u32>,
+    llama_stack_api_base: Option<String>,
 }
 
 /// Settings of a [`crate::llamastack::LlamaStackClient`].
@@ -42,6 +45,9 @@ pub struct LlamaStackConfig {
     /// First pause between attempts; it doubles up to `max_backoff`.
     pub min_backoff: Duration,
     pub max_backoff: Duration,
+    /// Where the OpenAI-compatible API lives (`LLAMA_STACK_API_BASE`);
+    /// `None`: ask the server ([`LlamaStackClient::api_base`](super::LlamaStackClient::api_base)).
+    pub api_base: Option<ApiBase>,
 }
 
 impl LlamaStackConfig {
@@ -67,8 +73,14 @@ impl LlamaStackConfig {
                 .map_err(|why| problems.push(format!("LLAMA_STACK_TIMEOUT: {why}"))),
             None => Ok(DEFAULT_TIMEOUT),
         };
+        let api_base = match raw.llama_stack_api_base.as_deref().map(str::trim) {
+            Some(text) if !text.is_empty() => ApiBase::parse(text)
+                .map(Some)
+                .map_err(|why| problems.push(format!("LLAMA_STACK_API_BASE: {why}"))),
+            _ => Ok(None),
+        };
         ConfigError::check(problems)?;
-        let (Ok(base_url), Ok(timeout)) = (base_url, timeout) else {
+        let (Ok(base_url), Ok(timeout), Ok(api_base)) = (base_url, timeout, api_base) else {
             return Err(ConfigError::new("LLAMA_STACK_URL: invalid"));
         };
         let mut config = Self::new(base_url);
@@ -77,6 +89,7 @@ impl LlamaStackConfig {
             .filter(|key| !secrecy::ExposeSecret::expose_secret(key).is_empty());
         config.timeout = timeout;
         config.retries = raw.llama_stack_retries.unwrap_or(DEFAULT_RETRIES);
+        config.api_base = api_base;
         Ok(config)
     }
 
@@ -90,6 +103,7 @@ impl LlamaStackConfig {
             retries: DEFAULT_RETRIES,
             min_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(5),
+            api_base: None,
         }
     }
 
@@ -109,6 +123,12 @@ impl LlamaStackConfig {
         self.retries = retries;
         self.min_backoff = min_backoff;
         self.max_backoff = self.max_backoff.max(min_backoff);
+        self
+    }
+
+    /// Use this API base instead of asking the server.
+    pub fn with_api_base(mut self, base: ApiBase) -> Self {
+        self.api_base = Some(base);
         self
     }
 
@@ -139,6 +159,7 @@ impl fmt::Debug for LlamaStackConfig {
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
             .field("timeout", &self.timeout)
             .field("retries", &self.retries)
+            .field("api_base", &self.api_base)
             .finish_non_exhaustive()
     }
 }
@@ -241,6 +262,27 @@ mod tests {
         .expect("valid");
         assert!(config.api_key.is_some());
         assert!(!format!("{config:?}").contains("sk-very-secret"));
+    }
+
+    #[test]
+    fn the_api_base_is_read_and_checked() {
+        let config = with_env(&[
+            ("LLAMA_STACK_URL", "http://vllm:8000/v1"),
+            ("LLAMA_STACK_API_BASE", "/"),
+        ])
+        .expect("valid");
+        assert_eq!(config.api_base, Some(ApiBase::root()));
+        let unset = with_env(&[("LLAMA_STACK_URL", "http://127.0.0.1:8321")]).expect("valid");
+        assert_eq!(unset.api_base, None);
+        let error = with_env(&[
+            ("LLAMA_STACK_URL", "http://127.0.0.1:8321"),
+            ("LLAMA_STACK_API_BASE", "v1"),
+        ])
+        .expect_err("relative");
+        assert!(
+            error.to_string().contains("LLAMA_STACK_API_BASE"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use app_support::{ConfigError, ExitStatus, HasExitStatus};
 
+use super::models::ModelResolutionError;
+use super::responses::{ResponsesFailure, classify_answer};
+
 /// How much of an error body is kept.
 pub(crate) const BODY_SNIPPET_CHARS: usize = 200;
 
@@ -39,13 +42,25 @@ pub enum LlamaStackError {
         reason: String,
     },
 
-    /// The turn's event stream reported an error (LlamaStack sends it with HTTP 200).
-    #[error("LlamaStack turn on agent {agent_id} failed: {message}")]
-    TurnFailed { agent_id: String, message: String },
+    /// A response failed: an HTTP error answer to `POST /responses`
+    /// (`status`), an error event in its stream, or a `response.failed` /
+    /// `response.incomplete` (`code` as the server gave it).
+    #[error("LlamaStack POST {path}: {}{message}", describe_failure(*status, code.as_deref()))]
+    ResponseFailed {
+        path: String,
+        status: Option<u16>,
+        code: Option<String>,
+        message: String,
+        failure: ResponsesFailure,
+    },
 
-    /// The event stream ended (or broke) before `turn_complete`.
-    #[error("LlamaStack turn on agent {agent_id} ended without an answer: {reason}")]
-    TurnIncomplete { agent_id: String, reason: String },
+    /// The stream of a response ended (or broke) before `response.completed`.
+    #[error("LlamaStack POST {path}: the stream ended before response.completed: {reason}")]
+    StreamEnded { path: String, reason: String },
+
+    /// A configured model name names no model the server serves.
+    #[error("LlamaStack: {0}")]
+    Model(#[from] ModelResolutionError),
 
     #[error("LlamaStack at {target} not ready after {}s: {reason}", waited.as_secs())]
     Unavailable {
@@ -69,20 +84,19 @@ impl LlamaStackError {
     pub fn status(&self) -> Option<u16> {
         match self {
             LlamaStackError::Status { status, .. } => Some(*status),
+            LlamaStackError::ResponseFailed { status, .. } => *status,
             _ => None,
         }
     }
 
-    /// The status LlamaStack reported: the answer's, or the one that
-    /// starts a turn's error event (`"400: Invalid value: Could not find
-    /// agent info for ..."`: the stream itself answered 200).
-    pub fn reported_status(&self) -> Option<u16> {
+    /// Which failure of a response (or of a call naming a model or vector
+    /// store) this is, for the caller to act on.
+    pub fn responses_failure(&self) -> ResponsesFailure {
         match self {
-            LlamaStackError::TurnFailed { message, .. } => message
-                .split_once(':')
-                .and_then(|(code, _)| code.trim().parse::<u16>().ok())
-                .filter(|code| (400..600).contains(code)),
-            error => error.status(),
+            LlamaStackError::ResponseFailed { failure, .. } => failure.clone(),
+            LlamaStackError::Model(_) => ResponsesFailure::UnknownModel,
+            LlamaStackError::Status { status, body, .. } => classify_answer(*status, body),
+            _ => ResponsesFailure::Other,
         }
     }
 
@@ -91,12 +105,20 @@ impl LlamaStackError {
         self.status() == Some(404)
     }
 
-    /// LlamaStack itself could not be reached (as opposed to refusing a request).
+    /// LlamaStack itself could not be reached (as opposed to refusing a
+    /// request): no answer, or a 5xx answer other than a response failing
+    /// for a reason of its own (an unreachable MCP server).
     pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
-            LlamaStackError::Connect { .. } | LlamaStackError::Unavailable { .. }
-        ) || self.status().is_some_and(|status| status >= 500)
+        match self {
+            LlamaStackError::Connect { .. } | LlamaStackError::Unavailable { .. } => true,
+            LlamaStackError::Status { status, .. } => *status >= 500,
+            LlamaStackError::ResponseFailed {
+                status: Some(status),
+                failure: ResponsesFailure::Other,
+                ..
+            } => *status >= 500,
+            _ => false,
+        }
     }
 }
 
@@ -110,7 +132,15 @@ impl HasExitStatus for LlamaStackError {
     }
 }
 
-/// The first [`BODY_SNIPPET_CHARS`] characters of a body, on one line.
+/// `HTTP 502: `, `error 404: ` or nothing, before a failure's message.
+fn describe_failure(status: Option<u16>, code: Option<&str>) -> String {
+    match (status, code) {
+        (Some(status), _) => format!("HTTP {status}: "),
+        (None, Some(code)) => format!("the response failed ({code}): "),
+        (None, None) => "the response failed: ".to_owned(),
+    }
+}
+
 /// The start of a body or message, on one line, with every URL replaced by
 /// `<url>`: what a server says may name internal endpoints (an MCP server's
 /// address, a URL with credentials), and errors never echo a URL.
@@ -152,19 +182,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_turn_error_event_reports_the_status_that_starts_its_message() {
-        let failed = |message: &str| LlamaStackError::TurnFailed {
-            agent_id: "a".into(),
-            message: message.into(),
+    fn a_response_failing_for_its_mcp_server_is_not_llamastack_unavailable() {
+        let failed = |status: u16, failure: ResponsesFailure| LlamaStackError::ResponseFailed {
+            path: "/v1/responses".into(),
+            status: Some(status),
+            code: None,
+            message: "x".into(),
+            failure,
         };
+        let mcp = failed(502, ResponsesFailure::McpUnreachable { server_url: None });
+        assert!(!mcp.is_unavailable());
+        assert_eq!(mcp.status(), Some(502));
+        assert!(failed(503, ResponsesFailure::Other).is_unavailable());
         assert_eq!(
-            failed("400: Invalid value: Could not find agent info for a").reported_status(),
-            Some(400)
+            mcp.to_string(),
+            "LlamaStack POST /v1/responses: HTTP 502: x"
         );
-        assert_eq!(failed("404: Not Found").reported_status(), Some(404));
-        assert_eq!(failed("the model is overloaded").reported_status(), None);
-        assert_eq!(failed("12: something").reported_status(), None);
-        assert_eq!(failed("400: x").status(), None);
     }
 
     #[test]

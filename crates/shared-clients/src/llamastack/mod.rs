@@ -1,41 +1,60 @@
-//! Typed async client for the LlamaStack 0.2.18 API subset the project uses
-//! (`docs/llamastack.md`): models, providers, vector DBs and the RAG tool, toolgroups,
-//! agents, sessions and streamed turns, OpenAI-compatible files and vector
-//! stores. Retries connection errors and 5xx answers with backoff, never a
-//! 4xx; errors name the method, path, status and the start of the body.
+//! Typed async client for what the project calls on LlamaStack 0.2.18,
+//! 0.7.3 and OGX (`docs/llamastack.md`): the Responses API (streamed, MCP
+//! and file-search tools, chained by `previous_response_id`), files and
+//! vector stores, models, and, for pruning what the previous release
+//! registered, the legacy agents, toolgroups and vector DBs of 0.2.18.
+//! The base path of the OpenAI-compatible API is found by asking the
+//! server ([`ApiBase`]). Retries connection errors and 5xx answers with
+//! backoff, never a 4xx, and a response only when nothing was received;
+//! errors name the method, path, status and the start of the body, never a
+//! URL or a header value.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), shared_clients::llamastack::LlamaStackError> {
-//! use shared_clients::llamastack::LlamaStackClient;
+//! use shared_clients::llamastack::{
+//!     CreateResponse, InputItem, LlamaStackClient, StreamEvent, resolve_model,
+//! };
 //! let client = LlamaStackClient::from_env()?;
-//! let agent_id = client.find_agent_id("routing-agent").await?.expect("registered");
-//! let session_id = client.create_session(&agent_id, "user-42").await?;
-//! let answer = client.run_turn(&agent_id, &session_id, "I need a new laptop").await?;
-//! println!("{}", answer.content);
+//! let model = resolve_model(&client.list_models().await?, "llama-3-3-70b")?;
+//! let mut request = CreateResponse::new(model, vec![InputItem::user("I need a new laptop")]);
+//! request.instructions = Some("You are the routing-agent.".into());
+//! let response = client
+//!     .create_response(&request, |event| {
+//!         if let StreamEvent::TextDelta(text) = event {
+//!             print!("{text}");
+//!         }
+//!     })
+//!     .await?;
+//! println!("\n{} (next turn: previous_response_id = {})", response.output_text(), response.id);
 //! # Ok(()) }
 //! ```
 
-mod agent_config;
-mod agents;
+mod base;
 mod client;
 mod config;
 mod error;
-mod openai;
-mod resources;
+mod files;
+mod legacy;
+mod models;
+pub mod responses;
+mod sampling;
 mod types;
 
-pub use agent_config::{
-    Agent, AgentConfig, AgentToolgroup, KNOWLEDGE_SEARCH_TOOLGROUP, SamplingParams,
-    SamplingStrategy, ToolConfig, newest_named,
-};
-pub use agents::{PROVIDER_DATA_HEADER, content_text};
+pub use base::{ApiBase, CURRENT_BASE, LEGACY_BASE};
 pub use client::LlamaStackClient;
 pub use config::{
     DEFAULT_PORT, DEFAULT_RETRIES, DEFAULT_TIMEOUT, LlamaStackConfig, duration_from_secs,
 };
 pub use error::LlamaStackError;
+pub use legacy::{LegacyAgent, MCP_PROVIDER_ID, McpEndpoint, Toolgroup, VectorDb};
+pub use models::{Model, ModelResolutionError, ModelType, resolve_model};
+pub use responses::{
+    ContentPart, CreateResponse, FileSearchCall, FunctionCall, InputItem, McpCall, OutputItem,
+    ResponseObject, ResponseStatus, ResponsesFailure, Role, StreamEvent, Tool, ToolCall, Usage,
+    content_text,
+};
+pub use sampling::{SamplingParams, SamplingStrategy};
 pub use types::{
-    AttachFile, CreateVectorStore, FileObject, JsonObject, MCP_PROVIDER_ID, McpEndpoint, Model,
-    Provider, RagDocument, RagInsert, RegisterToolgroup, RegisterVectorDb, Toolgroup, TurnAnswer,
-    UpdateVectorStore, VectorDb, VectorStore, VectorStoreFile,
+    AttachFile, CreateVectorStore, FileObject, JsonObject, Provider, UpdateVectorStore,
+    VectorStore, VectorStoreFile,
 };

@@ -1,4 +1,5 @@
-//! The OpenAI-compatible files and vector stores under `/v1/openai/v1`.
+//! The OpenAI-compatible files and vector stores, under the API base
+//! (`/v1/openai/v1` on LlamaStack 0.2.18, `/v1` on 0.7.3 and OGX).
 
 use serde::de::DeserializeOwned;
 
@@ -9,25 +10,24 @@ use super::types::{
     VectorStoreFile,
 };
 
-const FILES: &str = "/v1/openai/v1/files";
-const VECTOR_STORES: &str = "/v1/openai/v1/vector_stores";
 /// Items per page when listing (the server's default is 20).
 const PAGE_SIZE: &str = "100";
 /// Bound on the pages followed, against a server whose cursor never ends.
 const MAX_PAGES: usize = 1000;
 
 impl LlamaStackClient {
-    /// `POST /v1/openai/v1/files` (multipart `purpose`, `file`).
+    /// `POST <base>/files` (multipart `purpose`, `file`).
     pub async fn upload_file(
         &self,
         filename: &str,
         content: &[u8],
         purpose: &str,
     ) -> Result<FileObject, LlamaStackError> {
+        let path = self.files().await?;
         let response = self
             .send(
                 reqwest::Method::POST,
-                FILES,
+                &path,
                 &[],
                 Body::File {
                     filename,
@@ -36,92 +36,103 @@ impl LlamaStackClient {
                 },
             )
             .await?;
-        read_json(&reqwest::Method::POST, FILES, response).await
+        read_json(&reqwest::Method::POST, &path.to_string(), response).await
     }
 
-    /// `GET /v1/openai/v1/files`, every page.
+    /// `GET <base>/files`, every page.
     pub async fn list_files(&self) -> Result<Vec<FileObject>, LlamaStackError> {
-        self.all_pages(FILES, |file: &FileObject| file.id.clone())
+        let path = self.files().await?;
+        self.all_pages(&path, |file: &FileObject| file.id.clone())
             .await
     }
 
-    /// `DELETE /v1/openai/v1/files/{id}`.
+    /// `DELETE <base>/files/{id}`.
     pub async fn delete_file(&self, file_id: &str) -> Result<(), LlamaStackError> {
-        self.delete(ApiPath::new(FILES).id(file_id)).await
+        self.delete(self.files().await?.id(file_id)).await
     }
 
-    /// `GET /v1/openai/v1/vector_stores`, every page.
+    /// `GET <base>/vector_stores`, every page.
     pub async fn list_vector_stores(&self) -> Result<Vec<VectorStore>, LlamaStackError> {
-        self.all_pages(VECTOR_STORES, |store: &VectorStore| store.id.clone())
+        let path = self.vector_stores().await?;
+        self.all_pages(&path, |store: &VectorStore| store.id.clone())
             .await
     }
 
-    /// `POST /v1/openai/v1/vector_stores`. LlamaStack also registers a
+    /// `POST <base>/vector_stores`. LlamaStack 0.2.18 also registers a
     /// vector DB with the store's id (`vs_...`).
     pub async fn create_vector_store(
         &self,
         request: &CreateVectorStore,
     ) -> Result<VectorStore, LlamaStackError> {
-        self.post(VECTOR_STORES, request).await
+        self.post(self.vector_stores().await?, request).await
     }
 
-    /// `POST /v1/openai/v1/vector_stores/{id}` (name and/or metadata).
+    /// `POST <base>/vector_stores/{id}` (name and/or metadata).
     pub async fn update_vector_store(
         &self,
         vector_store_id: &str,
         request: &UpdateVectorStore,
     ) -> Result<VectorStore, LlamaStackError> {
-        self.post(ApiPath::new(VECTOR_STORES).id(vector_store_id), request)
+        self.post(self.vector_stores().await?.id(vector_store_id), request)
             .await
     }
 
-    /// `DELETE /v1/openai/v1/vector_stores/{id}` (its vector DB goes with it).
+    /// `DELETE <base>/vector_stores/{id}` (on 0.2.18 its vector DB goes with it).
     pub async fn delete_vector_store(&self, vector_store_id: &str) -> Result<(), LlamaStackError> {
-        self.delete(ApiPath::new(VECTOR_STORES).id(vector_store_id))
+        self.delete(self.vector_stores().await?.id(vector_store_id))
             .await
     }
 
-    /// `GET /v1/openai/v1/vector_stores/{id}/files`, every page.
+    /// `GET <base>/vector_stores/{id}/files`, every page.
     pub async fn list_vector_store_files(
         &self,
         vector_store_id: &str,
     ) -> Result<Vec<VectorStoreFile>, LlamaStackError> {
-        let path = ApiPath::new(VECTOR_STORES)
+        let path = self
+            .vector_stores()
+            .await?
             .id(vector_store_id)
             .then("files");
         self.all_pages(&path, |file: &VectorStoreFile| file.id.clone())
             .await
     }
 
-    /// `POST /v1/openai/v1/vector_stores/{id}/files`: chunks and embeds an uploaded file.
+    /// `POST <base>/vector_stores/{id}/files`: chunks and embeds an uploaded file.
     pub async fn attach_file(
         &self,
         vector_store_id: &str,
         request: &AttachFile,
     ) -> Result<VectorStoreFile, LlamaStackError> {
-        self.post(
-            ApiPath::new(VECTOR_STORES)
-                .id(vector_store_id)
-                .then("files"),
-            request,
-        )
-        .await
+        let path = self
+            .vector_stores()
+            .await?
+            .id(vector_store_id)
+            .then("files");
+        self.post(path, request).await
     }
 
-    /// `DELETE /v1/openai/v1/vector_stores/{id}/files/{file_id}`: removes the
+    /// `DELETE <base>/vector_stores/{id}/files/{file_id}`: removes the
     /// file's chunks from the store; the file object itself remains.
     pub async fn detach_file(
         &self,
         vector_store_id: &str,
         file_id: &str,
     ) -> Result<(), LlamaStackError> {
-        self.delete(
-            ApiPath::new(VECTOR_STORES)
-                .id(vector_store_id)
-                .then("files")
-                .id(file_id),
-        )
-        .await
+        let path = self
+            .vector_stores()
+            .await?
+            .id(vector_store_id)
+            .then("files")
+            .id(file_id);
+        self.delete(path).await
+    }
+
+    async fn files(&self) -> Result<ApiPath, LlamaStackError> {
+        Ok(self.api_base().await?.join("files"))
+    }
+
+    async fn vector_stores(&self) -> Result<ApiPath, LlamaStackError> {
+        Ok(self.api_base().await?.join("vector_stores"))
     }
 
     async fn all_pages<T: DeserializeOwned>(
@@ -137,7 +148,7 @@ impl LlamaStackClient {
             if let Some(cursor) = &after {
                 query.push(("after", cursor.as_str()));
             }
-            let page: Page<T> = self.get_with(&path, &query).await?;
+            let page: Page<T> = self.get_json(&path, &query).await?;
             let data = page.data.unwrap_or_default();
             let next = data.last().map(&id_of).or(page.last_id);
             let empty = data.is_empty();
