@@ -1,14 +1,17 @@
-//! Requests: `POST /api/v1/requests/{generic,cli,web}/sync` (answered when
-//! the agents have answered), `POST /api/v1/requests/{generic,cli,web}`
-//! (accepted at once, answered through the queue and the user's channels)
-//! and `GET /api/v1/requests/{id}`, as the Python request manager's clients
-//! expect them. Both kinds run through the same queue (`crate::queue`).
+//! Requests: `POST /api/v1/requests/{generic,cli,web}` answered when the
+//! agents have answered (and their older `/sync` aliases), or, with
+//! `Prefer: respond-async` (RFC 7240), accepted at once and answered
+//! through the queue and the user's channels; `GET /api/v1/requests/{id}`.
+//! As the Python request manager's clients expect them. Both kinds run
+//! through the same queue (`crate::queue`), so a synchronous caller that
+//! goes away loses nothing: the request completes, is stored and delivered.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::http::header::LOCATION;
+use axum::http::header::{LOCATION, VARY};
+use axum::http::{HeaderMap, HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -23,7 +26,7 @@ use crate::auth::Identity;
 use crate::conversation::Message;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, Caller};
-use crate::queue::{self, Outcome};
+use crate::queue::{self, Outcome, Workers};
 use crate::state::AppState;
 use crate::store;
 
@@ -37,7 +40,9 @@ pub fn router() -> Router<AppState> {
             )
             .route(
                 &format!("/api/v1/requests/{}", channel.path()),
-                post(move |state, caller, body| accept(state, caller, channel, body)),
+                post(move |state, caller, headers, body| {
+                    respond(state, caller, headers, channel, body)
+                }),
             );
     }
     router.route("/api/v1/requests/{request_id}", get(get_request))
@@ -127,10 +132,63 @@ fn message(caller: &Identity, channel: Channel, body: RequestBody) -> Result<Mes
     })
 }
 
+/// `Prefer` (RFC 7240), the request header that asks for the asynchronous
+/// answer.
+pub const PREFER: HeaderName = HeaderName::from_static("prefer");
+/// `Preference-Applied` (RFC 7240), the answer's header saying it was.
+pub const PREFERENCE_APPLIED: HeaderName = HeaderName::from_static("preference-applied");
+/// The preference for the asynchronous answer.
+pub const RESPOND_ASYNC: &str = "respond-async";
+
+/// Whether the caller prefers the asynchronous answer: a `respond-async`
+/// preference in any `Prefer` header (names are case-insensitive; values
+/// that are not text are ignored, as preferences a server does not know).
+fn prefers_async(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(PREFER)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|preference| preference.split([';', '=']).next())
+        .any(|name| name.trim().eq_ignore_ascii_case(RESPOND_ASYNC))
+}
+
+/// Forgets a synchronous caller's interest in its request when the caller
+/// goes away before the answer (the request goes on all the same).
+struct Watching {
+    workers: Arc<Workers>,
+    request_id: String,
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        self.workers.unwatch(&self.request_id);
+    }
+}
+
 fn new_request_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
+/// `POST /api/v1/requests/{channel}`: the answer, unless the caller
+/// prefers it asynchronous.
+async fn respond(
+    state: State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    channel: Channel,
+    body: ApiJson<RequestBody>,
+) -> Result<Response, ApiError> {
+    let answer = if prefers_async(&headers) {
+        accept(state, caller, channel, body).await?
+    } else {
+        sync(state, caller, channel, body).await?.into_response()
+    };
+    Ok(([(VARY, PREFER)], answer).into_response())
+}
+
+/// `POST /api/v1/requests/{channel}/sync`, and the default of
+/// `POST /api/v1/requests/{channel}`: waits for the answer.
 async fn sync(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -140,13 +198,11 @@ async fn sync(
     let message = message(&caller, channel, body)?;
     let request_id = new_request_id();
     let told = state.workers.watch(&request_id);
-    let submitted = match queue::submit(&state, request_id.clone(), message).await {
-        Ok(submitted) => submitted,
-        Err(error) => {
-            state.workers.unwatch(&request_id);
-            return Err(error);
-        }
+    let _watching = Watching {
+        workers: state.workers.clone(),
+        request_id: request_id.clone(),
     };
+    let submitted = queue::submit(&state, request_id.clone(), message).await?;
     let deadline = state.config.request_timeout + WAIT_MARGIN;
     let outcome = queue::wait(&state, &request_id, told, deadline).await?;
     let session_id = submitted.session_id;
@@ -155,12 +211,12 @@ async fn sync(
             request_id: completed.request_id,
             session_id: completed.session_id,
             status: RequestState::Completed,
-            response: AgentResponse {
-                content: completed.content,
-                agent_id: completed.agent,
-                metadata: completed.metadata,
-                processing_time_ms: i64::from(completed.processing_time_ms),
-            },
+            response: AgentResponse::new(
+                completed.content,
+                completed.agent,
+                completed.metadata,
+                i64::from(completed.processing_time_ms),
+            ),
         })),
         Some(Outcome::Failed {
             timed_out: false,
@@ -194,6 +250,7 @@ async fn sync(
     }
 }
 
+/// `Prefer: respond-async`: stored and queued, `202` at once.
 async fn accept(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -205,7 +262,10 @@ async fn accept(
     let location = format!("/api/v1/requests/{}", submitted.request_id);
     Ok((
         StatusCode::ACCEPTED,
-        [(LOCATION, location)],
+        [
+            (LOCATION, location),
+            (PREFERENCE_APPLIED, RESPOND_ASYNC.to_owned()),
+        ],
         Json(AcceptedResponse {
             request_id: submitted.request_id,
             session_id: submitted.session_id,
@@ -251,11 +311,13 @@ async fn get_request(
         (None, None, None) if running => RequestState::Processing,
         (None, None, None) => RequestState::Accepted,
     };
-    let response = log.response_content.map(|content| AgentResponse {
-        content,
-        agent_id: log.agent_id.clone().unwrap_or_default(),
-        metadata: log.response_metadata.clone().unwrap_or(Value::Null),
-        processing_time_ms: i64::from(log.processing_time_ms.unwrap_or_default()),
+    let response = log.response_content.map(|content| {
+        AgentResponse::new(
+            content,
+            log.agent_id.clone().unwrap_or_default(),
+            log.response_metadata.clone().unwrap_or(Value::Null),
+            i64::from(log.processing_time_ms.unwrap_or_default()),
+        )
     });
     Ok(Json(RequestStatus {
         request_id: log.request_id,

@@ -38,7 +38,8 @@ impl std::fmt::Display for RequestState {
     }
 }
 
-/// The answer of `POST /api/v1/requests/{generic,cli,web}/sync`.
+/// The answer of `POST /api/v1/requests/{generic,cli,web}` (and of their
+/// `/sync` aliases): the request with the agents' answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SyncResponse {
     pub request_id: String,
@@ -47,8 +48,8 @@ pub struct SyncResponse {
     pub response: AgentResponse,
 }
 
-/// The answer of `POST /api/v1/requests/{generic,cli,web}`: the request is
-/// stored and queued; its outcome is read with `GET /api/v1/requests/{id}`
+/// The answer of `POST /api/v1/requests/{generic,cli,web}` with `Prefer:
+/// respond-async`: the request is stored and queued; its outcome is read with `GET /api/v1/requests/{id}`
 /// (and delivered to the user's channels).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AcceptedResponse {
@@ -67,6 +68,32 @@ pub struct AgentResponse {
     pub metadata: Value,
     #[serde(default)]
     pub processing_time_ms: i64,
+    /// Whether the agent waits for the user (the Python system's field;
+    /// this service's agents never set it).
+    #[serde(default)]
+    pub requires_followup: bool,
+    /// What the user may do next (the Python system's field; empty here).
+    #[serde(default)]
+    pub followup_actions: Vec<String>,
+}
+
+impl AgentResponse {
+    /// An answer without follow-up fields, as this service's agents give it.
+    pub fn new(
+        content: String,
+        agent_id: String,
+        metadata: Value,
+        processing_time_ms: i64,
+    ) -> Self {
+        Self {
+            content,
+            agent_id,
+            metadata,
+            processing_time_ms,
+            requires_followup: false,
+            followup_actions: Vec::new(),
+        }
+    }
 }
 
 /// The answer of `GET /api/v1/requests/{request_id}`.
@@ -83,3 +110,4 @@ pub struct RequestStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
+
