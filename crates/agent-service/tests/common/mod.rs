@@ -70,8 +70,10 @@ async fn start_on(fake: FakeLlamaStack, configure: impl FnOnce(&mut Settings)) -
     .unwrap();
     add_agents(&fake);
     let assets = TestAssets::routing_and_laptop();
-    let mut service = ServiceConfig::default();
-    service.asset_config_dir = assets.path_buf();
+    let service = ServiceConfig {
+        asset_config_dir: assets.path_buf(),
+        ..ServiceConfig::default()
+    };
     let mut settings = Settings {
         service,
         database: db_config,
