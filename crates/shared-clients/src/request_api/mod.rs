@@ -13,7 +13,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 pub use chat::{ChatOutcome, chat_loop};
-pub use wire::{AcceptedResponse, AgentResponse, RequestState, RequestStatus, SyncResponse};
+pub use wire::{
+    AcceptedResponse, AgentResponse, Conversation, ConversationMessage, ConversationsPage,
+    RequestState, RequestStatus, SyncResponse,
+};
 
 /// What went wrong talking to the request API.
 #[derive(Debug, thiserror::Error)]

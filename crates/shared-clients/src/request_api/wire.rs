@@ -111,3 +111,54 @@ pub struct RequestStatus {
     pub error: Option<String>,
 }
 
+/// The answer of `GET /api/v1/conversations`: one page of sessions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationsPage {
+    pub sessions: Vec<Conversation>,
+    /// Sessions on this page.
+    pub count: usize,
+    /// Sessions matching the filters, on every page.
+    pub total: u64,
+    pub limit: u64,
+    pub offset: u64,
+}
+
+/// One session and, when asked for, its messages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Conversation {
+    pub session_id: String,
+    pub user_id: String,
+    /// The user's email, when the session knows it (`user_context.email`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_email: Option<String>,
+    /// The channel the session began on.
+    pub integration_type: String,
+    pub status: String,
+    pub created_at: DateTime<FixedOffset>,
+    pub last_request_at: Option<DateTime<FixedOffset>>,
+    pub total_requests: i64,
+    pub current_agent_id: Option<String>,
+    /// The response that answered last (the Responses API's chain).
+    pub current_thread_id: Option<String>,
+    /// The channels its messages came by (the session's own without messages).
+    pub integration_types: Vec<String>,
+    /// Its messages, oldest first (with `include_messages`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation: Option<Vec<ConversationMessage>>,
+}
+
+/// One request of a conversation and its answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationMessage {
+    pub request_id: String,
+    pub timestamp: DateTime<FixedOffset>,
+    pub integration_type: String,
+    pub user_message: String,
+    pub agent_response: Option<String>,
+    pub agent_id: Option<String>,
+    pub thread_id: Option<String>,
+    /// Where `thread_id` comes from: `session`, or `none`.
+    pub thread_id_source: String,
+    pub processing_time_ms: Option<i64>,
+    pub completed_at: Option<DateTime<FixedOffset>>,
+}
