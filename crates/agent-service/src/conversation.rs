@@ -9,9 +9,11 @@
 //! system: `reset` ends the session, `**tokens**` tells the session's token
 //! usage (`docs/request-api.md`).
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Instant;
 
-use agent_runtime::{Chains, Identity, ToolCallRecord, TurnError, TurnRequest};
+use agent_runtime::{Chains, Identity, ToolCallRecord, TurnError, TurnEvent, TurnRequest};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, Statement};
 use serde_json::{Value, json};
 use shared_clients::llamastack::Usage;
@@ -126,6 +128,37 @@ impl Command {
 pub const RESET_ANSWER: &str =
     "Your conversation has been reset. Your next message starts a new conversation.";
 
+/// Callers streaming the answer of a request run on this replica, by
+/// request id: the worker tells them each event of its turn. A request run
+/// by another replica streams only its final answer.
+#[derive(Debug, Default)]
+pub struct Listeners {
+    by_request: Mutex<HashMap<String, tokio::sync::mpsc::UnboundedSender<TurnEvent>>>,
+}
+
+impl Listeners {
+    /// Listens to `request_id`'s turn (before it is queued, so no event is
+    /// missed). The events end when the turn does or [`Self::forget`] is
+    /// called. Unbounded: a turn's events are bounded by its answer.
+    pub fn listen(&self, request_id: &str) -> tokio::sync::mpsc::UnboundedReceiver<TurnEvent> {
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        if let Ok(mut listeners) = self.by_request.lock() {
+            listeners.insert(request_id.to_owned(), sender);
+        }
+        receiver
+    }
+
+    pub fn forget(&self, request_id: &str) {
+        if let Ok(mut listeners) = self.by_request.lock() {
+            listeners.remove(request_id);
+        }
+    }
+
+    fn sender(&self, request_id: &str) -> Option<tokio::sync::mpsc::UnboundedSender<TurnEvent>> {
+        self.by_request.lock().ok()?.get(request_id).cloned()
+    }
+}
+
 /// The session row's key for the response chains.
 pub const CHAINS_KEY: &str = "responses";
 
@@ -154,6 +187,13 @@ pub async fn converse(state: &AppState, job: &Job) -> Result<Reply, Failure> {
             .and_then(Value::as_str)
             .map(str::to_owned),
     };
+    let listener = state.listeners.sender(&job.request_id);
+    let tell = |event: TurnEvent| {
+        if let Some(listener) = &listener {
+            // A caller that went away no longer listens; the turn goes on.
+            let _ = listener.send(event);
+        }
+    };
     let started = Instant::now();
     let outcome = state
         .runtime
@@ -163,7 +203,9 @@ pub async fn converse(state: &AppState, job: &Job) -> Result<Reply, Failure> {
             agent: session.current_agent_id.as_deref(),
             chains: &chains,
             resumed,
-            events: None,
+            events: listener
+                .is_some()
+                .then_some(&tell as &(dyn Fn(TurnEvent) + Send + Sync)),
         })
         .await;
     match outcome {

@@ -162,3 +162,37 @@ pub struct ConversationMessage {
     pub processing_time_ms: Option<i64>,
     pub completed_at: Option<DateTime<FixedOffset>>,
 }
+
+/// The events of a streamed answer (`Accept: text/event-stream` on the
+/// synchronous routes), by SSE event name. Each carries JSON: `delta`
+/// [`StreamDelta`], `handoff` [`StreamHandoff`], `tool_call`
+/// [`StreamToolCall`], then one `done` with exactly the non-streamed
+/// answer ([`SyncResponse`]) or one `error` with the error's JSON body.
+pub mod stream_event {
+    pub const DELTA: &str = "delta";
+    pub const HANDOFF: &str = "handoff";
+    pub const TOOL_CALL: &str = "tool_call";
+    pub const DONE: &str = "done";
+    pub const ERROR: &str = "error";
+}
+
+/// Text of the answer, as the model writes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamDelta {
+    pub text: String,
+}
+
+/// The conversation moved to another agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamHandoff {
+    pub from: String,
+    pub to: String,
+}
+
+/// A tool ran: its name only (its arguments may hold personal data).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamToolCall {
+    /// The MCP server's label; `None` for `file_search`.
+    pub server: Option<String>,
+    pub name: String,
+}
