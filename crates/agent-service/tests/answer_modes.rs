@@ -77,7 +77,7 @@ async fn prefer_respond_async_answers_202_with_location_and_the_request_complete
     assert_eq!(response.status(), 202);
     let headers = response.headers().clone();
     assert_eq!(headers["preference-applied"], "respond-async");
-    assert_eq!(headers["vary"], "prefer");
+    assert_eq!(headers["vary"], "prefer, accept");
     let (_, accepted) = common::call(
         &app.router,
         prefer_async(message("/api/v1/requests/cli", "hi")),

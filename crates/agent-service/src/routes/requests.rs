@@ -223,7 +223,7 @@ async fn respond(
     } else {
         sync(state, caller, channel, body).await?.into_response()
     };
-    Ok(([(VARY, PREFER)], answer).into_response())
+    Ok(([(VARY, "prefer, accept")], answer).into_response())
 }
 
 /// `POST /api/v1/requests/{channel}/sync`, and the default of
