@@ -47,6 +47,7 @@ per_version!(
     a_streamed_response_calls_an_mcp_tool_with_the_request_headers,
     a_function_call_is_answered_through_previous_response_id,
     previous_response_id_carries_the_earlier_turns,
+    previous_response_id_after_tool_calls_fails_on_0_2_18,
     file_search_retrieves_a_document_of_a_vector_store,
     an_unreachable_mcp_server_fails_the_response,
     an_unknown_previous_response_id_is_refused,
@@ -531,6 +532,75 @@ async fn previous_response_id_carries_the_earlier_turns(api: Api) {
         _ => Value::Null,
     };
     assert_eq!(second["previous_response_id"], echoed);
+}
+
+async fn previous_response_id_after_tool_calls_fails_on_0_2_18(api: Api) {
+    let store = api
+        .vector_store_with("policy.txt", "Laptops are refreshed every three years.")
+        .await;
+    let marker = unique("tools");
+    let first = api
+        .respond(json!({
+            "model": RealLlamaStack::LLM_MODEL,
+            "input": format!("{marker} laptops"),
+            "tools": [
+                {"type": "mcp", "server_label": "stub", "server_url": api.stack.named_mcp_url("chain")},
+                {"type": "file_search", "vector_store_ids": [store]},
+            ],
+        }))
+        .await;
+    assert_eq!(items(&first, "mcp_call").len(), 1, "{first}");
+    assert_eq!(items(&first, "file_search_call").len(), 1, "{first}");
+    let (status, second) = api
+        .post(
+            "/responses",
+            json!({"model": RealLlamaStack::LLM_MODEL, "input": "and then?",
+                   "previous_response_id": first["id"]}),
+        )
+        .await;
+    match api.version() {
+        // it cannot read back the tool items of the earlier response
+        // ('OpenAIResponseOutputMessageMCPListTools' object has no
+        // attribute 'content', in its log)
+        ServerVersion::V0_2_18 => {
+            assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{second}");
+            assert_eq!(
+                second,
+                json!({"detail": "Internal server error: An unexpected error occurred."})
+            );
+        }
+        ServerVersion::V0_7_3 | ServerVersion::Ogx1_5 => {
+            assert_eq!(status, StatusCode::OK, "{second}");
+            assert_eq!(output_text(&second), "You said: and then?");
+            // the model is given the earlier calls and their results
+            let seen = seen_by_the_model(&api, "and then?");
+            let roles: Vec<&str> = seen["messages"]
+                .as_array()
+                .expect("messages")
+                .iter()
+                .filter_map(|m| m["role"].as_str())
+                .collect();
+            assert_eq!(
+                roles,
+                [
+                    "user",
+                    "assistant",
+                    "tool",
+                    "assistant",
+                    "tool",
+                    "assistant",
+                    "user"
+                ],
+                "{seen}"
+            );
+            assert!(
+                seen["messages"]
+                    .to_string()
+                    .contains("Laptops are refreshed every three years."),
+                "{seen}"
+            );
+        }
+    }
 }
 
 /// A message's text: a string, or the parts' texts (0.2.18 sends parts).
