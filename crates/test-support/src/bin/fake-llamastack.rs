@@ -1,23 +1,28 @@
-//! `fake-llamastack [--port N] [--empty] [--turn-latency-ms MS]`: an
-//! in-memory LlamaStack (`test_support::fake_llamastack`) on 127.0.0.1:N
-//! (default 8321) until interrupted, instant unless each agent turn is
-//! given `MS` milliseconds of model time. Unless `--empty`, the agents of the asset directory
-//! (`routing-agent`, `laptop-refresh`) are already registered, with scripted
-//! replies: the router hands laptop requests over with
-//! `ROUTE_TO: laptop-refresh`. For benchmarks of the service and for
-//! `register-assets` runs by hand.
+//! `fake-llamastack [--port N] [--flavor 0.2.18|current] [--turn-latency-ms MS]
+//! [--token-delay-ms MS] [--plain]`: an in-memory LlamaStack
+//! (`test_support::fake_llamastack`) on 127.0.0.1:N (default 8321) until
+//! interrupted, instant unless each response is given `MS` milliseconds of
+//! model time. Unless `--plain`, the agents of the asset directory are
+//! scripted: the routing agent (instructions saying `You are the
+//! routing-agent.`) hands laptop requests to `laptop-refresh` by calling
+//! `transfer_to_laptop-refresh` when offered (else `ROUTE_TO:
+//! laptop-refresh`), and `laptop-refresh` answers; every other request is
+//! echoed. For benchmarks of the service and runs by hand.
+
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use serde_json::json;
-use test_support::fake_llamastack::{DEFAULT_LLM, FakeLlamaStack};
+use test_support::fake_llamastack::{FakeLlamaStack, Flavor, routing};
 
-const USAGE: &str = "fake-llamastack [--port N] [--empty] [--turn-latency-ms MS]";
+const USAGE: &str = "fake-llamastack [--port N] [--flavor 0.2.18|current] [--turn-latency-ms MS] [--token-delay-ms MS] [--plain]";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mut port: u16 = 8321;
-    let mut preregister = true;
-    let mut turn_latency = std::time::Duration::ZERO;
+    let mut flavor = Flavor::Current;
+    let mut scripted = true;
+    let mut turn_latency = Duration::ZERO;
+    let mut token_delay = Duration::ZERO;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -25,14 +30,14 @@ async fn main() -> anyhow::Result<()> {
                 let value = args.next().context("--port needs a value")?;
                 port = value.parse().with_context(|| format!("--port {value}"))?;
             }
-            "--empty" => preregister = false,
-            "--turn-latency-ms" => {
-                let value = args.next().context("--turn-latency-ms needs a value")?;
-                let ms = value
-                    .parse()
-                    .with_context(|| format!("--turn-latency-ms {value}"))?;
-                turn_latency = std::time::Duration::from_millis(ms);
+            "--flavor" => {
+                let value = args.next().context("--flavor needs a value")?;
+                flavor = Flavor::parse(&value)
+                    .with_context(|| format!("--flavor {value}: expected 0.2.18 or current"))?;
             }
+            "--plain" | "--empty" => scripted = false,
+            "--turn-latency-ms" => turn_latency = millis(&mut args, "--turn-latency-ms")?,
+            "--token-delay-ms" => token_delay = millis(&mut args, "--token-delay-ms")?,
             "-h" | "--help" => {
                 println!("usage: {USAGE}");
                 return Ok(());
@@ -40,12 +45,22 @@ async fn main() -> anyhow::Result<()> {
             other => bail!("unknown argument {other} (usage: {USAGE})"),
         }
     }
-    let fake = FakeLlamaStack::builder().port(port).start().await?;
+    let fake = FakeLlamaStack::builder()
+        .port(port)
+        .flavor(flavor)
+        .start()
+        .await?;
     fake.set_turn_latency(turn_latency);
-    if preregister {
-        register_fixture_agents(&fake);
+    fake.set_token_delay(token_delay);
+    if scripted {
+        script_agents(&fake);
     }
-    println!("fake LlamaStack listening on {}", fake.url());
+    println!(
+        "fake LlamaStack ({}) listening on {} (API base {})",
+        flavor.version(),
+        fake.url(),
+        fake.api_base()
+    );
     tokio::signal::ctrl_c()
         .await
         .context("waiting for Ctrl-C")?;
@@ -53,35 +68,18 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn register_fixture_agents(fake: &FakeLlamaStack) {
-    fake.add_agent(json!({
-        "name": "routing-agent",
-        "model": DEFAULT_LLM,
-        "instructions": "Greet the user, find out what they need and route them.",
-        "tool_config": {"tool_choice": "none"},
-        "max_infer_iters": 10,
-    }));
-    fake.add_agent(json!({
-        "name": "laptop-refresh",
-        "model": DEFAULT_LLM,
-        "instructions": "Help the user refresh their laptop.",
-        "toolgroups": [
-            {"name": "builtin::rag/knowledge_search", "args": {"vector_db_ids": ["laptop-refresh"]}},
-            "mcp::employee-info",
-            "mcp::snow"
-        ],
-        "tool_config": {"tool_choice": "required"},
-        "max_infer_iters": 30,
-        "enable_session_persistence": true,
-    }));
-    fake.set_reply("routing-agent", |_config, message| {
-        if message.to_ascii_lowercase().contains("laptop") {
-            "ROUTE_TO: laptop-refresh".to_owned()
-        } else {
-            "Hello, I am the routing agent. I can help you refresh your laptop.".to_owned()
-        }
-    });
-    fake.set_reply("laptop-refresh", |_config, message| {
+fn millis(args: &mut impl Iterator<Item = String>, flag: &str) -> anyhow::Result<Duration> {
+    let value = args
+        .next()
+        .with_context(|| format!("{flag} needs a value"))?;
+    let ms = value.parse().with_context(|| format!("{flag} {value}"))?;
+    Ok(Duration::from_millis(ms))
+}
+
+fn script_agents(fake: &FakeLlamaStack) {
+    let router = routing("laptop-refresh", "laptop");
+    fake.set_agent_responder("routing-agent", move |input| router(input));
+    fake.set_reply("laptop-refresh", |message| {
         format!(
             "laptop-refresh agent: I can help with that ({} characters received).",
             message.chars().count()

@@ -1,54 +1,63 @@
-//! A stateful in-process fake of LlamaStack 0.2.18 for tests and
-//! benchmarks: an axum server on `127.0.0.1` implementing the API subset the
-//! project uses, with in-memory state and the real server's wire shapes
-//! (both in `docs/llamastack.md`).
+//! A stateful in-process fake of LlamaStack for tests and benchmarks: an
+//! axum server on `127.0.0.1` serving what the project calls, as
+//! LlamaStack 0.2.18 ([`Flavor::V0_2_18`]) or 0.7.3/OGX
+//! ([`Flavor::Current`], the default) answer it (`docs/llamastack.md`):
+//! the Responses API, streamed or not, chained by `previous_response_id`;
+//! files and vector stores; models; 0.2.18's legacy listings.
 //!
-//! Besides serving, it can be inspected ([`FakeLlamaStack::snapshot`],
-//! [`FakeLlamaStack::counters`], [`FakeLlamaStack::requests`]), scripted
-//! (per-agent replies, default: echo the user's message) and broken on
-//! purpose (any status for the next N requests to a path or route, an
-//! in-stream turn error, a stream cut short, added latency, or the whole
-//! server down).
+//! The model is scripted ([`Responder`]): by default it echoes the last user
+//! message; [`FakeLlamaStack::set_reply`] and
+//! [`FakeLlamaStack::set_agent_responder`] script an agent, known by the
+//! sentence [`instructions_for`] in the instructions a request carries. MCP
+//! servers are never called: the requests, their tools and headers are
+//! recorded ([`FakeLlamaStack::responses_received`]).
+//!
+//! It can be inspected ([`FakeLlamaStack::snapshot`],
+//! [`FakeLlamaStack::counters`], [`FakeLlamaStack::requests`]) and broken on
+//! purpose: any status for the next N requests to a path or route, an
+//! unreachable MCP server, a failed or cut response, added latency, slow
+//! tokens, or the whole server down.
 //!
 //! ```no_run
 //! # async fn demo() {
-//! use test_support::fake_llamastack::FakeLlamaStack;
-//! let fake = FakeLlamaStack::start().await;
-//! fake.set_reply("routing-agent", |_config, message| {
-//!     if message.contains("laptop") { "ROUTE_TO: laptop-refresh".into() } else { "Hello".into() }
-//! });
-//! fake.fail_next("/v1/agents", 2); // the next two requests to it answer 500
-//! fake.fail_next_with(Some("DELETE"), "/v1/agents/{id}", 1, 503); // any agent's
+//! use test_support::fake_llamastack::{FakeLlamaStack, Flavor, instructions_for};
+//! let fake = FakeLlamaStack::builder().flavor(Flavor::V0_2_18).start().await.expect("fake");
+//! fake.set_reply("laptop-refresh", |message| format!("You asked: {message}"));
+//! assert_eq!(instructions_for("laptop-refresh"), "You are the laptop-refresh.");
+//! fake.fail_mcp("snow"); // requests carrying the `snow` MCP tool fail as the server does
+//! fake.fail_next_with(Some("POST"), "/v1/openai/v1/vector_stores", 1, 503);
 //! # }
 //! ```
 
+mod events;
+mod flavor;
+mod model;
 mod routes;
+mod serve;
 mod state;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use serde_json::{Map, Value};
-use shared_clients::llamastack::AgentConfig;
+use serde_json::json;
+use shared_clients::llamastack::responses::CreateResponse;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use flavor::Flavor;
+pub use model::{ChainItem, Responder, ResponderInput, Scripted, echo, instructions_for, routing};
 pub use state::{
-    Counters, FakeFile, FakeModel, FakeSession, FakeVectorStore, RecordedRequest, Snapshot,
+    Counters, FakeFile, FakeModel, FakeVectorStore, RecordedRequest, Snapshot, StoredResponse,
 };
 
-/// The models a fake serves unless told otherwise: one LLM (provider-prefixed,
-/// as vLLM models come back) and one embedding model.
+/// The models a fake serves unless told otherwise: one LLM and one
+/// embedding model, provider-prefixed as servers list them.
 pub const DEFAULT_LLM: &str = "vllm/llama-3-3-70b-instruct-w8a8";
 pub const DEFAULT_EMBEDDING_MODEL: &str = "vllm/all-MiniLM-L6-v2";
 pub const DEFAULT_EMBEDDING_DIMENSION: u64 = 384;
-
-/// A scripted agent: given the agent's stored configuration and the user's
-/// message, the text of the final answer.
-pub type ReplyFn = Arc<dyn Fn(&AgentConfig, &str) -> String + Send + Sync>;
 
 /// A running (or stopped) fake LlamaStack.
 pub struct FakeLlamaStack {
@@ -63,13 +72,19 @@ struct Running {
 }
 
 pub(crate) struct Inner {
+    pub(crate) flavor: Flavor,
     pub(crate) state: Mutex<Snapshot>,
     pub(crate) counters: Mutex<Counters>,
     pub(crate) requests: Mutex<Vec<RecordedRequest>>,
+    pub(crate) received: Mutex<Vec<CreateResponse>>,
     pub(crate) faults: Mutex<Faults>,
-    pub(crate) replies: RwLock<Replies>,
-    /// Last `created_at` handed out, in microseconds: strictly increasing.
-    pub(crate) clock: Mutex<i64>,
+    script: RwLock<Script>,
+}
+
+impl Inner {
+    pub(crate) fn script(&self) -> std::sync::RwLockReadGuard<'_, Script> {
+        self.script.read().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 #[derive(Default)]
@@ -77,8 +92,10 @@ pub(crate) struct Faults {
     pub(crate) paths: Vec<PathFault>,
     pub(crate) latency: Duration,
     pub(crate) turn_latency: Duration,
-    pub(crate) turn_errors: VecDeque<String>,
-    pub(crate) truncated_turns: u32,
+    pub(crate) token_delay: Duration,
+    pub(crate) failed_responses: VecDeque<String>,
+    pub(crate) truncated_responses: u32,
+    pub(crate) failing_mcp: BTreeSet<String>,
 }
 
 pub(crate) struct PathFault {
@@ -88,15 +105,30 @@ pub(crate) struct PathFault {
     pub(crate) status: u16,
 }
 
-pub(crate) struct Replies {
-    pub(crate) by_agent_name: HashMap<String, ReplyFn>,
-    pub(crate) default: ReplyFn,
+/// Who plays the model: an agent's responder when the instructions name
+/// the agent, else the default.
+pub(crate) struct Script {
+    by_agent: BTreeMap<String, Responder>,
+    default: Responder,
+}
+
+impl Script {
+    pub(crate) fn responder_for(&self, input: &ResponderInput) -> Responder {
+        self.by_agent
+            .iter()
+            .find(|(agent, _)| input.is_agent(agent))
+            .map_or_else(
+                || Arc::clone(&self.default),
+                |(_, responder)| Arc::clone(responder),
+            )
+    }
 }
 
 /// Settings of a fake before it starts.
 pub struct FakeBuilder {
     port: u16,
     models: Vec<FakeModel>,
+    flavor: Flavor,
 }
 
 impl FakeBuilder {
@@ -112,32 +144,27 @@ impl FakeBuilder {
         self
     }
 
+    /// Play this server (default: [`Flavor::Current`]).
+    pub fn flavor(mut self, flavor: Flavor) -> Self {
+        self.flavor = flavor;
+        self
+    }
+
     pub async fn start(self) -> anyhow::Result<FakeLlamaStack> {
-        let snapshot = Snapshot {
-            models: self.models.iter().map(FakeModel::to_json).collect(),
-            providers: state::default_providers(),
-            toolgroups: state::builtin_toolgroups()
-                .into_iter()
-                .map(|group| {
-                    (
-                        group["identifier"].as_str().unwrap_or_default().to_owned(),
-                        group,
-                    )
-                })
-                .collect(),
-            ..Snapshot::default()
-        };
-        let echo: ReplyFn = Arc::new(|_config: &AgentConfig, message: &str| message.to_owned());
         let inner = Arc::new(Inner {
-            state: Mutex::new(snapshot),
+            flavor: self.flavor,
+            state: Mutex::new(Snapshot {
+                models: self.models,
+                ..Snapshot::default()
+            }),
             counters: Mutex::default(),
             requests: Mutex::default(),
+            received: Mutex::default(),
             faults: Mutex::default(),
-            replies: RwLock::new(Replies {
-                by_agent_name: HashMap::new(),
-                default: echo,
+            script: RwLock::new(Script {
+                by_agent: BTreeMap::new(),
+                default: echo(),
             }),
-            clock: Mutex::new(0),
         });
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
             .await
@@ -154,7 +181,8 @@ impl FakeBuilder {
 }
 
 impl FakeLlamaStack {
-    /// A fake on a free port with the default models; panics if it cannot bind.
+    /// A fake of the current servers on a free port with the default
+    /// models; panics if it cannot bind.
     pub async fn start() -> Self {
         Self::builder()
             .start()
@@ -169,6 +197,7 @@ impl FakeLlamaStack {
                 FakeModel::llm(DEFAULT_LLM),
                 FakeModel::embedding(DEFAULT_EMBEDDING_MODEL, DEFAULT_EMBEDDING_DIMENSION),
             ],
+            flavor: Flavor::default(),
         }
     }
 
@@ -183,6 +212,20 @@ impl FakeLlamaStack {
 
     pub fn addr(&self) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    pub fn flavor(&self) -> Flavor {
+        self.inner.flavor
+    }
+
+    /// The base of `responses`, `files`, `vector_stores` (`/v1/openai/v1`, `/v1`).
+    pub fn api_base(&self) -> &'static str {
+        self.inner.flavor.api_base()
+    }
+
+    /// The sentence naming `agent` in instructions ([`instructions_for`]).
+    pub fn instructions_for(agent: &str) -> String {
+        instructions_for(agent)
     }
 
     /// A copy of everything the server holds.
@@ -205,32 +248,48 @@ impl FakeLlamaStack {
 
     pub fn clear_requests(&self) {
         lock(&self.inner.requests).clear();
+        lock(&self.inner.received).clear();
     }
 
-    /// Scripts the agents named `agent_name` (whatever their id).
-    pub fn set_reply(
-        &self,
-        agent_name: &str,
-        reply: impl Fn(&AgentConfig, &str) -> String + Send + Sync + 'static,
-    ) {
-        self.inner
-            .replies
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .by_agent_name
-            .insert(agent_name.to_owned(), Arc::new(reply));
+    /// The `POST responses` bodies received (those that parsed), in order:
+    /// their model, instructions, `previous_response_id`, tools and headers.
+    pub fn responses_received(&self) -> Vec<CreateResponse> {
+        lock(&self.inner.received).clone()
     }
 
-    /// Scripts every agent without a reply of its own (default: echo).
-    pub fn set_default_reply(
+    /// Plays the model for every agent without a responder of its own
+    /// (default: echo the last user message).
+    pub fn set_responder(
         &self,
-        reply: impl Fn(&AgentConfig, &str) -> String + Send + Sync + 'static,
+        responder: impl Fn(&ResponderInput) -> model::Scripted + Send + Sync + 'static,
     ) {
+        self.script_mut().default = Arc::new(responder);
+    }
+
+    /// Plays the model for requests whose instructions name `agent`
+    /// ([`instructions_for`]).
+    pub fn set_agent_responder(
+        &self,
+        agent: &str,
+        responder: impl Fn(&ResponderInput) -> model::Scripted + Send + Sync + 'static,
+    ) {
+        self.script_mut()
+            .by_agent
+            .insert(agent.to_owned(), Arc::new(responder));
+    }
+
+    /// `agent` answers `reply(last user message)`.
+    pub fn set_reply(&self, agent: &str, reply: impl Fn(&str) -> String + Send + Sync + 'static) {
+        self.set_agent_responder(agent, move |input: &ResponderInput| {
+            model::Scripted::Text(reply(input.last_user_text().unwrap_or_default()))
+        });
+    }
+
+    fn script_mut(&self) -> std::sync::RwLockWriteGuard<'_, Script> {
         self.inner
-            .replies
+            .script
             .write()
             .unwrap_or_else(PoisonError::into_inner)
-            .default = Arc::new(reply);
     }
 
     /// The next `times` requests to `path` (any method) answer 500.
@@ -239,8 +298,8 @@ impl FakeLlamaStack {
     }
 
     /// The next `times` requests to `path` with `method` (any when `None`)
-    /// answer `status`. `path` is a request path (`/v1/agents`) or a route
-    /// of the router (`/v1/agents/{id}`, matching every agent's path).
+    /// answer `status`. `path` is a request path (`/v1/vector_stores`) or a
+    /// route of the router (`/v1/vector_stores/{id}`, matching every store's).
     pub fn fail_next_with(&self, method: Option<&str>, path: &str, times: u32, status: u16) {
         lock(&self.inner.faults).paths.push(PathFault {
             method: method.map(str::to_ascii_uppercase),
@@ -264,17 +323,35 @@ impl FakeLlamaStack {
         lock(&self.inner.faults).paths.clear();
     }
 
-    /// The next `times` turns answer HTTP 200 with `data: {"error": {"message": ...}}`.
-    pub fn fail_next_turns(&self, times: u32, message: &str) {
+    /// The next `times` responses fail after they began: `response.failed`
+    /// with `message` (current servers), an error event (0.2.18), or 500
+    /// when not streamed.
+    pub fn fail_next_responses(&self, times: u32, message: &str) {
         let mut faults = lock(&self.inner.faults);
         for _ in 0..times {
-            faults.turn_errors.push_back(message.to_owned());
+            faults.failed_responses.push_back(message.to_owned());
         }
     }
 
-    /// The next `times` turns stream their steps but end before `turn_complete`.
-    pub fn truncate_next_turns(&self, times: u32) {
-        lock(&self.inner.faults).truncated_turns += times;
+    /// The next `times` streamed responses end before `response.completed`
+    /// (and are not stored).
+    pub fn truncate_next_responses(&self, times: u32) {
+        lock(&self.inner.faults).truncated_responses += times;
+    }
+
+    /// Requests carrying the MCP tool `server_label` fail as the server does
+    /// when it cannot reach that MCP server: streamed, an error event right
+    /// after its listing began; else 500 (0.2.18) or 502 `Failed to connect
+    /// to MCP server at <url>` and the connection reset at its next request.
+    pub fn fail_mcp(&self, server_label: &str) {
+        lock(&self.inner.faults)
+            .failing_mcp
+            .insert(server_label.to_owned());
+    }
+
+    /// The MCP server `server_label` is reachable again.
+    pub fn restore_mcp(&self, server_label: &str) {
+        lock(&self.inner.faults).failing_mcp.remove(server_label);
     }
 
     /// Every answer is delayed by `latency`.
@@ -282,20 +359,52 @@ impl FakeLlamaStack {
         lock(&self.inner.faults).latency = latency;
     }
 
-    /// Every agent turn takes `latency` before its stream starts (the
-    /// model's time), on top of [`Self::set_latency`].
+    /// Every response takes `latency` before it begins (the model's time),
+    /// on top of [`Self::set_latency`].
     pub fn set_turn_latency(&self, latency: Duration) {
         lock(&self.inner.faults).turn_latency = latency;
     }
 
-    /// Registers an agent directly, as another client would have: the
-    /// configuration is stored as the server stores it. Returns its id.
-    pub fn add_agent(&self, agent_config: Value) -> String {
-        let config = match agent_config {
-            Value::Object(config) => config,
-            _ => Map::new(),
+    /// Each streamed text token comes `delay` after the one before.
+    pub fn set_token_delay(&self, delay: Duration) {
+        lock(&self.inner.faults).token_delay = delay;
+    }
+
+    /// Legacy (0.2.18): an agent the previous release registered. Its id.
+    pub fn add_legacy_agent(&self, name: &str) -> String {
+        let id = uuid::Uuid::new_v4().to_string();
+        let created = chrono::Utc::now()
+            .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+            .to_string();
+        let agent = json!({"agent_id": id, "created_at": created, "agent_config": {
+            "name": name, "model": DEFAULT_LLM, "instructions": instructions_for(name),
+            "toolgroups": [], "client_tools": [], "max_infer_iters": 10, "enable_session_persistence": false}});
+        lock(&self.inner.state).agents.insert(id.clone(), agent);
+        id
+    }
+
+    /// Legacy (0.2.18): a toolgroup (`mcp::<name>` of the MCP provider when
+    /// `uri` is given).
+    pub fn add_legacy_toolgroup(&self, id: &str, uri: Option<&str>) {
+        let (provider, endpoint) = match uri {
+            Some(uri) => ("model-context-protocol", json!({ "uri": uri })),
+            None => ("rag-runtime", serde_json::Value::Null),
         };
-        routes::insert_agent(&self.inner, &config)
+        lock(&self.inner.state).toolgroups.insert(
+            id.to_owned(),
+            json!({"identifier": id, "provider_resource_id": id, "provider_id": provider,
+                   "type": "tool_group", "mcp_endpoint": endpoint, "args": null}),
+        );
+    }
+
+    /// Legacy (0.2.18): a vector DB registered through `/v1/vector-dbs`.
+    pub fn add_legacy_vector_db(&self, id: &str) {
+        lock(&self.inner.state).vector_dbs.insert(
+            id.to_owned(),
+            json!({"identifier": id, "provider_resource_id": id, "provider_id": "faiss",
+                   "type": "vector_db", "embedding_model": DEFAULT_EMBEDDING_MODEL,
+                   "embedding_dimension": DEFAULT_EMBEDDING_DIMENSION, "vector_db_name": null}),
+        );
     }
 
     /// Takes the server down: connections are refused until [`restart`](Self::restart).
@@ -330,7 +439,9 @@ impl FakeLlamaStack {
 
     fn serve(&self, listener: tokio::net::TcpListener) {
         let (shutdown, signal) = oneshot::channel::<()>();
-        let app = routes::router(Arc::clone(&self.inner));
+        let app = routes::router(Arc::clone(&self.inner))
+            .into_make_service_with_connect_info::<serve::Connection>();
+        let listener = serve::ResettingListener(listener);
         let task = tokio::spawn(async move {
             let served = axum::serve(listener, app)
                 .with_graceful_shutdown(async move {

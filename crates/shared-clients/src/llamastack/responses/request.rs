@@ -138,9 +138,10 @@ pub enum Tool {
     /// Search of vector stores (`knowledge_search` on 0.2.18).
     FileSearch { vector_store_ids: Vec<String> },
     /// A tool the caller runs: the response ends with a `function_call`.
-    /// 0.2.18 refuses one without `description`.
+    /// 0.2.18 refuses one without `description` (always sent).
     Function {
         name: String,
+        #[serde(default)]
         description: String,
         parameters: Value,
     },

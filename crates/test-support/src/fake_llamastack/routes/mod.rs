@@ -1,7 +1,6 @@
-//! The fake's HTTP surface: the LlamaStack 0.2.18 routes of `docs/llamastack.md`,
-//! answering with the real server's shapes and status codes (a missing
-//! agent is a 400 "Invalid value", a missing vector DB or toolgroup a 404,
-//! a non-streaming turn a 501).
+//! The fake's HTTP surface: what the project calls on each server
+//! (`docs/llamastack.md`), with the real servers' shapes and status codes,
+//! under the flavour's API base. Anything else answers FastAPI's 404.
 
 #![allow(clippy::result_large_err)] // handlers answer errors as ready `Response`s
 
@@ -17,76 +16,80 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
+use super::flavor::detail;
 use super::state::RecordedRequest;
 use super::{Inner, lock};
 
-mod agents;
-mod openai;
+mod files;
 mod resources;
-
-use agents::*;
-use openai::*;
-use resources::*;
-
-pub(crate) use agents::insert_agent;
+mod responses;
 
 type Shared = State<Arc<Inner>>;
 type Answer = Result<Response, Response>;
 
 pub(crate) fn router(inner: Arc<Inner>) -> Router {
-    Router::new()
+    let base = inner.flavor.api_base();
+    let at = |path: &str| format!("{base}{path}");
+    let mut router = Router::new()
         .route(
             "/v1/health",
             get(|| async { axum::Json(json!({"status": "OK"})) }),
         )
-        .route("/v1/models", get(list_models))
-        .route("/v1/providers", get(list_providers))
+        .route("/v1/version", get(resources::version))
+        .route("/v1/models", get(resources::list_models))
+        .route("/v1/providers", get(resources::list_providers))
+        .route(&at("/responses"), post(responses::create))
+        .route(&at("/responses/{id}"), get(responses::get))
         .route(
-            "/v1/vector-dbs",
-            get(list_vector_dbs).post(register_vector_db),
+            &at("/files"),
+            get(files::list_files).post(files::upload_file),
         )
         .route(
-            "/v1/vector-dbs/{id}",
-            get(get_vector_db).delete(unregister_vector_db),
+            &at("/files/{id}"),
+            get(files::get_file).delete(files::delete_file),
         )
-        .route("/v1/tool-runtime/rag-tool/insert", post(rag_insert))
+        .route(&at("/files/{id}/content"), get(files::file_content))
         .route(
-            "/v1/toolgroups",
-            get(list_toolgroups).post(register_toolgroup),
-        )
-        .route(
-            "/v1/toolgroups/{id}",
-            get(get_toolgroup).delete(unregister_toolgroup),
-        )
-        .route("/v1/agents", get(list_agents).post(create_agent))
-        .route("/v1/agents/{id}", get(get_agent).delete(delete_agent))
-        .route("/v1/agents/{id}/session", post(create_session))
-        .route("/v1/agents/{id}/session/{session}/turn", post(create_turn))
-        .route("/v1/openai/v1/files", get(list_files).post(upload_file))
-        .route(
-            "/v1/openai/v1/files/{id}",
-            get(get_file).delete(delete_file),
-        )
-        .route("/v1/openai/v1/files/{id}/content", get(file_content))
-        .route(
-            "/v1/openai/v1/vector_stores",
-            get(list_stores).post(create_store),
+            &at("/vector_stores"),
+            get(files::list_stores).post(files::create_store),
         )
         .route(
-            "/v1/openai/v1/vector_stores/{id}",
-            get(get_store).post(update_store).delete(delete_store),
+            &at("/vector_stores/{id}"),
+            get(files::get_store)
+                .post(files::update_store)
+                .delete(files::delete_store),
         )
         .route(
-            "/v1/openai/v1/vector_stores/{id}/files",
-            get(list_store_files).post(attach_file),
+            &at("/vector_stores/{id}/files"),
+            get(files::list_store_files).post(files::attach_file),
         )
         .route(
-            "/v1/openai/v1/vector_stores/{id}/files/{file}",
-            get(get_store_file).delete(detach_file),
-        )
+            &at("/vector_stores/{id}/files/{file}"),
+            get(files::get_store_file).delete(files::detach_file),
+        );
+    if inner.flavor.is_legacy() {
+        router = router
+            .route("/v1/openai/v1/models", get(resources::list_openai_models))
+            .route("/v1/agents", get(resources::list_agents))
+            .route(
+                "/v1/agents/{id}",
+                axum::routing::delete(resources::delete_agent),
+            )
+            .route("/v1/toolgroups", get(resources::list_toolgroups))
+            .route(
+                "/v1/toolgroups/{id}",
+                axum::routing::delete(resources::unregister_toolgroup),
+            )
+            .route("/v1/vector-dbs", get(resources::list_vector_dbs))
+            .route(
+                "/v1/vector-dbs/{id}",
+                axum::routing::delete(resources::unregister_vector_db),
+            );
+    }
+    router
         .fallback(|| async { detail(StatusCode::NOT_FOUND, "Not Found") })
         .layer(middleware::from_fn_with_state(Arc::clone(&inner), gate))
-        // The real server takes uploads of hundreds of MB; axum's default is 2 MB.
+        // The real servers take uploads of hundreds of MB; axum's default is 2 MB.
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(inner)
 }
@@ -95,7 +98,7 @@ pub(crate) fn router(inner: Arc<Inner>) -> Router {
 const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
 /// Records the request, applies the added latency and the injected answers
-/// (a fault names the path or its route, e.g. `/v1/agents/{id}`).
+/// (a fault names the path or its route, e.g. `/v1/vector_stores/{id}`).
 async fn gate(State(inner): Shared, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
@@ -143,46 +146,20 @@ async fn gate(State(inner): Shared, request: Request, next: Next) -> Response {
         .await
 }
 
-fn detail(status: StatusCode, message: &str) -> Response {
-    (status, axum::Json(json!({ "detail": message }))).into_response()
-}
-
-fn bad_request(message: String) -> Response {
-    detail(
-        StatusCode::BAD_REQUEST,
-        &format!("Invalid value: {message}"),
-    )
-}
-
-fn not_found(message: String) -> Response {
-    detail(StatusCode::NOT_FOUND, &message)
-}
-
-/// FastAPI's answer to a missing or mistyped body field.
-fn invalid_field(location: &[&str], message: &str) -> Response {
-    let mut loc = vec!["body"];
-    loc.extend_from_slice(location);
-    (
-        StatusCode::BAD_REQUEST,
-        axum::Json(
-            json!({"error": {"detail": {"errors": [{"loc": loc, "msg": message, "type": "missing"}]}}}),
-        ),
-    )
-        .into_response()
-}
-
-fn json_body(bytes: &Bytes) -> Result<Map<String, Value>, Response> {
+fn json_body(inner: &Inner, bytes: &Bytes) -> Result<Map<String, Value>, Response> {
     match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(map)) => Ok(map),
-        _ => Err(invalid_field(&[], "Input should be a valid dictionary")),
+        _ => Err(inner
+            .flavor
+            .invalid(&[], "Input should be a valid dictionary")),
     }
 }
 
-fn required_str(body: &Map<String, Value>, field: &str) -> Result<String, Response> {
+fn required_str(inner: &Inner, body: &Map<String, Value>, field: &str) -> Result<String, Response> {
     body.get(field)
         .and_then(Value::as_str)
         .map(str::to_owned)
-        .ok_or_else(|| invalid_field(&[field], "Field required"))
+        .ok_or_else(|| inner.flavor.invalid(&[json!(field)], "Field required"))
 }
 
 fn ok(value: Value) -> Answer {
@@ -198,21 +175,6 @@ fn list(data: Vec<Value>) -> Answer {
     ok(json!({ "data": data }))
 }
 
-fn new_id(prefix: &str) -> String {
-    format!("{prefix}{}", uuid::Uuid::new_v4().simple())
-}
-
-fn now_seconds() -> i64 {
+pub(crate) fn now_seconds() -> i64 {
     chrono::Utc::now().timestamp()
-}
-
-/// A strictly increasing ISO 8601 timestamp, as pydantic writes datetimes.
-fn next_timestamp(inner: &Inner) -> String {
-    let mut clock = lock(&inner.clock);
-    let now = chrono::Utc::now().timestamp_micros();
-    *clock = now.max(*clock + 1);
-    chrono::DateTime::from_timestamp_micros(*clock)
-        .unwrap_or_default()
-        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
-        .to_string()
 }

@@ -1,5 +1,5 @@
 #![allow(clippy::result_large_err)] // handlers answer errors as ready `Response`s
-//! OpenAI-compatible files and vector stores.
+//! OpenAI-compatible files and vector stores, under the API base.
 
 use std::collections::HashMap;
 
@@ -9,18 +9,13 @@ use axum::extract::{Multipart, Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
+use super::super::flavor::{Flavor, bad_request, detail};
 use super::super::lock;
-use super::super::state::{FakeFile, FakeVectorStore};
+use super::super::state::{FakeFile, FakeModel, FakeVectorStore};
 use super::*;
 
-// ---- OpenAI-compatible files ----
-
 /// OpenAI-style pagination over `items` sorted by `created_at` (`order`, `after`, `limit`).
-pub(super) fn page(
-    mut items: Vec<Value>,
-    query: &HashMap<String, String>,
-    default_limit: usize,
-) -> Answer {
+fn page(mut items: Vec<Value>, query: &HashMap<String, String>, default_limit: usize) -> Answer {
     items.sort_by(|a, b| {
         (a["created_at"].as_i64(), a["id"].as_str())
             .cmp(&(b["created_at"].as_i64(), b["id"].as_str()))
@@ -50,6 +45,8 @@ pub(super) fn page(
     }))
 }
 
+// ---- files ----
+
 pub(super) async fn list_files(
     State(inner): Shared,
     Query(query): Query<HashMap<String, String>>,
@@ -66,29 +63,29 @@ pub(super) async fn upload_file(
     State(inner): Shared,
     form: Result<Multipart, MultipartRejection>,
 ) -> Answer {
-    let mut form = form.map_err(|_| invalid_field(&["file"], "Field required"))?;
-    let malformed = |_| invalid_field(&["file"], "Field required");
+    let invalid = |field: &str| inner.flavor.invalid(&[json!(field)], "Field required");
+    let mut form = form.map_err(|_| invalid("file"))?;
     let (mut purpose, mut file) = (None, None);
-    while let Some(field) = form.next_field().await.map_err(malformed)? {
+    while let Some(field) = form.next_field().await.map_err(|_| invalid("file"))? {
         match field.name() {
-            Some("purpose") => purpose = Some(field.text().await.map_err(malformed)?),
+            Some("purpose") => purpose = Some(field.text().await.map_err(|_| invalid("purpose"))?),
             Some("file") => {
                 let filename = field.file_name().map(str::to_owned);
-                let content = field.bytes().await.map_err(malformed)?;
+                let content = field.bytes().await.map_err(|_| invalid("file"))?;
                 file = Some((filename, content.to_vec()));
             }
             _ => {}
         }
     }
-    let purpose = purpose.ok_or_else(|| invalid_field(&["purpose"], "Field required"))?;
+    let purpose = purpose.ok_or_else(|| invalid("purpose"))?;
     if !matches!(purpose.as_str(), "assistants" | "batch") {
-        return Err(invalid_field(
-            &["purpose"],
+        return Err(inner.flavor.invalid(
+            &[json!("purpose")],
             "Input should be 'assistants' or 'batch'",
         ));
     }
-    let (filename, content) = file.ok_or_else(|| invalid_field(&["file"], "Field required"))?;
-    let id = new_id("file-");
+    let (filename, content) = file.ok_or_else(|| invalid("file"))?;
+    let id = format!("file-{}", uuid::Uuid::new_v4().simple());
     let object = json!({
         "object": "file", "id": id, "bytes": content.len(), "created_at": now_seconds(),
         "expires_at": now_seconds() + 365 * 24 * 3600,
@@ -105,37 +102,29 @@ pub(super) async fn upload_file(
     ok(object)
 }
 
-pub(super) fn file_missing(id: &str) -> Response {
-    bad_request(format!("File with id {id} not found"))
-}
-
 pub(super) async fn get_file(State(inner): Shared, Path(id): Path<String>) -> Answer {
     match lock(&inner.state).files.get(&id) {
         Some(file) => ok(file.object.clone()),
-        None => Err(file_missing(&id)),
+        None => Err(inner.flavor.file_missing(&id)),
     }
 }
 
 pub(super) async fn file_content(State(inner): Shared, Path(id): Path<String>) -> Answer {
     match lock(&inner.state).files.get(&id) {
         Some(file) => Ok(file.content.clone().into_response()),
-        None => Err(file_missing(&id)),
+        None => Err(inner.flavor.file_missing(&id)),
     }
 }
 
 pub(super) async fn delete_file(State(inner): Shared, Path(id): Path<String>) -> Answer {
     if lock(&inner.state).files.remove(&id).is_none() {
-        return Err(file_missing(&id));
+        return Err(inner.flavor.file_missing(&id));
     }
     lock(&inner.counters).delete("file");
     ok(json!({"id": id, "object": "file", "deleted": true}))
 }
 
-// ---- OpenAI-compatible vector stores ----
-
-pub(super) fn store_missing(id: &str) -> Response {
-    bad_request(format!("Vector_db '{id}' not found"))
-}
+// ---- vector stores ----
 
 pub(super) async fn list_stores(
     State(inner): Shared,
@@ -152,26 +141,52 @@ pub(super) async fn list_stores(
 pub(super) async fn get_store(State(inner): Shared, Path(id): Path<String>) -> Answer {
     match lock(&inner.state).vector_stores.get(&id) {
         Some(store) => ok(store.object.clone()),
-        None => Err(store_missing(&id)),
+        None => Err(inner.flavor.store_missing(&id)),
+    }
+}
+
+/// The embedding model named (or the first one) and its dimension.
+fn embedding_model(
+    flavor: Flavor,
+    models: &[FakeModel],
+    named: Option<&str>,
+) -> Result<(String, u64), Response> {
+    let found = match named {
+        Some(name) => models.iter().find(|model| {
+            model.id == name || (flavor.is_legacy() && model.provider_and_resource().1 == name)
+        }),
+        None => models.iter().find(|model| model.model_type == "embedding"),
+    };
+    let Some(model) = found else {
+        return Err(match named {
+            Some(name) => {
+                let (status, message) = flavor.model_missing(name);
+                detail(status, &message)
+            }
+            None => bad_request(
+                "No embedding model provided and no embedding models available in the system"
+                    .into(),
+            ),
+        });
+    };
+    match model.embedding_dimension {
+        Some(dimension) if model.model_type == "embedding" => Ok((model.id.clone(), dimension)),
+        _ => Err(bad_request(format!(
+            "Model {} is not an embedding model",
+            model.id
+        ))),
     }
 }
 
 pub(super) async fn create_store(State(inner): Shared, bytes: Bytes) -> Answer {
-    let body = json_body(&bytes)?;
-    let name = required_str(&body, "name")?;
+    let body = json_body(&inner, &bytes)?;
+    let name = required_str(&inner, &body, "name")?;
     let mut state = lock(&inner.state);
-    let (model, dimension) = match body.get("embedding_model").and_then(Value::as_str) {
-        Some(model) => (model.to_owned(), embedding_dimension(&state.models, model)?),
-        None => {
-            let first = state
-                .models
-                .iter()
-                .find(|model| model["model_type"] == "embedding")
-                .ok_or_else(|| bad_request("No embedding model provided and no embedding models available in the system".into()))?;
-            let model = first["identifier"].as_str().unwrap_or_default().to_owned();
-            (model.clone(), embedding_dimension(&state.models, &model)?)
-        }
-    };
+    let (model, dimension) = embedding_model(
+        inner.flavor,
+        &state.models,
+        body.get("embedding_model").and_then(Value::as_str),
+    )?;
     let provider = body
         .get("provider_id")
         .and_then(Value::as_str)
@@ -183,22 +198,31 @@ pub(super) async fn create_store(State(inner): Shared, bytes: Bytes) -> Answer {
         Some(Value::Object(metadata)) => metadata.clone(),
         _ => Map::new(),
     };
-    // 0.2.18 adds its own bookkeeping to the metadata.
+    // The servers add their own bookkeeping to the metadata.
     metadata.insert("provider_id".into(), json!(provider));
-    metadata.insert("provider_vector_db_id".into(), json!(id));
+    if inner.flavor.is_legacy() {
+        metadata.insert("provider_vector_db_id".into(), json!(id));
+    } else {
+        metadata.insert("provider_vector_store_id".into(), json!(id));
+        metadata.insert("embedding_model".into(), json!(model));
+        metadata.insert("embedding_dimension".into(), json!(dimension.to_string()));
+    }
     let object = json!({
         "id": id, "object": "vector_store", "created_at": created, "name": name, "usage_bytes": 0,
         "file_counts": {"completed": 0, "cancelled": 0, "failed": 0, "in_progress": 0, "total": 0},
         "status": "completed", "expires_after": null, "expires_at": null, "last_active_at": created,
         "metadata": metadata,
     });
-    state.vector_dbs.insert(
-        id.clone(),
-        json!({
-            "identifier": id, "provider_resource_id": id, "provider_id": provider, "type": "vector_db",
-            "owner": null, "embedding_model": model, "embedding_dimension": dimension, "vector_db_name": name,
-        }),
-    );
+    let mut counters = lock(&inner.counters);
+    if inner.flavor.is_legacy() {
+        // 0.2.18 registers a vector DB of the store's id.
+        state.vector_dbs.insert(
+            id.clone(),
+            json!({"identifier": id, "provider_resource_id": id, "provider_id": provider, "type": "vector_db",
+                   "owner": null, "embedding_model": model, "embedding_dimension": dimension, "vector_db_name": name}),
+        );
+        counters.create("vector_db");
+    }
     state.vector_stores.insert(
         id,
         FakeVectorStore {
@@ -206,9 +230,7 @@ pub(super) async fn create_store(State(inner): Shared, bytes: Bytes) -> Answer {
             files: Default::default(),
         },
     );
-    let mut counters = lock(&inner.counters);
     counters.create("vector_store");
-    counters.create("vector_db");
     ok(object)
 }
 
@@ -217,12 +239,12 @@ pub(super) async fn update_store(
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Answer {
-    let body = json_body(&bytes)?;
+    let body = json_body(&inner, &bytes)?;
     let mut state = lock(&inner.state);
     let store = state
         .vector_stores
         .get_mut(&id)
-        .ok_or_else(|| store_missing(&id))?;
+        .ok_or_else(|| inner.flavor.store_missing(&id))?;
     for field in ["name", "metadata", "expires_after"] {
         if let Some(value) = body.get(field).filter(|value| !value.is_null()) {
             store.object[field] = value.clone();
@@ -234,12 +256,13 @@ pub(super) async fn update_store(
 pub(super) async fn delete_store(State(inner): Shared, Path(id): Path<String>) -> Answer {
     let mut state = lock(&inner.state);
     if state.vector_stores.remove(&id).is_none() {
-        return Err(store_missing(&id));
+        return Err(inner.flavor.store_missing(&id));
     }
-    state.vector_dbs.remove(&id);
     let mut counters = lock(&inner.counters);
     counters.delete("vector_store");
-    counters.delete("vector_db");
+    if state.vector_dbs.remove(&id).is_some() {
+        counters.delete("vector_db");
+    }
     ok(json!({"id": id, "object": "vector_store.deleted", "deleted": true}))
 }
 
@@ -250,9 +273,13 @@ pub(super) async fn list_store_files(
 ) -> Answer {
     let files = match lock(&inner.state).vector_stores.get(&id) {
         Some(store) => store.files.values().cloned().collect(),
-        None => return Err(store_missing(&id)),
+        None => return Err(inner.flavor.store_missing(&id)),
     };
     page(files, &query, 20)
+}
+
+fn store_file_missing(file: &str, store: &str) -> Response {
+    bad_request(format!("File {file} not found in vector store {store}"))
 }
 
 pub(super) async fn get_store_file(
@@ -263,12 +290,10 @@ pub(super) async fn get_store_file(
     let store = state
         .vector_stores
         .get(&id)
-        .ok_or_else(|| store_missing(&id))?;
+        .ok_or_else(|| inner.flavor.store_missing(&id))?;
     match store.files.get(&file) {
         Some(object) => ok(object.clone()),
-        None => Err(bad_request(format!(
-            "File {file} not found in vector store {id}"
-        ))),
+        None => Err(store_file_missing(&file, &id)),
     }
 }
 
@@ -277,14 +302,14 @@ pub(super) async fn attach_file(
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Answer {
-    let body = json_body(&bytes)?;
-    let file_id = required_str(&body, "file_id")?;
+    let body = json_body(&inner, &bytes)?;
+    let file_id = required_str(&inner, &body, "file_id")?;
     let mut state = lock(&inner.state);
     let file_exists = state.files.contains_key(&file_id);
     let store = state
         .vector_stores
         .get_mut(&id)
-        .ok_or_else(|| store_missing(&id))?;
+        .ok_or_else(|| inner.flavor.store_missing(&id))?;
     let (status, last_error) = if file_exists {
         ("completed", Value::Null)
     } else {
@@ -293,10 +318,15 @@ pub(super) async fn attach_file(
             json!({"code": "server_error", "message": format!("File with id {file_id} not found")}),
         )
     };
+    let chunking = if inner.flavor.is_legacy() {
+        json!({"type": "auto"})
+    } else {
+        json!({"type": "static", "static": {"chunk_overlap_tokens": 400, "max_chunk_size_tokens": 800}})
+    };
     let object = json!({
         "id": file_id, "object": "vector_store.file",
         "attributes": body.get("attributes").cloned().filter(Value::is_object).unwrap_or_else(|| json!({})),
-        "chunking_strategy": body.get("chunking_strategy").cloned().unwrap_or_else(|| json!({"type": "auto"})),
+        "chunking_strategy": body.get("chunking_strategy").cloned().unwrap_or(chunking),
         "created_at": now_seconds(), "last_error": last_error, "status": status, "usage_bytes": 0,
         "vector_store_id": id,
     });
@@ -316,11 +346,9 @@ pub(super) async fn detach_file(
     let store = state
         .vector_stores
         .get_mut(&id)
-        .ok_or_else(|| store_missing(&id))?;
+        .ok_or_else(|| inner.flavor.store_missing(&id))?;
     let Some(removed) = store.files.remove(&file) else {
-        return Err(bad_request(format!(
-            "File {file} not found in vector store {id}"
-        )));
+        return Err(store_file_missing(&file, &id));
     };
     let status = removed["status"].as_str().unwrap_or("completed").to_owned();
     let counts = &mut store.object["file_counts"];
