@@ -3,13 +3,18 @@
 
 use std::path::PathBuf;
 
-/// The Python of `target/venv/<name>`, if provisioned.
-pub fn python(name: &str) -> Option<PathBuf> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
+/// The target directory `cargo xtask provision` fills: `CARGO_TARGET_DIR`,
+/// else `<workspace>/target`.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
         .filter(|dir| !dir.is_empty())
         .map(PathBuf::from)
-        .unwrap_or_else(|| crate::workspace_root().join("target"));
-    let python = target.join("venv").join(name).join("bin/python");
+        .unwrap_or_else(|| crate::workspace_root().join("target"))
+}
+
+/// The Python of `target/venv/<name>`, if provisioned.
+pub fn python(name: &str) -> Option<PathBuf> {
+    let python = target_dir().join("venv").join(name).join("bin/python");
     python.is_file().then_some(python)
 }
 

@@ -10,8 +10,11 @@ use super::{Answer, Conversation, ToolCall};
 pub const GET_EMPLOYEE_LAPTOP_INFO: &str = "get_employee_laptop_info";
 /// The snow server's tool that opens a ticket.
 pub const OPEN_LAPTOP_REFRESH_TICKET: &str = "open_laptop_refresh_ticket";
-/// LlamaStack's RAG tool (`builtin::rag/knowledge_search`).
+/// The `file_search` tool as LlamaStack 0.2.18 offers it to the model (its
+/// RAG tool, `builtin::rag/knowledge_search`).
 pub const KNOWLEDGE_SEARCH: &str = "knowledge_search";
+/// The `file_search` tool as LlamaStack 0.7.3 and OGX offer it.
+pub const FILE_SEARCH: &str = "file_search";
 /// The `preferred_model` when no knowledge search result names one.
 pub const FALLBACK_MODEL: &str = "Standard business laptop";
 

@@ -12,7 +12,8 @@ use serde_json::Value;
 
 pub use conversation::{Conversation, ToolResult};
 pub use laptop::{
-    FALLBACK_MODEL, GET_EMPLOYEE_LAPTOP_INFO, KNOWLEDGE_SEARCH, OPEN_LAPTOP_REFRESH_TICKET,
+    FALLBACK_MODEL, FILE_SEARCH, GET_EMPLOYEE_LAPTOP_INFO, KNOWLEDGE_SEARCH,
+    OPEN_LAPTOP_REFRESH_TICKET,
 };
 
 /// How the stub's model behaves.
