@@ -45,7 +45,11 @@ impl Catalog {
 
     /// Checks `assets` (loaded from `source`) for the runtime.
     pub fn new(assets: Assets, routing_agent: &str, source: &Path) -> Result<Self, CatalogError> {
-        if !assets.agents.iter().any(|agent| agent.name == routing_agent) {
+        if !assets
+            .agents
+            .iter()
+            .any(|agent| agent.name == routing_agent)
+        {
             return Err(CatalogError::NoRoutingAgent {
                 name: routing_agent.to_owned(),
                 dir: source.to_path_buf(),

@@ -1,27 +1,42 @@
-//! What the runtime asks the model server once and remembers: the models
-//! it serves (to resolve an agent's bare model name to the id the server
-//! accepts) and the vector store of each knowledge base (found by name,
-//! as `register-assets` records it). Both are looked up again when the
-//! server says a remembered one is unknown.
+//! What the runtime asks the model server and remembers: the models it
+//! serves (to resolve an agent's bare model name to the id the server
+//! accepts; looked up again when the server says one is unknown) and the
+//! vector store of each knowledge base (found by name, as `register-assets`
+//! records it). A search over a vector store that is gone is no error on
+//! any server (it finds nothing), so the stores are also listed again once
+//! the remembered list is older than the recheck interval: a store that
+//! `register-assets` replaced is used from then on, and a knowledge base
+//! left without one fails the turn with a clear error.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use asset_manager::MANAGED_BY;
 use shared_clients::llamastack::{LlamaStackClient, Model, VectorStore, resolve_model};
 
 use crate::error::TurnError;
 
-#[derive(Default)]
 pub(crate) struct ServerCache {
     models: RwLock<Option<Arc<Vec<Model>>>>,
-    /// Knowledge base name to vector store id.
-    stores: RwLock<HashMap<String, String>>,
+    /// Knowledge base name to vector store id, and when it was listed.
+    stores: RwLock<Option<(Instant, HashMap<String, String>)>>,
+    /// How long a listed vector store is used without listing again.
+    recheck: Duration,
     /// One refresh at a time; waiters find its result.
     refreshing: tokio::sync::Mutex<()>,
 }
 
 impl ServerCache {
+    pub(crate) fn new(recheck: Duration) -> Self {
+        Self {
+            models: RwLock::default(),
+            stores: RwLock::default(),
+            recheck,
+            refreshing: tokio::sync::Mutex::default(),
+        }
+    }
+
     /// The model id to send for `wanted` (empty: the first LLM listed).
     /// An id not in the remembered list is looked up once more.
     pub(crate) async fn model_id(
@@ -53,11 +68,16 @@ impl ServerCache {
         self.models.read().ok()?.clone()
     }
 
-    async fn refresh_models(&self, client: &LlamaStackClient) -> Result<Arc<Vec<Model>>, TurnError> {
+    async fn refresh_models(
+        &self,
+        client: &LlamaStackClient,
+    ) -> Result<Arc<Vec<Model>>, TurnError> {
         let seen = self.cached_models();
         let _turn = self.refreshing.lock().await;
         if let Some(current) = self.cached_models()
-            && seen.as_ref().is_none_or(|seen| !Arc::ptr_eq(seen, &current))
+            && seen
+                .as_ref()
+                .is_none_or(|seen| !Arc::ptr_eq(seen, &current))
         {
             return Ok(current);
         }
@@ -85,31 +105,36 @@ impl ServerCache {
             return Ok(ids);
         }
         let fresh = stores_by_knowledge_base(&client.list_vector_stores().await?);
-        if let Ok(mut stores) = self.stores.write() {
-            *stores = fresh;
-        }
-        knowledge_bases
+        let ids = knowledge_bases
             .iter()
             .map(|name| {
-                self.cached_store(name)
+                fresh
+                    .get(name)
+                    .cloned()
                     .ok_or_else(|| TurnError::NoVectorStore { name: name.clone() })
             })
-            .collect()
+            .collect();
+        if let Ok(mut stores) = self.stores.write() {
+            *stores = Some((Instant::now(), fresh));
+        }
+        ids
     }
 
     /// Forgets the remembered vector stores (one was unknown to the server).
     pub(crate) fn forget_stores(&self) {
         if let Ok(mut stores) = self.stores.write() {
-            stores.clear();
+            *stores = None;
         }
     }
 
-    fn cached_store(&self, name: &str) -> Option<String> {
-        self.stores.read().ok()?.get(name).cloned()
-    }
-
+    /// The remembered stores of `names`, while the list is fresh.
     fn cached_stores(&self, names: &[String]) -> Option<Vec<String>> {
-        names.iter().map(|name| self.cached_store(name)).collect()
+        let stores = self.stores.read().ok()?;
+        let (listed, stores) = stores.as_ref()?;
+        if listed.elapsed() >= self.recheck {
+            return None;
+        }
+        names.iter().map(|name| stores.get(name).cloned()).collect()
     }
 }
 

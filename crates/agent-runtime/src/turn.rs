@@ -5,6 +5,7 @@
 //! once; everything else ends the turn with a [`TurnError`].
 
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use asset_manager::AgentAsset;
 use secrecy::SecretString;
@@ -27,6 +28,14 @@ pub struct RuntimeSettings {
     /// The MCP servers' bearer token (`MCP_AUTH_TOKEN`), sent in every MCP
     /// tool's `headers`.
     pub mcp_auth_token: Option<SecretString>,
+    /// How long the knowledge bases' vector stores, once listed, are used
+    /// before they are listed again.
+    pub vector_store_recheck: Duration,
+}
+
+impl RuntimeSettings {
+    /// The defaults of the service's settings.
+    pub const DEFAULT_VECTOR_STORE_RECHECK: Duration = Duration::from_secs(10);
 }
 
 /// The agents, and the client that runs them. Shared by every worker.
@@ -52,7 +61,10 @@ pub enum TurnEvent {
     /// The conversation moved to another agent.
     Handoff { from: String, to: String },
     /// A tool ran (its name only: arguments may hold personal data).
-    ToolCall { server: Option<String>, name: String },
+    ToolCall {
+        server: Option<String>,
+        name: String,
+    },
 }
 
 /// A message for the agents.
@@ -156,8 +168,8 @@ impl Runtime {
         Self {
             client,
             catalog: RwLock::new(Arc::new(catalog)),
+            server: ServerCache::new(settings.vector_store_recheck),
             settings,
-            server: ServerCache::default(),
         }
     }
 
@@ -247,10 +259,13 @@ impl Runtime {
                             &mut answering,
                         )
                         .await;
-                        self.tell(&request, TurnEvent::Handoff {
-                            from: agent_name.clone(),
-                            to: target.to_owned(),
-                        });
+                        self.tell(
+                            &request,
+                            TurnEvent::Handoff {
+                                from: agent_name.clone(),
+                                to: target.to_owned(),
+                            },
+                        );
                         tracing::info!(from = %agent_name, to = %target, "hand-off");
                         agent_name = target.to_owned();
                         continue;
@@ -259,8 +274,13 @@ impl Runtime {
                         // Not a hand-off this agent may make now: the model
                         // is told, and answers the user itself.
                         let output = match target {
-                            Some(_) => "The transfer is not possible right now: answer the user yourself.".to_owned(),
-                            None => format!("There is no tool named '{function}'. Answer the user with the tools you have."),
+                            Some(_) => {
+                                "The transfer is not possible right now: answer the user yourself."
+                                    .to_owned()
+                            }
+                            None => format!(
+                                "There is no tool named '{function}'. Answer the user with the tools you have."
+                            ),
                         };
                         tracing::warn!(agent = %agent_name, %function, "a function call the agent may not make now");
                         pending = Some(PendingCall {
@@ -277,10 +297,13 @@ impl Runtime {
                 && may_hand_off
             {
                 if catalog.agent(&target).is_some() {
-                    self.tell(&request, TurnEvent::Handoff {
-                        from: agent_name.clone(),
-                        to: target.clone(),
-                    });
+                    self.tell(
+                        &request,
+                        TurnEvent::Handoff {
+                            from: agent_name.clone(),
+                            to: target.clone(),
+                        },
+                    );
                     tracing::info!(from = %agent_name, to = %target, "hand-off (ROUTE_TO)");
                     agent_name = target;
                     continue;
@@ -372,8 +395,10 @@ impl Runtime {
                 }
                 input.push(user(request.message.to_owned()));
             }
-            let headers =
-                tools::mcp_headers(&request.identity.user_id, self.settings.mcp_auth_token.as_ref());
+            let headers = tools::mcp_headers(
+                &request.identity.user_id,
+                self.settings.mcp_auth_token.as_ref(),
+            );
             let sampling = Sampling::of(agent);
             let body = CreateResponse {
                 model: model.clone(),
@@ -394,12 +419,13 @@ impl Runtime {
                 .client
                 .create_response(&body, |event| match event {
                     StreamEvent::TextDelta(text) => self.tell(request, TurnEvent::Delta(text)),
-                    StreamEvent::ToolCall { server_label, name } => {
-                        self.tell(request, TurnEvent::ToolCall {
+                    StreamEvent::ToolCall { server_label, name } => self.tell(
+                        request,
+                        TurnEvent::ToolCall {
                             server: server_label,
                             name,
-                        })
-                    }
+                        },
+                    ),
                     _ => {}
                 })
                 .await;
@@ -411,7 +437,9 @@ impl Runtime {
                 Err(error) => error,
             };
             match error.responses_failure() {
-                ResponsesFailure::UnknownPreviousResponse if previous.is_some() && !repaired_chain => {
+                ResponsesFailure::UnknownPreviousResponse
+                    if previous.is_some() && !repaired_chain =>
+                {
                     tracing::warn!(agent = %agent_name, "the model server lost the agent's response chain; starting a new one");
                     repaired_chain = true;
                     progress.forget(agent_name);
@@ -449,9 +477,9 @@ impl Runtime {
                     .iter()
                     .filter_map(|name| catalog.mcp_server(name))
                     .filter(|server| {
-                        server_url
-                            .as_deref()
-                            .is_none_or(|url| url.trim_end_matches('/') == server.uri.trim_end_matches('/'))
+                        server_url.as_deref().is_none_or(|url| {
+                            url.trim_end_matches('/') == server.uri.trim_end_matches('/')
+                        })
                     })
                     .map(|server| server.name.as_str())
                     .collect();
@@ -572,10 +600,12 @@ fn user(content: String) -> InputItem {
 /// that had turns before (its chain lost, or begun before the Responses
 /// runtime), where the conversation was.
 fn who_is_asking(identity: &Identity, resumed: bool, agent: Option<&str>) -> String {
-    let email = identity
-        .email
-        .as_deref()
-        .or_else(|| identity.user_id.contains('@').then_some(identity.user_id.as_str()));
+    let email = identity.email.as_deref().or_else(|| {
+        identity
+            .user_id
+            .contains('@')
+            .then_some(identity.user_id.as_str())
+    });
     let mut text = format!(
         "[Context from the self-service system, not typed by the user] The user is \
          authenticated as '{}'",
@@ -658,7 +688,6 @@ mod tests {
         };
         let text = who_is_asking(&identity, false, None);
         assert!(text.contains("authenticated as 'emp-42'."));
-        assert!(!text.contains("email"));
+        assert!(!text.contains(", email "), "{text}");
     }
 }
-

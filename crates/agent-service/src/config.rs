@@ -31,6 +31,7 @@ struct RawServiceConfig {
     mcp_auth_token: Option<SecretString>,
     asset_config_dir: PathBuf,
     asset_reload_interval: Seconds,
+    vector_store_recheck_interval: Seconds,
     worker_concurrency: usize,
     worker_poll_interval: Seconds,
     delivery_ttl: Seconds,
@@ -61,6 +62,7 @@ impl Default for RawServiceConfig {
             mcp_auth_token: None,
             asset_config_dir: PathBuf::from("/app/config"),
             asset_reload_interval: Seconds::new(30),
+            vector_store_recheck_interval: Seconds::new(10),
             worker_concurrency: 64,
             worker_poll_interval: Seconds::new(2),
             delivery_ttl: Seconds::new(24 * 60 * 60),
@@ -115,6 +117,10 @@ pub struct ServiceConfig {
     /// How often the asset directory is read again besides its change
     /// events (for filesystems that send none).
     pub asset_reload_interval: Duration,
+    /// How long the knowledge bases' vector stores, once listed, are used
+    /// before they are listed again (a search over a deleted store is no
+    /// error on the server: it finds nothing).
+    pub vector_store_recheck: Duration,
     /// Requests this replica runs at once.
     pub worker_concurrency: usize,
     /// How often a replica looks for work no one runs (a replica that died,
@@ -231,6 +237,7 @@ impl ServiceConfig {
                     .filter(|token| !token.expose_secret().is_empty()),
                 asset_config_dir: raw.asset_config_dir,
                 asset_reload_interval: raw.asset_reload_interval.duration(),
+                vector_store_recheck: raw.vector_store_recheck_interval.duration(),
                 worker_concurrency: raw.worker_concurrency,
                 worker_poll_interval: raw.worker_poll_interval.duration(),
                 delivery_ttl: raw.delivery_ttl.duration(),

@@ -154,11 +154,13 @@ fn runtime(
     let settings = agent_runtime::RuntimeSettings {
         max_handoffs: config.max_agent_handoffs,
         mcp_auth_token: config.mcp_auth_token.clone(),
+        vector_store_recheck: config.vector_store_recheck,
     };
     let catalog = match role {
         Role::Serve => {
             let started = std::time::Instant::now();
-            let catalog = agent_runtime::Catalog::load(&config.asset_config_dir, &config.routing_agent)?;
+            let catalog =
+                agent_runtime::Catalog::load(&config.asset_config_dir, &config.routing_agent)?;
             tracing::info!(
                 dir = %config.asset_config_dir.display(),
                 agents = catalog.agents().count(),

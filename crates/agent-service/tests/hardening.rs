@@ -226,7 +226,7 @@ async fn a_path_that_is_not_utf8_and_a_positional_body_get_json_errors() {
 }
 
 #[tokio::test]
-async fn parallel_first_requests_share_one_llamastack_session_and_one_agent_lookup() {
+async fn parallel_first_requests_share_one_conversation_and_one_model_lookup() {
     let app = start().await;
     let sends = (0..10).map(|_| {
         let router = app.router.clone();
@@ -242,23 +242,23 @@ async fn parallel_first_requests_share_one_llamastack_session_and_one_agent_look
         .collect();
     assert_eq!(sessions.len(), 1, "one conversation");
     let requests = app.fake.requests();
-    let opened = requests
-        .iter()
-        .filter(|r| r.method == "POST" && r.path.ends_with("/session"))
-        .count();
-    let listed = requests
-        .iter()
-        .filter(|r| r.method == "GET" && r.path == "/v1/agents")
-        .count();
     let trace: Vec<String> = requests
         .iter()
-        .map(|r| format!("{} {} {}", r.method, r.path, r.body))
+        .map(|r| format!("{} {}", r.method, r.path))
         .collect();
-    assert_eq!(
-        opened, 1,
-        "one LlamaStack session for (session, routing-agent): {trace:#?}"
-    );
-    assert_eq!(listed, 1, "one agent list for the shared cache miss");
+    let answered = requests
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/responses"))
+        .count();
+    assert_eq!(answered, 10, "one Responses call per request: {trace:#?}");
+    // The base path is asked once (`/v1/openai/v1/models` answers 404 on a
+    // current server, `/v1/models` 200), then the models are listed once
+    // for the shared cache miss.
+    let listed = requests
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.ends_with("/models"))
+        .count();
+    assert_eq!(listed, 3, "discovery and one model list: {trace:#?}");
 }
 
 #[tokio::test]

@@ -43,7 +43,7 @@ async fn a_first_message_creates_a_session_and_is_answered_by_the_routing_agent(
 }
 
 #[tokio::test]
-async fn a_route_to_reply_hands_the_session_over_and_the_next_message_goes_straight_there() {
+async fn a_transfer_call_hands_the_session_over_and_the_next_message_goes_straight_there() {
     let app = start().await;
 
     let (status, first) = app.send("alice", "I need a new laptop").await;
@@ -62,23 +62,31 @@ async fn a_route_to_reply_hands_the_session_over_and_the_next_message_goes_strai
     let session = session_row(&app, session_id).await;
     assert_eq!(session.current_agent_id.as_deref(), Some("laptop-refresh"));
 
+    let first_calls = app.fake.responses_received();
+    let laptop_answer = session.llama_stack_session_id.clone().unwrap();
+    // routing (calls the transfer), laptop-refresh (answers), routing (its
+    // call answered, in the background)
+    assert_eq!(first_calls.len(), 3, "{first_calls:#?}");
     app.fake.clear_requests();
     let (status, second) = app.send("alice", "Which models are there?").await;
 
     assert_eq!(status, 200, "{second}");
     assert_eq!(second["session_id"], session_id);
     assert_eq!(second["response"]["agent_id"], "laptop-refresh");
-    let turns_on_routing = app
-        .fake
-        .snapshot()
-        .sessions
-        .values()
-        .filter(|s| s.session_name.ends_with("/routing-agent"))
-        .map(|s| s.turns.len())
-        .sum::<usize>();
+    let calls = app.fake.responses_received();
     assert_eq!(
-        turns_on_routing, 1,
-        "the second message must not reach the routing agent"
+        calls.len(),
+        1,
+        "the second message must not reach the routing agent: {calls:#?}"
+    );
+    assert_eq!(
+        calls[0].instructions.as_deref(),
+        Some("You are the laptop-refresh.")
+    );
+    assert_eq!(
+        calls[0].previous_response_id.as_deref(),
+        Some(laptop_answer.as_str()),
+        "the laptop agent's chain goes on"
     );
 }
 
@@ -114,7 +122,7 @@ async fn the_answer_and_its_request_are_stored_and_readable_by_the_owner() {
 #[tokio::test]
 async fn a_failed_turn_answers_502_and_is_stored_as_failed() {
     let app = start().await;
-    app.fake.fail_next_turns(1, "the model exploded");
+    app.fake.fail_next_responses(1, "the model exploded");
 
     let (status, body) = app.send("alice", "hello").await;
 
@@ -149,21 +157,35 @@ async fn a_failed_turn_answers_502_and_is_stored_as_failed() {
 }
 
 #[tokio::test]
-async fn a_re_registered_agent_is_found_again_by_name() {
+async fn a_changed_prompt_is_sent_from_the_next_turn_without_a_restart() {
     let app = start().await;
     let (status, _) = app.send("alice", "hello").await;
     assert_eq!(status, 200);
 
-    // register-assets replaced the routing agent: new id, old one gone.
-    let old_ids: Vec<String> = app.fake.snapshot().agents.keys().cloned().collect();
-    for id in &old_ids {
-        app.state.llama.delete_agent(id).await.unwrap();
-    }
-    common::add_agents(&app.fake);
-
+    app.assets.write(
+        "prompts/routing-agent.txt",
+        "You are the routing-agent. Be brief.",
+    );
+    agent_service_reload(&app).await;
+    app.fake.clear_requests();
     let (status, body) = app.send("alice", "hello again").await;
+
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["response"]["content"], ROUTING_GREETING);
+    let calls = app.fake.responses_received();
+    assert_eq!(
+        calls[0].instructions.as_deref(),
+        Some("You are the routing-agent. Be brief.")
+    );
+}
+
+/// What the service's watcher does on a change, done now.
+async fn agent_service_reload(app: &common::TestApp) {
+    let reloaded = agent_runtime::reload(&app.state.runtime, app.assets.path()).await;
+    assert!(
+        matches!(reloaded, agent_runtime::Reloaded::Replaced { .. }),
+        "{reloaded:?}"
+    );
 }
 
 #[tokio::test]

@@ -101,17 +101,27 @@ impl TestAssets {
 
     /// Writes `agents/<name>.yaml`.
     pub fn agent(self, agent: &TestAgent) -> Self {
-        self.write(&format!("agents/{}.yaml", agent.name), &agent.yaml());
+        self.write_agent(agent);
         self
     }
 
     /// Writes `toolgroups/<name>.yaml`: an MCP server.
     pub fn mcp_server(self, name: &str, uri: &str) -> Self {
+        self.write_mcp_server(name, uri);
+        self
+    }
+
+    /// Writes (or replaces) `agents/<name>.yaml`.
+    pub fn write_agent(&self, agent: &TestAgent) {
+        self.write(&format!("agents/{}.yaml", agent.name), &agent.yaml());
+    }
+
+    /// Writes (or replaces) `toolgroups/<name>.yaml`.
+    pub fn write_mcp_server(&self, name: &str, uri: &str) {
         self.write(
             &format!("toolgroups/{name}.yaml"),
             &format!("name: {}\nuri: {}\n", quote(name), quote(uri)),
         );
-        self
     }
 
     /// Writes `knowledge_bases/<base>/<file>`.

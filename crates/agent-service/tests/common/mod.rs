@@ -1,5 +1,6 @@
-//! A service wired to a fresh migrated database and a fake LlamaStack with
-//! a routing agent and a laptop-refresh agent, driven in-process.
+//! A service wired to a fresh migrated database, an asset directory with a
+//! routing agent and a laptop-refresh agent, and a fake LlamaStack scripted
+//! to play them, driven in-process.
 
 #![allow(dead_code)]
 
@@ -15,7 +16,8 @@ use serde_json::{Value, json};
 use shared_clients::llamastack::LlamaStackConfig;
 use shared_db::DbConfig;
 use shared_db::migrate::{self, Timeouts};
-use test_support::fake_llamastack::FakeLlamaStack;
+use test_support::agent_assets::TestAssets;
+use test_support::fake_llamastack::{FakeLlamaStack, Scripted};
 use test_support::{TestDatabase, test_database};
 use tower::ServiceExt as _;
 
@@ -26,6 +28,8 @@ pub struct TestApp {
     pub state: AppState,
     pub db: TestDatabase,
     pub fake: FakeLlamaStack,
+    /// The service's `ASSET_CONFIG_DIR`.
+    pub assets: TestAssets,
 }
 
 pub async fn start() -> TestApp {
@@ -52,8 +56,11 @@ pub async fn start_with_settings(configure: impl FnOnce(&mut Settings)) -> TestA
     .unwrap();
     let fake = FakeLlamaStack::start().await;
     add_agents(&fake);
+    let assets = TestAssets::routing_and_laptop();
+    let mut service = ServiceConfig::default();
+    service.asset_config_dir = assets.path_buf();
     let mut settings = Settings {
-        service: ServiceConfig::default(),
+        service,
         database: db_config,
         llamastack: LlamaStackConfig::for_url(&fake.url())
             .unwrap()
@@ -68,29 +75,31 @@ pub async fn start_with_settings(configure: impl FnOnce(&mut Settings)) -> TestA
         state,
         db,
         fake,
+        assets,
     }
 }
 
 /// The two agents of the fixture, scripted: the routing agent hands laptop
-/// questions over, the laptop agent answers everything itself.
+/// questions over by calling `transfer_to_laptop-refresh`, the laptop
+/// agent answers everything itself.
 pub fn add_agents(fake: &FakeLlamaStack) {
-    for name in ["routing-agent", "laptop-refresh"] {
-        fake.add_agent(json!({
-            "name": name,
-            "model": "vllm/llama-3-3-70b-instruct-w8a8",
-            "instructions": format!("You are the {name}."),
-            "toolgroups": [],
-            "enable_session_persistence": false,
-        }));
-    }
-    fake.set_reply("routing-agent", |_, message| {
-        if message.to_lowercase().contains("laptop") {
-            "ROUTE_TO: laptop-refresh".into()
+    fake.set_agent_responder("routing-agent", |input| {
+        if input.function_output().is_some() {
+            return Scripted::Text("Transferring you to the laptop-refresh agent.".into());
+        }
+        let laptop = input
+            .last_user_text()
+            .is_some_and(|text| text.to_lowercase().contains("laptop"));
+        if laptop && input.offers_function("transfer_to_laptop-refresh") {
+            Scripted::FunctionCall {
+                name: "transfer_to_laptop-refresh".into(),
+                arguments: json!({}),
+            }
         } else {
-            ROUTING_GREETING.into()
+            Scripted::Text(ROUTING_GREETING.into())
         }
     });
-    fake.set_reply("laptop-refresh", |_, message| {
+    fake.set_reply("laptop-refresh", |message| {
         format!("laptop-refresh agent: about '{message}'")
     });
 }

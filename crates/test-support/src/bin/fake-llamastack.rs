@@ -2,17 +2,18 @@
 //! [--token-delay-ms MS] [--plain]`: an in-memory LlamaStack
 //! (`test_support::fake_llamastack`) on 127.0.0.1:N (default 8321) until
 //! interrupted, instant unless each response is given `MS` milliseconds of
-//! model time. Unless `--plain`, the agents of the asset directory are
-//! scripted: the routing agent (instructions saying `You are the
-//! routing-agent.`) hands laptop requests to `laptop-refresh` by calling
-//! `transfer_to_laptop-refresh` when offered (else `ROUTE_TO:
-//! laptop-refresh`), and `laptop-refresh` answers; every other request is
-//! echoed. For benchmarks of the service and runs by hand.
+//! model time. Unless `--plain` (every request echoed), the agents of the
+//! asset directory are scripted: the routing agent (instructions saying
+//! `You are the routing-agent.`, or mentioning the "routing agent" as
+//! `assets/config/agents/routing-agent.yaml` does) hands laptop requests to
+//! `laptop-refresh` by calling `transfer_to_laptop-refresh` when offered
+//! (else `ROUTE_TO: laptop-refresh`); every other agent answers that it can
+//! help. For benchmarks of the service and runs by hand.
 
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use test_support::fake_llamastack::{FakeLlamaStack, Flavor, routing};
+use test_support::fake_llamastack::{FakeLlamaStack, Flavor, Scripted, routing};
 
 const USAGE: &str = "fake-llamastack [--port N] [--flavor 0.2.18|current] [--turn-latency-ms MS] [--token-delay-ms MS] [--plain]";
 
@@ -78,11 +79,19 @@ fn millis(args: &mut impl Iterator<Item = String>, flag: &str) -> anyhow::Result
 
 fn script_agents(fake: &FakeLlamaStack) {
     let router = routing("laptop-refresh", "laptop");
-    fake.set_agent_responder("routing-agent", move |input| router(input));
-    fake.set_reply("laptop-refresh", |message| {
-        format!(
+    fake.set_responder(move |input| {
+        let routes = input.is_agent("routing-agent")
+            || input
+                .instructions
+                .as_deref()
+                .is_some_and(|text| text.to_ascii_lowercase().contains("routing agent"));
+        if routes {
+            return router(input);
+        }
+        let message = input.last_user_text().unwrap_or_default();
+        Scripted::Text(format!(
             "laptop-refresh agent: I can help with that ({} characters received).",
             message.chars().count()
-        )
+        ))
     });
 }

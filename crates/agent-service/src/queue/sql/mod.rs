@@ -13,9 +13,7 @@
 mod heads;
 mod intake;
 
-pub use heads::{
-    Pending, claim_head, fail_unqueued, last_id, load, pending, release,
-};
+pub use heads::{Pending, claim_head, fail_unqueued, last_id, load, pending, release};
 pub use intake::{
     Enqueued, Event, Finished, NewRequest, Outcome, enqueue, finish, hot_path_statements,
 };
