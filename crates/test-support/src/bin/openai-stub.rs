@@ -1,8 +1,8 @@
-//! `openai-stub [--script text|laptop-refresh] [ADDR]`: serves the
+//! `openai-stub [--script text|laptop-refresh|call-tools] [ADDR]`: serves the
 //! OpenAI-compatible test stub (`test_support::openai_stub`) on ADDR
 //! (default `127.0.0.1:8000`) until interrupted, its model playing the
-//! script (`text`, the default, or the laptop refresh journey for the
-//! authenticated user). For running a real LlamaStack by hand, and the
+//! script (`text`, the default, the laptop refresh journey for the
+//! authenticated user, or calling every tool offered). For running a real LlamaStack by hand, and the
 //! model of `cargo xtask up` without `INFERENCE_URL`.
 
 use anyhow::{Context as _, bail};
@@ -19,7 +19,10 @@ async fn main() -> anyhow::Result<()> {
                 script = match args.next().as_deref() {
                     Some("text") => Script::Text,
                     Some("laptop-refresh") => Script::laptop_refresh(),
-                    other => bail!("--script takes text or laptop-refresh, not {other:?}"),
+                    Some("call-tools") => Script::CallTools,
+                    other => {
+                        bail!("--script takes text, laptop-refresh or call-tools, not {other:?}")
+                    }
                 }
             }
             _ if arg.starts_with('-') => bail!("unknown option {arg}"),

@@ -165,6 +165,10 @@ impl RealLlamaStack {
             stub,
         };
         stack.wait_healthy(port, start_timeout())?;
+        for path in version.warm_up_paths() {
+            http_get_status(port, path)
+                .with_context(|| format!("{version}: warming up with GET {path}"))?;
+        }
         stack.startup = begun.elapsed();
         Ok(stack)
     }
@@ -343,21 +347,28 @@ pub fn render_run_yaml(template: &str, state_dir: &Path, models: &Models) -> Res
     Ok(out)
 }
 
-/// `GET /v1/health` answers 200 (plain HTTP/1.1 over a socket, so this
-/// works whatever runtime the caller is in).
+/// `GET /v1/health` answers 200.
 fn health_ok(port: u16) -> bool {
-    let probe = || -> std::io::Result<bool> {
-        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-        let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(500))?;
-        stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-        stream.write_all(
-            b"GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
-        )?;
-        let mut answer = Vec::new();
-        stream.take(64 * 1024).read_to_end(&mut answer)?;
-        Ok(answer.starts_with(b"HTTP/1.1 200"))
-    };
-    probe().unwrap_or(false)
+    http_get_status(port, "/v1/health").is_ok_and(|status| status == 200)
+}
+
+/// The status of `GET <path>` on 127.0.0.1:`port` (plain HTTP/1.1 over a
+/// socket, so this works whatever runtime the caller is in).
+fn http_get_status(port: u16, path: &str) -> std::io::Result<u16> {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(500))?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut answer = Vec::new();
+    stream.take(64 * 1024).read_to_end(&mut answer)?;
+    std::str::from_utf8(answer.get(9..12).unwrap_or_default())
+        .ok()
+        .and_then(|status| status.parse().ok())
+        .filter(|_| answer.starts_with(b"HTTP/1.1 "))
+        .ok_or_else(|| std::io::Error::other("not an HTTP/1.1 answer"))
 }
 
 fn tail(text: &str, max: usize) -> &str {

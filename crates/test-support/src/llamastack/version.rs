@@ -138,6 +138,24 @@ impl ServerVersion {
         "VLLM_URL",
     ];
 
+    /// `GET`s that make a fresh server create its SQL tables, to be sent one
+    /// after the other once it is healthy. 0.7.3 and OGX create them on
+    /// first use, and first uses that overlap race: all but one fail with
+    /// 500 ("no such table: responses", `inference_store`,
+    /// `openai_files`). Any answer will do.
+    pub fn warm_up_paths(self) -> &'static [&'static str] {
+        match self {
+            Self::V0_2_18 => &[],
+            Self::V0_7_3 | Self::Ogx1_5 => &[
+                "/v1/responses",
+                "/v1/chat/completions",
+                "/v1/files",
+                "/v1/vector_stores",
+                "/v1/conversations/conv_warm_up/items",
+            ],
+        }
+    }
+
     /// The interpreter of its provisioned venv, if there is one:
     /// `<target dir>/venv/<venv>/bin/python`.
     pub fn python(self) -> Option<PathBuf> {

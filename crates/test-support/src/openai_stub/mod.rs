@@ -2,16 +2,21 @@
 //! behind a real LlamaStack (`remote::vllm`), deterministic and scriptable.
 //!
 //! - `GET /v1/models`: [`LLM_MODEL`] and [`EMBEDDING_MODEL`].
-//! - `POST /v1/chat/completions`, with or without `stream` (SSE chunks,
-//!   ending with `data: [DONE]`). The answer follows the installed
-//!   [`Script`] ([`OpenAiStub::set_script`]): by default
-//!   ([`Script::Text`]) text only, [`reply`]: `ROUTE_TO: laptop-refresh`
-//!   when a system message names a "routing agent" and the last user
-//!   message mentions "laptop", else `You said: <last user message>`;
-//!   [`Script::LaptopRefresh`] calls the MCP tools of the laptop refresh
-//!   journey (OpenAI `tool_calls`, streamed as vLLM does) and answers with
-//!   the ticket number. Each completion is recorded ([`ChatRecord`]: the
-//!   tools offered, the tool results brought back, the answer).
+//! - `POST /v1/chat/completions` of [`LLM_MODEL`] (another model gets
+//!   vLLM's 404), with or without `stream` (SSE chunks,
+//!   ending with `data: [DONE]`, `usage` in a last chunk when
+//!   `stream_options.include_usage`: the words of the messages and of the
+//!   answer; [`OpenAiStub::set_token_delay`] paces the chunks). The answer
+//!   follows the installed [`Script`] ([`OpenAiStub::set_script`]), after
+//!   the hand-offs every script makes (`transfer_to_<agent>` tools, see
+//!   [`script`]): by default ([`Script::Text`]) text only, [`reply`]:
+//!   `ROUTE_TO: laptop-refresh` when a system message names a "routing
+//!   agent" and the last user message mentions "laptop", else `You said:
+//!   <last user message>`; [`Script::LaptopRefresh`] calls the tools of the
+//!   laptop refresh journey (OpenAI `tool_calls`, streamed as vLLM does)
+//!   and answers with the ticket number; [`Script::CallTools`] calls every
+//!   tool offered. Each completion is recorded ([`ChatRecord`]: the tools
+//!   offered, the tool results brought back, the answer).
 //! - `POST /v1/completions`, with or without `stream`: `You said: <prompt>`.
 //! - `POST /v1/embeddings`: deterministic bag-of-words hash vectors of
 //!   [`EMBEDDING_DIMENSION`] (or `dimensions`), unit length, so texts that
@@ -21,7 +26,8 @@
 //!   one tool, `echo`, so agents can list the tools of a toolgroup
 //!   registered with `mcp_endpoint.uri = <url>/mcp`; `POST /mcp/<server>`
 //!   is another such server whose tool is `<server>_echo` (an agent may use
-//!   several MCP servers, and tool names must not collide).
+//!   several MCP servers, and tool names must not collide). Each request
+//!   is recorded with its headers ([`McpRequest`]).
 //!
 //! Every completion and every tool call gets a unique id.
 //! [`OpenAiStub::start`] serves on 127.0.0.1 from a thread of its own (its
@@ -35,7 +41,7 @@ pub mod script;
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Result;
 use axum::Router;
@@ -49,6 +55,7 @@ use crate::thread_server::ThreadServer;
 
 pub use chat::ChatRecord;
 pub use embeddings::embed;
+pub use mcp::McpRequest;
 pub use script::{Answer, Script, ToolCall, ToolResult, reply};
 
 /// The chat model the stub serves.
@@ -67,13 +74,16 @@ pub struct StubLog {
     pub chats: Vec<ChatRecord>,
     /// Number of inputs embedded so far.
     pub embedded_inputs: usize,
+    /// Requests to the MCP endpoints, oldest first.
+    pub mcp_requests: Vec<McpRequest>,
 }
 
-/// The router's state: what was seen, and the script to play.
+/// The router's state: what was seen, the script to play and its pace.
 #[derive(Debug, Default)]
 struct StubState {
     log: Mutex<StubLog>,
     script: Mutex<Script>,
+    token_delay: Mutex<Duration>,
 }
 
 type Shared = Arc<StubState>;
@@ -168,6 +178,21 @@ impl OpenAiStub {
         }
     }
 
+    /// Makes the model pause `delay` before each chunk of a streamed
+    /// completion after the first (a word of text, a piece of a tool call's
+    /// arguments), from the next completion on; zero (the default) streams
+    /// at once. For tests of what arrives first.
+    pub fn set_token_delay(&self, delay: Duration) {
+        if let Ok(mut current) = self.state.token_delay.lock() {
+            *current = delay;
+        }
+    }
+
+    /// The requests the MCP endpoints received so far, with their headers.
+    pub fn mcp_requests(&self) -> Vec<McpRequest> {
+        self.read_log(|log| log.mcp_requests.clone())
+    }
+
     /// The script the model follows.
     pub fn script(&self) -> Script {
         self.state
@@ -208,12 +233,25 @@ pub(crate) fn json_response(value: &Value) -> Response {
 /// Server-sent events, one `data:` line per value, ending with
 /// `data: [DONE]` as OpenAI's streams do.
 pub(crate) fn sse_response(events: Vec<Value>) -> Response {
+    paced_sse_response(events, Duration::ZERO)
+}
+
+/// [`sse_response`] with a pause of `delay` before each event after the
+/// first.
+pub(crate) fn paced_sse_response(events: Vec<Value>, delay: Duration) -> Response {
+    use futures_util::StreamExt as _;
     let events = events
         .into_iter()
         .map(|event| event.to_string())
         .chain(std::iter::once("[DONE]".to_owned()))
-        .map(|data| Ok::<_, Infallible>(Event::default().data(data)));
-    Sse::new(futures_util::stream::iter(events)).into_response()
+        .enumerate();
+    let stream = futures_util::stream::iter(events).then(move |(at, data)| async move {
+        if at > 0 && !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        Ok::<_, Infallible>(Event::default().data(data))
+    });
+    Sse::new(stream).into_response()
 }
 
 pub(crate) fn bad_request(message: &str) -> Response {
@@ -236,4 +274,131 @@ async fn models() -> Response {
         .map(|id| json!({"id": id, "object": "model", "created": created, "owned_by": "openai-stub"}))
         .collect();
     json_response(&json!({"object": "list", "data": data}))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use futures_util::StreamExt as _;
+
+    use super::*;
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+    }
+
+    /// The `data:` payloads of a streamed chat completion, each with the
+    /// time it arrived.
+    async fn streamed(stub: &OpenAiStub, body: Value) -> Vec<(Duration, String)> {
+        let begun = Instant::now();
+        let response = reqwest::Client::new()
+            .post(format!("{}/v1/chat/completions", stub.url()))
+            .json(&body)
+            .send()
+            .await
+            .expect("sent");
+        let mut stream = response.bytes_stream();
+        let mut arrived = Vec::new();
+        let mut pending = String::new();
+        while let Some(bytes) = stream.next().await {
+            pending.push_str(&String::from_utf8_lossy(&bytes.expect("bytes")));
+            while let Some(end) = pending.find("\n\n") {
+                let event: String = pending.drain(..end + 2).collect();
+                if let Some(data) = event.trim().strip_prefix("data: ") {
+                    arrived.push((begun.elapsed(), data.to_owned()));
+                }
+            }
+        }
+        arrived
+    }
+
+    #[test]
+    fn a_token_delay_paces_the_stream_but_not_its_first_chunk() {
+        let stub = OpenAiStub::start().expect("stub");
+        stub.set_token_delay(Duration::from_millis(150));
+        let body = json!({"stream": true, "messages": [
+            {"role": "user", "content": "one two three"}]});
+        let arrived = runtime().block_on(streamed(&stub, body));
+        // role, "You ", "said: ", "one ", "two ", "three", stop, [DONE]
+        assert_eq!(arrived.len(), 8, "{arrived:?}");
+        assert!(arrived[0].0 < Duration::from_millis(140), "{arrived:?}");
+        assert!(
+            arrived[7].0 >= Duration::from_millis(7 * 150),
+            "{arrived:?}"
+        );
+        stub.set_token_delay(Duration::ZERO);
+        let body = json!({"stream": true, "messages": [{"role": "user", "content": "x"}]});
+        let arrived = runtime().block_on(streamed(&stub, body));
+        assert!(
+            arrived.last().expect("events").0 < Duration::from_millis(500),
+            "{arrived:?}"
+        );
+    }
+
+    #[test]
+    fn usage_counts_the_words_of_the_messages_and_of_the_answer() {
+        let stub = OpenAiStub::start().expect("stub");
+        let body = json!({"stream": true, "stream_options": {"include_usage": true}, "messages": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "hello there"}]});
+        let arrived = runtime().block_on(streamed(&stub, body));
+        let usage: Value =
+            serde_json::from_str(&arrived[arrived.len() - 2].1).expect("usage chunk");
+        // "Be brief." "hello there" / "You said: hello there"
+        assert_eq!(
+            usage["usage"],
+            json!({"prompt_tokens": 4, "completion_tokens": 4, "total_tokens": 8})
+        );
+    }
+
+    #[test]
+    fn another_model_is_refused_as_vllm_refuses_it() {
+        let stub = OpenAiStub::start().expect("stub");
+        let (status, body) = runtime().block_on(async {
+            let response = reqwest::Client::new()
+                .post(format!("{}/v1/chat/completions", stub.url()))
+                .json(&json!({"model": "gpt-x", "messages": [{"role": "user", "content": "hi"}]}))
+                .send()
+                .await
+                .expect("sent");
+            (
+                response.status(),
+                response.json::<Value>().await.expect("JSON"),
+            )
+        });
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            body["error"]["message"],
+            "The model `gpt-x` does not exist."
+        );
+        assert!(stub.chats().is_empty());
+    }
+
+    #[test]
+    fn mcp_requests_are_recorded_with_their_headers() {
+        let stub = OpenAiStub::start().expect("stub");
+        let status = runtime().block_on(async {
+            reqwest::Client::new()
+                .post(format!("{}/mcp/snow", stub.url()))
+                .header("AUTHORITATIVE_USER_ID", "alice@example.com")
+                .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}))
+                .send()
+                .await
+                .expect("sent")
+                .status()
+        });
+        assert_eq!(status, StatusCode::OK);
+        let requests = stub.mcp_requests();
+        assert_eq!(requests.len(), 1);
+        assert_eq!(requests[0].path, "/mcp/snow");
+        assert_eq!(requests[0].method, "tools/list");
+        assert_eq!(
+            requests[0].header("authoritative_user_id"),
+            Some("alice@example.com")
+        );
+    }
 }

@@ -4,7 +4,8 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::wire::{pieces, usage};
-use super::{json_response, model_of, now, parse, sse_response, unique_id};
+use super::{json_response, model_of, now, parse, unique_id};
+use crate::openai_stub::sse_response;
 
 pub(in crate::openai_stub) async fn completions(body: String) -> Response {
     let body = match parse(&body) {

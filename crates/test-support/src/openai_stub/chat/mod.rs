@@ -6,11 +6,13 @@ mod completions;
 mod wire;
 
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use serde_json::Value;
 
 use super::script::{self, Answer, Conversation, ToolResult};
-use super::{LLM_MODEL, Shared, bad_request, json_response, now, parse, sse_response, unique_id};
+use super::{
+    LLM_MODEL, Shared, bad_request, json_response, now, paced_sse_response, parse, unique_id,
+};
 
 pub(super) use completions::completions;
 
@@ -34,6 +36,10 @@ pub(super) async fn chat_completions(State(state): State<Shared>, body: String) 
     let Some(messages) = body["messages"].as_array() else {
         return bad_request("messages must be a list");
     };
+    let model = model_of(&body);
+    if model != LLM_MODEL {
+        return unknown_model(&model);
+    }
     let tools = body["tools"]
         .as_array()
         .map(Vec::as_slice)
@@ -60,13 +66,35 @@ pub(super) async fn chat_completions(State(state): State<Shared>, body: String) 
         prompt: messages
             .iter()
             .map(|m| shared_clients::llamastack::content_text(&m["content"]))
-            .collect(),
+            .collect::<Vec<_>>()
+            .join("\n"),
     };
     if body["stream"].as_bool() != Some(true) {
         return json_response(&completion.whole(&answer));
     }
     let include_usage = body["stream_options"]["include_usage"].as_bool() == Some(true);
-    sse_response(completion.chunks(&answer, include_usage))
+    let delay = state
+        .token_delay
+        .lock()
+        .map(|delay| *delay)
+        .unwrap_or_default();
+    paced_sse_response(completion.chunks(&answer, include_usage), delay)
+}
+
+/// What vLLM answers for a model it does not serve.
+fn unknown_model(model: &str) -> Response {
+    let body = serde_json::json!({"error": {
+        "message": format!("The model `{model}` does not exist."),
+        "type": "NotFoundError",
+        "param": "model",
+        "code": 404,
+    }});
+    (
+        axum::http::StatusCode::NOT_FOUND,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 /// The model of a request, or the stub's.

@@ -35,6 +35,9 @@ pub struct Conversation {
     pub last_user: String,
     /// Names of the function tools offered (`tools[].function.name`).
     pub offered: Vec<String>,
+    /// The JSON Schema of each offered tool's parameters
+    /// (`tools[].function.parameters`), in the order of `offered`.
+    pub parameters: Vec<Value>,
     /// Tool results after the last user message, oldest first: the work
     /// of the current turn so far.
     pub results: Vec<ToolResult>,
@@ -56,11 +59,14 @@ impl Conversation {
         let last_user = last_user_at
             .map(|at| content_text(&messages[at]["content"]))
             .unwrap_or_default();
-        let offered = tools
+        let (offered, parameters) = tools
             .iter()
-            .filter_map(|tool| tool["function"]["name"].as_str())
-            .map(str::to_owned)
-            .collect();
+            .filter_map(|tool| {
+                let function = &tool["function"];
+                let name = function["name"].as_str()?;
+                Some((name.to_owned(), function["parameters"].clone()))
+            })
+            .unzip();
         let turn = last_user_at.map_or(messages, |at| &messages[at + 1..]);
         let mut results = Vec::new();
         let mut fresh_from = 0;
@@ -93,6 +99,7 @@ impl Conversation {
             system,
             last_user,
             offered,
+            parameters,
             results,
             fresh_from,
         }
@@ -111,6 +118,24 @@ impl Conversation {
     /// The results the model has not answered yet (after its last message).
     pub fn fresh_results(&self) -> &[ToolResult] {
         &self.results[self.fresh_from.min(self.results.len())..]
+    }
+
+    /// The names of the required string parameters of the offered `tool`.
+    pub fn required_strings(&self, tool: &str) -> Vec<&str> {
+        let Some(at) = self.offered.iter().position(|name| name == tool) else {
+            return Vec::new();
+        };
+        let schema = &self.parameters[at];
+        schema["required"]
+            .as_array()
+            .map(|required| {
+                required
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .filter(|name| schema["properties"][*name]["type"] == "string")
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }
 
@@ -209,6 +234,20 @@ mod tests {
             .map(|r| r.tool.as_str())
             .collect();
         assert_eq!(fresh, ["second"]);
+    }
+
+    #[test]
+    fn the_required_string_parameters_of_a_tool_are_read_from_its_schema() {
+        let tools = [
+            json!({"type": "function", "function": {"name": "search", "parameters": {
+                "type": "object",
+                "properties": {"query": {"type": "string"}, "limit": {"type": "integer"}, "lang": {"type": "string"}},
+                "required": ["query", "limit"],
+            }}}),
+        ];
+        let conversation = Conversation::read(&[json!({"role": "user", "content": "go"})], &tools);
+        assert_eq!(conversation.required_strings("search"), ["query"]);
+        assert!(conversation.required_strings("other").is_empty());
     }
 
     #[test]

@@ -15,6 +15,8 @@ pub const OPEN_LAPTOP_REFRESH_TICKET: &str = "open_laptop_refresh_ticket";
 pub const KNOWLEDGE_SEARCH: &str = "knowledge_search";
 /// The `file_search` tool as LlamaStack 0.7.3 and OGX offer it.
 pub const FILE_SEARCH: &str = "file_search";
+/// The names the `file_search` tool goes by.
+const SEARCH_TOOLS: [&str; 2] = [KNOWLEDGE_SEARCH, FILE_SEARCH];
 /// The `preferred_model` when no knowledge search result names one.
 pub const FALLBACK_MODEL: &str = "Standard business laptop";
 
@@ -36,11 +38,14 @@ pub(super) fn next(employee_id: &str, conversation: &Conversation) -> Option<Ans
         );
     };
     let info = info.text.as_str();
-    let catalogue = conversation.result_of(KNOWLEDGE_SEARCH);
-    if catalogue.is_none() && conversation.offers(KNOWLEDGE_SEARCH) {
+    let catalogue = SEARCH_TOOLS
+        .iter()
+        .find_map(|tool| conversation.result_of(tool));
+    let search = SEARCH_TOOLS.iter().find(|tool| conversation.offers(tool));
+    if let (None, Some(search)) = (catalogue, search) {
         let region = field(info, "Employee Location").unwrap_or("my region");
         return call(
-            KNOWLEDGE_SEARCH,
+            search,
             json!({"query": format!("laptop models offered in {region}")}),
         );
     }
@@ -163,6 +168,24 @@ pub(super) mod tests {
             search.arguments,
             json!({"query": "laptop models offered in EMEA"})
         );
+    }
+
+    #[test]
+    fn the_catalogue_is_searched_under_the_name_the_server_gives_file_search() {
+        let mut conversation = after(&[(GET_EMPLOYEE_LAPTOP_INFO, INFO)]);
+        conversation.offered = vec![
+            GET_EMPLOYEE_LAPTOP_INFO.into(),
+            OPEN_LAPTOP_REFRESH_TICKET.into(),
+            FILE_SEARCH.into(),
+        ];
+        let search = single_call(next("", &conversation));
+        assert_eq!(search.name, FILE_SEARCH);
+        let open = single_call(next(
+            "",
+            &after(&[(GET_EMPLOYEE_LAPTOP_INFO, INFO), (FILE_SEARCH, CATALOGUE)]),
+        ));
+        assert_eq!(open.name, OPEN_LAPTOP_REFRESH_TICKET);
+        assert_eq!(open.arguments["preferred_model"], "Dell Latitude 7450");
     }
 
     #[test]
