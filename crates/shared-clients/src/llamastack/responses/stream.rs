@@ -171,6 +171,7 @@ async fn read_events(
             .map_err(|reason| state.decode_error(reason))?;
         for data in events {
             if let Some(done) = state.handle(&data, on_event)? {
+                read_to_the_end(&mut response).await;
                 return Ok(done);
             }
         }
@@ -184,6 +185,28 @@ async fn read_events(
         return Ok(done);
     }
     Err(state.ended("the server closed it"))
+}
+
+/// How long the end of a stream is waited for after `response.completed`.
+const AFTER_COMPLETED: Duration = Duration::from_secs(5);
+
+/// Reads what follows `response.completed` until the server ends the
+/// stream (bounded in time and size, and ignored). LlamaStack 0.2.18 stores
+/// a streamed response only after it sent `response.completed`: a client
+/// that hangs up at once cancels the store, and the next turn's
+/// `previous_response_id` is unknown (`docs/llamastack.md`, "The stream";
+/// the chains of `bins/self-service-agent/tests/mcp_end_to_end.rs`).
+async fn read_to_the_end(response: &mut Response) {
+    let rest = async {
+        let mut read = 0;
+        while let Ok(Some(chunk)) = response.chunk().await {
+            read += chunk.len();
+            if read > super::MAX_EVENT_BYTES {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(AFTER_COMPLETED, rest).await;
 }
 
 /// What the stream has told so far.
