@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::super::client::{LlamaStackClient, connect_error, json_bytes, read_error_body};
 use super::super::error::{LlamaStackError, snippet};
-use super::failure::{McpListing, ResponsesFailure, classify};
+use super::failure::{McpListing, ResponsesFailure, classify, unusable_chain};
 use super::object::{OutputItem, ResponseObject, ToolCall};
 use super::request::{CreateResponse, Tool};
 use super::sse::SseReader;
@@ -385,7 +385,12 @@ impl<'r> StreamState<'r> {
     }
 
     fn stream_error(&self, code: Option<String>, message: &str) -> LlamaStackError {
-        let failure = classify(self.request, None, message, Some(&self.listing));
+        let failure = match classify(self.request, None, message, Some(&self.listing)) {
+            ResponsesFailure::Other if self.response_id.is_none() => {
+                unusable_chain(self.request, message)
+            }
+            failure => failure,
+        };
         failed(self.request, self.path, None, code, message, failure)
     }
 
