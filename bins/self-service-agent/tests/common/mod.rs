@@ -112,16 +112,25 @@ pub async fn fake_llamastack() -> Backend {
 }
 
 /// The service's environment: `db`, the fake and its asset directory, and
-/// `LISTEN_ADDR` on `port`.
+/// `LISTEN_ADDR` on `port`; no retries of LlamaStack calls.
 pub fn service_env(db: &TestDatabase, backend: &Backend, port: u16) -> Vec<(&'static str, String)> {
-    let mut env = db.env();
-    env.push(("LLAMA_STACK_URL", backend.fake.url()));
-    env.push((
-        "ASSET_CONFIG_DIR",
-        backend.assets.path().display().to_string(),
-    ));
-    env.push(("LISTEN_ADDR", format!("127.0.0.1:{port}")));
+    let mut env = base_env(db, &backend.fake.url(), backend.assets.path(), port);
     env.push(("LLAMA_STACK_RETRIES", "0".to_owned()));
+    env
+}
+
+/// The service's environment: `db`, LlamaStack at `llamastack_url`, the
+/// asset directory `assets`, and `LISTEN_ADDR` on `port`.
+pub fn base_env(
+    db: &TestDatabase,
+    llamastack_url: &str,
+    assets: &std::path::Path,
+    port: u16,
+) -> Vec<(&'static str, String)> {
+    let mut env = db.env();
+    env.push(("LLAMA_STACK_URL", llamastack_url.to_owned()));
+    env.push(("ASSET_CONFIG_DIR", assets.display().to_string()));
+    env.push(("LISTEN_ADDR", format!("127.0.0.1:{port}")));
     env
 }
 

@@ -107,7 +107,9 @@ impl Proxy {
             .target
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = address_of(url);
-        self.shared.generation.send_modify(|generation| *generation += 1);
+        self.shared
+            .generation
+            .send_modify(|generation| *generation += 1);
     }
 
     /// The requests that passed so far, oldest first.
@@ -160,16 +162,13 @@ async fn accept(listener: TcpListener, shared: Arc<Shared>) {
 async fn relay(client: TcpStream, shared: Arc<Shared>) {
     let mut generation = shared.generation.subscribe();
     generation.mark_unchanged();
-    let target = *shared
-        .target
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
+    let target = *shared.target.lock().unwrap_or_else(PoisonError::into_inner);
     let Ok(server) = TcpStream::connect(target).await else {
         // refused: the client's connection closes too
         return;
     };
-    let (mut from_client, mut to_server) = client.into_split();
-    let (mut from_server, mut to_client) = server.into_split();
+    let (mut from_client, mut to_client) = client.into_split();
+    let (mut from_server, mut to_server) = server.into_split();
     let upstream = async {
         let mut pending = Vec::new();
         let mut buffer = vec![0u8; 64 * 1024];
