@@ -24,7 +24,8 @@
 //!   "status": "failure"}`.
 //!
 //! It records every call and can be told to fail the next ones (a status,
-//! or a delay longer than the client's timeout).
+//! or a delay longer than the client's timeout). [`python_mock`] runs the
+//! Python system's own mock ServiceNow.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -41,6 +42,7 @@ use serde_json::{Map, Value, json};
 use crate::thread_server::ThreadServer;
 use query::{project, raw, selects};
 
+pub mod python_mock;
 mod query;
 
 /// The API key the fake accepts, in the `x-sn-apikey` header.
