@@ -118,6 +118,8 @@ impl PythonMock {
         std::fs::write(stand_in.join("__init__.py"), STAND_IN)?;
         let python_path = std::env::join_paths([temp.path(), dir])?;
         let log = temp.path().join("mock.log");
+        // one open file for both streams, so that neither overwrites the other
+        let output = std::fs::File::create(&log)?;
         let child = Command::new(python)
             .args(["-m", "uvicorn", "mock_servicenow.server:app"])
             .args(["--host", "127.0.0.1", "--port", "0"])
@@ -128,8 +130,8 @@ impl PythonMock {
             .env("PYTHONUNBUFFERED", "1")
             .env_remove("TEST_USERS")
             .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&log)?)
-            .stderr(std::fs::File::options().append(true).open(&log)?)
+            .stdout(output.try_clone()?)
+            .stderr(output)
             .process_group(0)
             .spawn()
             .with_context(|| format!("starting {} -m uvicorn", python.display()))?;
