@@ -123,3 +123,22 @@ fn asking_for_another_employee_is_refused() {
     );
     assert!(!message.contains(maria.model), "{message}");
 }
+
+/// The mock answers `sys_user` by email only (docs/mcp-servers.md): a
+/// caller known by an employee number is not found there.
+#[test]
+fn a_caller_named_by_employee_number_is_not_found_in_the_mock() {
+    let Some((python, _mock, server)) =
+        start("a_caller_named_by_employee_number_is_not_found_in_the_mock")
+    else {
+        return;
+    };
+    let answer = ask(&python, &server, EMPLOYEES[0].sys_id, json!({}));
+    assert_eq!(
+        error_text(&answer),
+        format!(
+            "The authenticated user '{}' is not in the employee directory.",
+            EMPLOYEES[0].sys_id
+        )
+    );
+}
