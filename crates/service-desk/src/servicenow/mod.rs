@@ -1,6 +1,7 @@
 //! The ServiceNow backend. Calls, fields and answer shapes relied on are
-//! listed in `docs/mcp-servers.md`; `crates/test-support/src/fake_servicenow.rs`
-//! serves the same shapes for the tests.
+//! listed in `docs/mcp-servers.md`; `crates/test-support/src/fake_servicenow/`
+//! serves the same shapes for the tests, and the Python system's mock
+//! ServiceNow is tested too (`bins/mcp-*/tests/servicenow_mock.rs`).
 
 mod client;
 
