@@ -50,7 +50,7 @@ pids="$pids $!"
 exec 3> >("$TOOLS/instant-receiver" > "$work/receiver-url")
 until [ -s "$work/receiver-url" ]; do sleep 0.05; done
 hook=$(cat "$work/receiver-url")
-export LLAMA_STACK_URL="http://127.0.0.1:$fake_port" WORKER_POLL_INTERVAL=0.2 DISPATCH_POLL_INTERVAL=0.2
+export LLAMA_STACK_URL="http://127.0.0.1:$fake_port" WORKER_POLL_INTERVAL=0.2 DISPATCH_POLL_INTERVAL=0.2 ASSET_CONFIG_DIR="$PWD/assets/config"
 api=$(port)
 start serve "$api" DISPATCHER_ENABLED=false
 api_url="http://127.0.0.1:$api"

@@ -15,7 +15,7 @@ cargo build -q --release -p test-support --bin with-postgres --bin fake-llamasta
 mkdir -p target/bench
 # the service's own two statements, as pgbench runs them
 cargo run -q --release -p agent-service --example hot_path_sql > target/bench/sync.pgbench
-export BIN_DIR="$PWD/target/$target/release" TOOLS="$PWD/target/release" BENCH="$PWD/bench" \
+export BIN_DIR="$PWD/target/$target/release" TOOLS="$PWD/target/release" BENCH="$PWD/bench" ASSETS="$PWD/assets/config" \
   PGBENCH_SCRIPT="$PWD/target/bench/sync.pgbench"
 
 "$TOOLS/with-postgres" -- bash -c '
@@ -26,7 +26,7 @@ export BIN_DIR="$PWD/target/$target/release" TOOLS="$PWD/target/release" BENCH="
   "$TOOLS/fake-llamastack" --port "$fake_port" >/dev/null &
   fake=$!
   trap "kill -INT $fake 2>/dev/null || true" EXIT
-  export LLAMA_STACK_URL="http://127.0.0.1:$fake_port" LISTEN_ADDR="127.0.0.1:$port"
+  export LLAMA_STACK_URL="http://127.0.0.1:$fake_port" LISTEN_ADDR="127.0.0.1:$port" ASSET_CONFIG_DIR="$ASSETS"
   sleep 0.5
 
   echo "start to ready (10 starts):"

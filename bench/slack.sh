@@ -36,7 +36,7 @@ if [ "${SLACK_BENCH_INSIDE:-}" = 1 ]; then
   exec 3> >("$TOOLS/fake-slack" > "$work/slack-url")
   until [ -s "$work/slack-url" ]; do sleep 0.05; done
   # the fake Slack's bot token (test-support fake_slack::BOT_TOKEN)
-  LISTEN_ADDR="127.0.0.1:$api_port" LLAMA_STACK_URL="http://127.0.0.1:$fake_port" \
+  LISTEN_ADDR="127.0.0.1:$api_port" LLAMA_STACK_URL="http://127.0.0.1:$fake_port" ASSET_CONFIG_DIR="$PWD/assets/config" \
     SLACK_API_URL="$(cat "$work/slack-url")" SLACK_SIGNING_SECRET="$SECRET" \
     SLACK_BOT_TOKEN=xoxb-000000000001-000000000002-fakeSlackBotToken \
     "$BIN_DIR/self-service-agent" serve &

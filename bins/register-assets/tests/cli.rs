@@ -105,7 +105,7 @@ async fn llama_stack_down_is_retried_then_reported_as_unavailable() {
 #[tokio::test]
 async fn failing_steps_give_a_non_zero_exit_and_the_summary_counts_them() {
     let fake = FakeLlamaStack::start().await;
-    let uploads = route("/files");
+    let uploads = route(&fake, "/files");
     fake.fail_next_with(Some("POST"), &uploads, 100, 503);
     let output = register(Some(&fake.url()), &project_assets(), &[], &[]).await;
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));

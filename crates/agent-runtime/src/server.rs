@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use asset_manager::MANAGED_BY;
+use asset_manager::knowledge_base_of;
 use shared_clients::llamastack::{LlamaStackClient, Model, VectorStore, resolve_model};
 
 use crate::error::TurnError;
@@ -143,11 +143,7 @@ impl ServerCache {
 fn stores_by_knowledge_base(stores: &[VectorStore]) -> HashMap<String, String> {
     let mut newest: HashMap<String, (i64, String)> = HashMap::new();
     for store in stores {
-        let text = |key: &str| store.metadata.get(key).and_then(|value| value.as_str());
-        if text("managed_by") != Some(MANAGED_BY) {
-            continue;
-        }
-        let Some(name) = text("knowledge_base") else {
+        let Some(name) = knowledge_base_of(store) else {
             continue;
         };
         let entry = newest

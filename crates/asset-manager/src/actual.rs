@@ -5,13 +5,10 @@
 use std::collections::BTreeMap;
 
 use shared_clients::llamastack::{
-    LlamaStackClient, LlamaStackError, Model, VectorStore, VectorStoreFile,
+    LlamaStackClient, LlamaStackError, MCP_PROVIDER_ID, Model, VectorStore, VectorStoreFile,
 };
 
 use crate::desired::{EmbeddingModel, MANAGED_BY, ServerFacts};
-
-/// The provider of the MCP toolgroups an earlier release registered.
-const MCP_TOOLGROUP_PROVIDER: &str = "model-context-protocol";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Actual {
@@ -115,15 +112,14 @@ async fn read_legacy(client: &LlamaStackClient) -> Result<Legacy, LlamaStackErro
         agents: agents
             .into_iter()
             .map(|agent| LegacyObject {
-                name: agent.name.clone().unwrap_or_else(|| agent.agent_id.clone()),
+                name: agent.name.unwrap_or_else(|| agent.agent_id.clone()),
                 id: agent.agent_id,
             })
             .collect(),
         toolgroups: toolgroups
             .into_iter()
             .filter(|group| {
-                group.provider_id == MCP_TOOLGROUP_PROVIDER
-                    && !group.identifier.starts_with("builtin::")
+                group.provider_id == MCP_PROVIDER_ID && !group.identifier.starts_with("builtin::")
             })
             .map(|group| LegacyObject {
                 name: group.identifier.clone(),

@@ -10,19 +10,17 @@ use serde_json::{Value, json};
 use shared_clients::llamastack::{
     AttachFile, CreateVectorStore, JsonObject, LlamaStackClient, LlamaStackConfig, VectorStore,
 };
-use test_support::fake_llamastack::{FakeLlamaStack, Snapshot};
+use test_support::fake_llamastack::{FakeLlamaStack, Flavor, Snapshot};
 
 /// The knowledge base of the project's assets.
 pub const KB: &str = "laptop-refresh";
 /// Its directory, relative to the asset directory.
 pub const KB_DIR: &str = "knowledge_bases/laptop-refresh";
 
-/// Where the fake serves files and vector stores.
-pub const BASE: &str = "/v1/openai/v1";
-
-/// `path` below the files and vector stores base of the fake.
-pub fn route(path: &str) -> String {
-    format!("{BASE}{path}")
+/// `path` below the base where `fake` serves files and vector stores
+/// (`/v1/openai/v1` as 0.2.18, `/v1` as the current servers).
+pub fn route(fake: &FakeLlamaStack, path: &str) -> String {
+    format!("{}{path}", fake.api_base())
 }
 
 /// The project's own example directory (the image default), always present.
@@ -54,7 +52,7 @@ pub fn client(fake: &FakeLlamaStack) -> LlamaStackClient {
     LlamaStackClient::new(config).expect("client")
 }
 
-/// A fake of today's servers (no Agents API).
+/// A fake of today's servers (LlamaStack 0.7.3, OGX: no Agents API).
 pub async fn fake() -> FakeLlamaStack {
     FakeLlamaStack::start().await
 }
@@ -62,56 +60,45 @@ pub async fn fake() -> FakeLlamaStack {
 /// A fake LlamaStack 0.2.18, whose Agents API lists what an earlier
 /// release registered.
 pub async fn legacy_fake() -> FakeLlamaStack {
-    FakeLlamaStack::start().await
+    fake_of(Flavor::V0_2_18).await
 }
 
-/// An agent of an earlier release on a [`legacy_fake`]; returns its id.
-pub async fn seed_legacy_agent(fake: &FakeLlamaStack, name: &str) -> String {
-    fake.add_agent(json!({"name": name, "model": "vllm/x", "instructions": "old"}))
-}
-
-/// A toolgroup `id` of `provider` on a [`legacy_fake`].
-pub async fn seed_legacy_toolgroup(fake: &FakeLlamaStack, id: &str, provider: &str) {
-    let register = shared_clients::llamastack::RegisterToolgroup {
-        toolgroup_id: id.into(),
-        provider_id: provider.into(),
-        mcp_endpoint: Some(shared_clients::llamastack::McpEndpoint {
-            uri: "http://old:8000/sse".into(),
-        }),
-        args: JsonObject::new(),
-    };
-    client(fake)
-        .register_toolgroup(&register)
+pub async fn fake_of(flavor: Flavor) -> FakeLlamaStack {
+    FakeLlamaStack::builder()
+        .flavor(flavor)
+        .start()
         .await
-        .expect("toolgroup");
+        .expect("fake starts")
 }
 
-/// A vector DB `id` on a [`legacy_fake`].
-pub async fn seed_legacy_vector_db(fake: &FakeLlamaStack, id: &str) {
-    let register = shared_clients::llamastack::RegisterVectorDb {
-        vector_db_id: id.into(),
-        embedding_model: test_support::fake_llamastack::DEFAULT_EMBEDDING_MODEL.into(),
-        embedding_dimension: 384,
-        provider_id: "faiss".into(),
-    };
-    client(fake)
-        .register_vector_db(&register)
-        .await
-        .expect("vector DB");
+/// What an earlier release registered on a [`legacy_fake`] through the
+/// Agents API: its two agents, an MCP toolgroup, the knowledge base's
+/// vector DB; and the server's own `builtin::rag` toolgroup. The agents' ids.
+pub fn seed_earlier_release(fake: &FakeLlamaStack) -> Vec<String> {
+    let agents = vec![
+        fake.add_legacy_agent("routing-agent"),
+        fake.add_legacy_agent("laptop-refresh"),
+    ];
+    fake.add_legacy_toolgroup("mcp::snow", Some("http://self-service-agent-snow:8000/sse"));
+    fake.add_legacy_toolgroup("builtin::rag", None);
+    fake.add_legacy_vector_db(KB);
+    agents
 }
 
-/// A vector store with `metadata`, holding one file `name` with `attributes`.
+/// A vector store with `metadata` (made with `embedding_model`, else the
+/// server's default), holding one file `name` with `attributes`.
 pub async fn add_store(
     fake: &FakeLlamaStack,
     name: &str,
     metadata: Value,
+    embedding_model: Option<&str>,
     file: (&str, Value),
 ) -> VectorStore {
     let client = client(fake);
     let create = CreateVectorStore {
         name: name.into(),
         metadata: object(metadata),
-        embedding_model: None,
+        embedding_model: embedding_model.map(str::to_owned),
         embedding_dimension: None,
         provider_id: None,
     };
@@ -137,6 +124,7 @@ pub async fn add_managed_store(fake: &FakeLlamaStack, knowledge_base: &str) -> V
         fake,
         knowledge_base,
         json!({"managed_by": "register-assets", "knowledge_base": knowledge_base}),
+        None,
         ("stray.txt", json!({})),
     )
     .await

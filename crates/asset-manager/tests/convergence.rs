@@ -11,7 +11,10 @@ use std::time::Duration;
 use asset_manager::{Options, Report, Summary, load, reconcile};
 use common::{KB, KB_DIR, write};
 use serde_json::{Value, json};
-use test_support::fake_llamastack::{FakeLlamaStack, Snapshot};
+use test_support::fake_llamastack::{
+    DEFAULT_EMBEDDING_DIMENSION, DEFAULT_EMBEDDING_MODEL, DEFAULT_LLM, FakeLlamaStack, FakeModel,
+    Flavor, Snapshot,
+};
 
 /// What the server holds when the failing run starts.
 #[derive(Debug, Clone, Copy)]
@@ -26,7 +29,7 @@ enum Before {
     /// drops (reconciled with `--prune`).
     Shrunk,
     /// The knowledge base's store was made with an embedding model the
-    /// server no longer lists first.
+    /// server lists, but no longer first.
     EmbeddingChanged,
     /// An earlier release's agents, MCP toolgroup and vector DB (LlamaStack
     /// 0.2.18), reconciled with `--prune`.
@@ -54,6 +57,9 @@ async fn register_cleanly(fake: &FakeLlamaStack, dir: &Path, options: Options) {
     assert_eq!(report.check(), Ok(()), "the setup registers cleanly");
 }
 
+/// The embedding model listed after the default one.
+const OLDER_EMBEDDER: &str = "vllm/older-embedder";
+
 /// What a server holds before the first run of `before`, whatever the directory.
 async fn seed(fake: &FakeLlamaStack, before: Before) {
     match before {
@@ -61,8 +67,8 @@ async fn seed(fake: &FakeLlamaStack, before: Before) {
             common::add_store(
                 fake,
                 KB,
-                json!({"managed_by": "register-assets", "knowledge_base": KB,
-                       "embedding_model": "vllm/retired-embedder"}),
+                json!({"managed_by": "register-assets", "knowledge_base": KB}),
+                Some(OLDER_EMBEDDER),
                 (
                     "refresh-rules.txt",
                     json!({"document_id": "laptop-refresh/refresh-rules.txt"}),
@@ -71,23 +77,32 @@ async fn seed(fake: &FakeLlamaStack, before: Before) {
             .await;
         }
         Before::EarlierRelease => {
-            common::seed_legacy_agent(fake, "routing-agent").await;
-            common::seed_legacy_toolgroup(fake, "mcp::snow", "model-context-protocol").await;
-            common::seed_legacy_vector_db(fake, KB).await;
+            common::seed_earlier_release(fake);
         }
         _ => {}
     }
 }
 
-async fn server_for(before: Before) -> FakeLlamaStack {
-    match before {
-        Before::EarlierRelease => common::legacy_fake().await,
-        _ => common::fake().await,
+/// A fake of `flavor` (an earlier release's objects live on 0.2.18 only),
+/// listing a second embedding model for `EmbeddingChanged`.
+async fn server_for(before: Before, flavor: Flavor) -> FakeLlamaStack {
+    let flavor = match before {
+        Before::EarlierRelease => Flavor::V0_2_18,
+        _ => flavor,
+    };
+    let mut builder = FakeLlamaStack::builder().flavor(flavor);
+    if let Before::EmbeddingChanged = before {
+        builder = builder.models(vec![
+            FakeModel::llm(DEFAULT_LLM),
+            FakeModel::embedding(DEFAULT_EMBEDDING_MODEL, DEFAULT_EMBEDDING_DIMENSION),
+            FakeModel::embedding(OLDER_EMBEDDER, 768),
+        ]);
     }
+    builder.start().await.expect("fake starts")
 }
 
-async fn prepare(before: Before) -> Setup {
-    let fake = server_for(before).await;
+async fn prepare(before: Before, flavor: Flavor) -> Setup {
+    let fake = server_for(before, flavor).await;
     seed(&fake, before).await;
     let dir = common::copy_of(&common::project_assets());
     let path = dir.path();
@@ -183,23 +198,33 @@ fn assert_same_state(repaired: &Value, clean: &Value) {
 }
 
 /// What one clean run of `dir` makes of a server holding what `before` seeds.
-async fn clean_registration(before: Before, dir: &Path, options: Options) -> Value {
-    let fake = server_for(before).await;
+async fn clean_registration(before: Before, flavor: Flavor, dir: &Path, options: Options) -> Value {
+    let fake = server_for(before, flavor).await;
     seed(&fake, before).await;
     register_cleanly(&fake, dir, options).await;
     shape(&fake.snapshot())
 }
 
+/// `route` is below the files and vector stores base unless it starts
+/// with `/v1/` (the models, and the Agents API of 0.2.18).
 async fn after_a_failure_the_next_run_converges(
+    flavor: Flavor,
     before: Before,
     method: &str,
-    path: &str,
+    route: &str,
     status: u16,
 ) {
-    let setup = prepare(before).await;
+    let setup = prepare(before, flavor).await;
+    let path = if route.starts_with("/v1/") {
+        route.to_owned()
+    } else {
+        common::route(&setup.fake, route)
+    };
     // the client retries a 5xx twice: three answers fail the request
     let times = if status >= 500 { 3 } else { 1 };
-    setup.fake.fail_next_with(Some(method), path, times, status);
+    setup
+        .fake
+        .fail_next_with(Some(method), &path, times, status);
     if let Ok(report) = setup.reconcile().await {
         assert!(
             report.summary.failed > 0,
@@ -223,7 +248,7 @@ async fn after_a_failure_the_next_run_converges(
     let settled = setup.fake.snapshot();
     assert_same_state(
         &shape(&settled),
-        &clean_registration(before, setup.dir.path(), setup.options).await,
+        &clean_registration(before, flavor, setup.dir.path(), setup.options).await,
     );
 
     setup.fake.reset_counters();
@@ -241,26 +266,16 @@ async fn after_a_failure_the_next_run_converges(
     assert_eq!(setup.fake.snapshot(), settled);
 }
 
-/// `route` is below the files and vector stores base unless it starts
-/// with `/v1/` (the models and the Agents API of 0.2.18).
-fn path_of(route: &str) -> String {
-    if route.starts_with("/v1/") {
-        route.to_owned()
-    } else {
-        common::route(route)
-    }
-}
-
 macro_rules! converges_after_a_failed {
-    ($($test:ident: $before:ident, $method:literal $route:literal $status:literal;)+) => {$(
+    ($flavor:ident: $($test:ident: $before:ident, $method:literal $route:literal $status:literal;)+) => {$(
         #[tokio::test]
         async fn $test() {
-            after_a_failure_the_next_run_converges(Before::$before, $method, &path_of($route), $status).await;
+            after_a_failure_the_next_run_converges(Flavor::$flavor, Before::$before, $method, $route, $status).await;
         }
     )+};
 }
 
-converges_after_a_failed! {
+converges_after_a_failed! { Current:
     read_of_the_models: Nothing, "GET" "/v1/models" 503;
     read_of_the_vector_stores: Nothing, "GET" "/vector_stores" 503;
     vector_store_create: Nothing, "POST" "/vector_stores" 503;
@@ -279,15 +294,22 @@ converges_after_a_failed! {
     replacement_file_upload: EmbeddingChanged, "POST" "/files" 413;
     retired_store_delete: EmbeddingChanged, "DELETE" "/vector_stores/{id}" 503;
     retired_store_file_delete: EmbeddingChanged, "DELETE" "/files/{id}" 503;
+}
+
+converges_after_a_failed! { V0_2_18:
     read_of_the_agents: EarlierRelease, "GET" "/v1/agents" 503;
     left_over_agent_delete: EarlierRelease, "DELETE" "/v1/agents/{id}" 503;
     left_over_toolgroup_unregister: EarlierRelease, "DELETE" "/v1/toolgroups/{id}" 503;
     left_over_vector_db_unregister: EarlierRelease, "DELETE" "/v1/vector-dbs/{id}" 503;
+    file_attach_on_0_2_18: Nothing, "POST" "/vector_stores/{id}/files" 503;
+    replaced_file_delete_on_0_2_18: DocumentChanged, "DELETE" "/files/{id}" 503;
+    replaced_file_detach_on_0_2_18: DocumentChanged, "DELETE" "/vector_stores/{id}/files/{file}" 503;
+    pruned_store_delete_on_0_2_18: Shrunk, "DELETE" "/vector_stores/{id}" 503;
 }
 
 #[tokio::test]
 async fn a_file_removed_behind_its_back_is_uploaded_again() {
-    let setup = prepare(Before::Nothing).await;
+    let setup = prepare(Before::Nothing, Flavor::Current).await;
     register_cleanly(&setup.fake, setup.dir.path(), setup.options).await;
     let snapshot = setup.fake.snapshot();
     let (store, attached) = snapshot.vector_stores.iter().next().expect("store");
@@ -300,6 +322,12 @@ async fn a_file_removed_behind_its_back_is_uploaded_again() {
     assert_eq!(repair.summary.replaced, 1, "{}", repair.summary);
     assert_same_state(
         &shape(&setup.fake.snapshot()),
-        &clean_registration(Before::Nothing, setup.dir.path(), setup.options).await,
+        &clean_registration(
+            Before::Nothing,
+            Flavor::Current,
+            setup.dir.path(),
+            setup.options,
+        )
+        .await,
     );
 }

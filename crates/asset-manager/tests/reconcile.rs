@@ -12,7 +12,8 @@ use asset_manager::{Action, Kind, Options, ReconcileError, Summary, load, plan, 
 use common::{KB, KB_DIR, documents_of, route, stores_of, write};
 use serde_json::{Value, json};
 use test_support::fake_llamastack::{
-    DEFAULT_EMBEDDING_DIMENSION, DEFAULT_EMBEDDING_MODEL, FakeLlamaStack, FakeModel,
+    DEFAULT_EMBEDDING_DIMENSION, DEFAULT_EMBEDDING_MODEL, DEFAULT_LLM, FakeLlamaStack, FakeModel,
+    Flavor,
 };
 
 async fn run(fake: &FakeLlamaStack, dir: &Path, prune: bool) -> Summary {
@@ -43,8 +44,8 @@ fn the_store(fake: &FakeLlamaStack) -> String {
     stores[0].clone()
 }
 
-async fn registers_fully_then_reruns_change_nothing(dir: &Path, documents: usize) {
-    let fake = common::fake().await;
+async fn registers_fully_then_reruns_change_nothing(flavor: Flavor, dir: &Path, documents: usize) {
+    let fake = common::fake_of(flavor).await;
     assert_eq!(run(&fake, dir, false).await, summary(1, 0, 0, 0));
     let after_first = fake.snapshot();
     let store = the_store(&fake);
@@ -77,12 +78,17 @@ async fn the_fixture_registers_fully_and_reruns_are_no_ops() {
     else {
         return;
     };
-    registers_fully_then_reruns_change_nothing(&dir, 5).await;
+    registers_fully_then_reruns_change_nothing(Flavor::Current, &dir, 5).await;
 }
 
 #[tokio::test]
 async fn the_projects_assets_register_fully_and_reruns_are_no_ops() {
-    registers_fully_then_reruns_change_nothing(&common::project_assets(), 4).await;
+    registers_fully_then_reruns_change_nothing(Flavor::Current, &common::project_assets(), 4).await;
+}
+
+#[tokio::test]
+async fn the_projects_assets_register_fully_and_reruns_are_no_ops_on_0_2_18() {
+    registers_fully_then_reruns_change_nothing(Flavor::V0_2_18, &common::project_assets(), 4).await;
 }
 
 #[tokio::test]
@@ -118,7 +124,7 @@ async fn agents_prompts_and_mcp_servers_are_not_registered() {
     let first_writes: Vec<String> = fake
         .requests()
         .iter()
-        .filter(|r| r.method != "GET" && !r.path.starts_with(&route("/")))
+        .filter(|r| r.method != "GET" && !r.path.starts_with(&route(&fake, "/")))
         .map(|r| format!("{} {}", r.method, r.path))
         .collect();
     assert!(
@@ -156,8 +162,17 @@ async fn agents_prompts_and_mcp_servers_are_not_registered() {
 
 #[tokio::test]
 async fn a_changed_document_is_re_uploaded_alone_and_the_old_file_deleted() {
+    a_changed_document_is_replaced_alone(Flavor::Current).await;
+}
+
+#[tokio::test]
+async fn a_changed_document_is_re_uploaded_alone_and_the_old_file_deleted_on_0_2_18() {
+    a_changed_document_is_replaced_alone(Flavor::V0_2_18).await;
+}
+
+async fn a_changed_document_is_replaced_alone(flavor: Flavor) {
     let dir = common::copy_of(&common::project_assets());
-    let fake = common::fake().await;
+    let fake = common::fake_of(flavor).await;
     run(&fake, dir.path(), false).await;
     let store = the_store(&fake);
     let before = documents_of(&fake.snapshot(), &store);
@@ -241,9 +256,18 @@ async fn a_new_knowledge_base_gets_a_store_of_its_own() {
 
 #[tokio::test]
 async fn a_gone_knowledge_base_keeps_its_store_unless_pruned() {
+    a_gone_knowledge_base_is_pruned_only_with_prune(Flavor::Current).await;
+}
+
+#[tokio::test]
+async fn a_gone_knowledge_base_keeps_its_store_unless_pruned_on_0_2_18() {
+    a_gone_knowledge_base_is_pruned_only_with_prune(Flavor::V0_2_18).await;
+}
+
+async fn a_gone_knowledge_base_is_pruned_only_with_prune(flavor: Flavor) {
     let dir = common::copy_of(&common::project_assets());
     write(dir.path(), "knowledge_bases/hr/leave.txt", "Leave rules.");
-    let fake = common::fake().await;
+    let fake = common::fake_of(flavor).await;
     run(&fake, dir.path(), false).await;
     std::fs::remove_dir_all(dir.path().join("knowledge_bases/hr")).expect("remove");
     assert_eq!(run(&fake, dir.path(), false).await, summary(0, 0, 1, 0));
@@ -261,6 +285,7 @@ async fn a_vector_store_it_did_not_create_is_kept_even_with_prune() {
         &fake,
         "their-docs",
         json!({"team": "finance"}),
+        None,
         ("budget.txt", json!({})),
     )
     .await;
@@ -269,6 +294,7 @@ async fn a_vector_store_it_did_not_create_is_kept_even_with_prune() {
         &fake,
         KB,
         json!({"knowledge_base": KB}),
+        None,
         (
             "rules.txt",
             json!({"document_id": "laptop-refresh/refresh-rules.txt"}),
@@ -308,12 +334,21 @@ async fn a_duplicate_managed_store_is_removed_with_its_files_keeping_the_oldest(
 
 #[tokio::test]
 async fn a_store_of_another_embedding_model_is_replaced_by_a_new_one() {
-    let fake = common::fake().await;
+    let fake = FakeLlamaStack::builder()
+        .models(vec![
+            FakeModel::llm(DEFAULT_LLM),
+            FakeModel::embedding(DEFAULT_EMBEDDING_MODEL, DEFAULT_EMBEDDING_DIMENSION),
+            FakeModel::embedding("vllm/older-embedder", 768),
+        ])
+        .start()
+        .await
+        .expect("fake");
+    // made while the other model was the first listed
     let old = common::add_store(
         &fake,
         KB,
-        json!({"managed_by": "register-assets", "knowledge_base": KB,
-               "embedding_model": "vllm/retired-embedder"}),
+        json!({"managed_by": "register-assets", "knowledge_base": KB}),
+        Some("vllm/older-embedder"),
         (
             "refresh-rules.txt",
             json!({"document_id": "laptop-refresh/refresh-rules.txt"}),
@@ -347,13 +382,18 @@ async fn the_wire_format_follows_the_contract() {
             .map(|r| r.body.clone())
             .collect()
     };
-    assert_eq!(bodies("GET", "/v1/models").len(), 1, "models are read once");
     assert_eq!(
-        bodies("POST", &route("/vector_stores")),
+        bodies("GET", &route(&fake, "/vector_stores")).len(),
+        1,
+        "the stores are read once"
+    );
+    assert_eq!(
+        bodies("POST", &route(&fake, "/vector_stores")),
         [json!({
             "name": "laptop-refresh",
-            "metadata": {"managed_by": "register-assets", "knowledge_base": "laptop-refresh",
-                         "embedding_model": DEFAULT_EMBEDDING_MODEL},
+            // no embedding_model here: 0.7.3 and OGX would take it as the
+            // store's embedding configuration and want its dimension there too
+            "metadata": {"managed_by": "register-assets", "knowledge_base": "laptop-refresh"},
             "embedding_model": DEFAULT_EMBEDDING_MODEL,
             "embedding_dimension": DEFAULT_EMBEDDING_DIMENSION,
         })]
@@ -365,7 +405,10 @@ async fn the_wire_format_follows_the_contract() {
             .join("refresh-rules.txt"),
     )
     .expect("read");
-    let attached = bodies("POST", &route(&format!("/vector_stores/{store}/files")));
+    let attached = bodies(
+        "POST",
+        &route(&fake, &format!("/vector_stores/{store}/files")),
+    );
     assert_eq!(attached.len(), 4);
     let rules_file = attached
         .iter()
@@ -460,7 +503,7 @@ async fn the_first_embedding_model_listed_makes_the_store() {
     let create = fake
         .requests()
         .into_iter()
-        .find(|r| r.method == "POST" && r.path == route("/vector_stores"))
+        .find(|r| r.method == "POST" && r.path == route(&fake, "/vector_stores"))
         .expect("created");
     assert_eq!(create.body["embedding_model"], json!("vllm/first-embedder"));
     assert_eq!(create.body["embedding_dimension"], json!(768));
@@ -468,22 +511,10 @@ async fn the_first_embedding_model_listed_makes_the_store() {
 
 // ---- what an earlier release left (LlamaStack 0.2.18's Agents API) ----
 
-/// An earlier release's registration: its agents, MCP toolgroups and the
-/// vector DB of its knowledge base.
-async fn seed_earlier_release(fake: &FakeLlamaStack) -> Vec<String> {
-    let agents = vec![
-        common::seed_legacy_agent(fake, "routing-agent").await,
-        common::seed_legacy_agent(fake, "laptop-refresh").await,
-    ];
-    common::seed_legacy_toolgroup(fake, "mcp::snow", "model-context-protocol").await;
-    common::seed_legacy_vector_db(fake, KB).await;
-    agents
-}
-
 #[tokio::test]
 async fn an_earlier_releases_objects_are_listed_as_left_overs_and_kept_without_prune() {
     let fake = common::legacy_fake().await;
-    let agents = seed_earlier_release(&fake).await;
+    let agents = common::seed_earlier_release(&fake);
     let assets = load(&common::project_assets()).expect("valid");
     let plan = plan(&common::client(&fake), &assets, Options::default())
         .await
@@ -524,7 +555,7 @@ async fn an_earlier_releases_objects_are_listed_as_left_overs_and_kept_without_p
 #[tokio::test]
 async fn prune_removes_an_earlier_releases_agents_mcp_toolgroups_and_vector_dbs() {
     let fake = common::legacy_fake().await;
-    seed_earlier_release(&fake).await;
+    common::seed_earlier_release(&fake);
     let builtin_before: Vec<String> = fake
         .snapshot()
         .toolgroups
@@ -590,7 +621,7 @@ async fn the_store_an_earlier_release_made_is_adopted() {
 #[tokio::test]
 async fn a_failed_upload_is_counted_and_the_run_goes_on() {
     let fake = common::fake().await;
-    fake.fail_next_with(Some("POST"), &route("/files"), 1, 413);
+    fake.fail_next_with(Some("POST"), &route(&fake, "/files"), 1, 413);
     let assets = load(&common::project_assets()).expect("valid");
     let report = reconcile(&common::client(&fake), &assets, Options::default())
         .await
@@ -610,4 +641,23 @@ async fn a_failed_upload_is_counted_and_the_run_goes_on() {
         "the other documents"
     );
     assert_eq!(snapshot.files.len(), 3);
+}
+
+#[tokio::test]
+async fn a_server_without_the_agents_api_has_no_left_overs() {
+    // The current servers answer 404 to the Agents API's listings.
+    let fake = common::fake().await;
+    common::seed_earlier_release(&fake);
+    let assets = load(&common::project_assets()).expect("valid");
+    let plan = plan(&common::client(&fake), &assets, Options { prune: true })
+        .await
+        .expect("plan");
+    assert!(plan.leftovers.is_empty(), "{plan}");
+    assert_eq!(plan.steps.len(), 1, "{plan}");
+    assert!(
+        fake.requests()
+            .iter()
+            .any(|r| r.path == "/v1/agents" && r.method == "GET"),
+        "the listing was asked for"
+    );
 }

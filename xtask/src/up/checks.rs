@@ -15,7 +15,7 @@ use super::state::State;
 pub async fn preflight(settings: &Settings) -> Result<Option<usize>> {
     not_running(settings)?;
     ports_free(settings)?;
-    super::llamastack::LlamaStack::python()?;
+    super::llamastack::LlamaStack::python(settings.args.server)?;
     if matches!(settings.database, Database::Local) {
         for program in ["initdb", "postgres"] {
             if !crate::workspace::has_program(program) {

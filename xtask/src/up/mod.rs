@@ -1,7 +1,7 @@
 //! `cargo xtask up`: the whole system on this machine, as the chart runs
 //! it in a cluster (`docs/local-stack.md`): a local PostgreSQL (or
-//! `DATABASE_URL`), LlamaStack 0.2.18 from the provisioned venv with a
-//! model behind it (`INFERENCE_URL`, or the project's stub playing
+//! `DATABASE_URL`), LlamaStack (OGX 1.5.0, or `--server 0.7.3|0.2.18`)
+//! from the provisioned venv with a model behind it (`INFERENCE_URL`, or the project's stub playing
 //! scripted replies), both MCP servers, then `db-migrate up`,
 //! `register-assets` and `self-service-agent serve`, all on 127.0.0.1.
 //! The asset directory is watched and re-registered when it changes.

@@ -7,6 +7,7 @@ use anyhow::{Result, bail};
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
+use super::llamastack::Server;
 use crate::workspace::{root, target_dir};
 
 #[derive(Debug, Clone, Args)]
@@ -21,6 +22,9 @@ pub struct UpArgs {
     pub state_dir: Option<PathBuf>,
     #[command(flatten)]
     pub ports: Ports,
+    /// The LlamaStack server to run, from its venv (`cargo xtask provision`).
+    #[arg(long, value_enum, default_value_t = Server::default())]
+    pub server: Server,
     /// Run in the background (a supervisor process); `cargo xtask down` stops it.
     #[arg(long)]
     pub detach: bool,

@@ -189,13 +189,19 @@ pub async fn start(
             (models, None)
         }
     };
-    let llama = LlamaStack::prepare(&layout.llamastack(), ports.llamastack_port, &models)?;
+    let llama = LlamaStack::prepare(
+        settings.args.server,
+        &layout.llamastack(),
+        ports.llamastack_port,
+        &models,
+    )?;
     let llama_proc = procs
         .spawn(
             "llamastack",
             &mut llama.command(),
             &layout.log("llamastack"),
-            Stop::Term(secs(10)),
+            // OGX takes 5 to 10 s to stop
+            Stop::Term(secs(15)),
         )
         .await?;
     let passed_on: Vec<(String, String)> = std::env::vars()
@@ -346,7 +352,7 @@ pub async fn start(
         "llamastack",
         Some(llama_proc.pid),
         &llama.url(),
-        format!("ready (LlamaStack {version})"),
+        format!("ready ({version})"),
     );
     for ((binary, port, proc), backend) in mcp.iter().zip(&backends) {
         let from = container_or_host(runner, binary);

@@ -68,47 +68,25 @@ pub fn stderr(output: &Output) -> String {
 /// A writable copy of `from` at `to`.
 pub use test_support::fixtures::copy_dir;
 
-/// Where the fake serves files and vector stores.
-pub const BASE: &str = "/v1/openai/v1";
-
-/// `path` below the files and vector stores base of the fake.
-pub fn route(path: &str) -> String {
-    format!("{BASE}{path}")
+/// `path` below the base where `fake` serves files and vector stores.
+pub fn route(fake: &test_support::fake_llamastack::FakeLlamaStack, path: &str) -> String {
+    format!("{}{path}", fake.api_base())
 }
 
 /// A fake LlamaStack 0.2.18 holding what an earlier release registered
 /// through its Agents API: the two agents, the MCP toolgroup `mcp::snow`
 /// and the knowledge base's vector DB `laptop-refresh`.
 pub async fn fake_with_an_earlier_release() -> test_support::fake_llamastack::FakeLlamaStack {
-    use shared_clients::llamastack::{
-        JsonObject, LlamaStackClient, LlamaStackConfig, McpEndpoint, RegisterToolgroup,
-        RegisterVectorDb,
-    };
-    let fake = test_support::fake_llamastack::FakeLlamaStack::start().await;
+    use test_support::fake_llamastack::{FakeLlamaStack, Flavor};
+    let fake = FakeLlamaStack::builder()
+        .flavor(Flavor::V0_2_18)
+        .start()
+        .await
+        .expect("fake starts");
     for name in ["routing-agent", "laptop-refresh"] {
-        fake.add_agent(serde_json::json!({"name": name, "model": "vllm/x", "instructions": "old"}));
+        fake.add_legacy_agent(name);
     }
-    let client = LlamaStackClient::new(LlamaStackConfig::for_url(&fake.url()).expect("url"))
-        .expect("client");
-    client
-        .register_toolgroup(&RegisterToolgroup {
-            toolgroup_id: "mcp::snow".into(),
-            provider_id: "model-context-protocol".into(),
-            mcp_endpoint: Some(McpEndpoint {
-                uri: "http://old:8000/sse".into(),
-            }),
-            args: JsonObject::new(),
-        })
-        .await
-        .expect("toolgroup");
-    client
-        .register_vector_db(&RegisterVectorDb {
-            vector_db_id: "laptop-refresh".into(),
-            embedding_model: test_support::fake_llamastack::DEFAULT_EMBEDDING_MODEL.into(),
-            embedding_dimension: 384,
-            provider_id: "faiss".into(),
-        })
-        .await
-        .expect("vector DB");
+    fake.add_legacy_toolgroup("mcp::snow", Some("http://self-service-agent-snow:8000/sse"));
+    fake.add_legacy_vector_db("laptop-refresh");
     fake
 }

@@ -10,13 +10,16 @@ use super::{Action, Kind, Step, Work, files_of, step};
 use crate::actual::{Actual, knowledge_base_of};
 use crate::desired::{DesiredKnowledgeBase, MANAGED_BY};
 
-/// Key of a vector store's metadata naming its embedding model: LlamaStack
-/// 0.7.3 and OGX record it there themselves; this tool records it too, for
-/// 0.2.18.
-pub(crate) const EMBEDDING_MODEL_KEY: &str = "embedding_model";
+/// Key of a vector store's metadata naming its embedding model, which
+/// LlamaStack 0.7.3 and OGX record themselves. This tool never sends it:
+/// those servers take `metadata.embedding_model` as the store's embedding
+/// configuration, over the request's own fields, and then want
+/// `metadata.embedding_dimension` as well.
+const EMBEDDING_MODEL_KEY: &str = "embedding_model";
 
-/// The embedding model `store` was created with, if known: its metadata,
-/// else (a store an earlier release made on 0.2.18) the vector DB behind it.
+/// The embedding model `store` was created with, if known: what the server
+/// recorded in its metadata (0.7.3, OGX), else the vector DB behind it
+/// (0.2.18 registers one of the store's id).
 fn embedding_model_of<'a>(store: &'a VectorStore, actual: &'a Actual) -> Option<&'a str> {
     store
         .metadata
@@ -37,7 +40,6 @@ fn create_request(base: &DesiredKnowledgeBase) -> CreateVectorStore {
     let mut metadata = JsonObject::new();
     metadata.insert("managed_by".into(), json!(MANAGED_BY));
     metadata.insert("knowledge_base".into(), json!(base.name));
-    metadata.insert(EMBEDDING_MODEL_KEY.into(), json!(base.embedding.id));
     CreateVectorStore {
         name: base.name.clone(),
         metadata,
