@@ -124,6 +124,18 @@ fn assert_every_mcp_request_is_for(seen: &Seen, user: &str, token: &str) {
     }
 }
 
+/// Each of `wanted` is in a line of `shown`, in this order.
+fn assert_in_order(shown: &[String], wanted: &[&str]) {
+    let mut from = 0;
+    for part in wanted {
+        let at = shown[from..]
+            .iter()
+            .position(|line| line.contains(part))
+            .unwrap_or_else(|| panic!("{part:?} not shown to the model (in order): {shown:#?}"));
+        from += at + 1;
+    }
+}
+
 /// The prompt of the laptop agent, as the project writes it.
 fn laptop_prompt() -> String {
     std::fs::read_to_string(project_assets().join("prompts/laptop-refresh.txt")).unwrap()
@@ -333,19 +345,24 @@ on_every_server! {
             run.second.answer["response"]["metadata"]["agent_path"],
             json!(["laptop-refresh"])
         );
-        // the model was shown the first request's turn before the question
         let conversations = run.second_seen.conversations();
         let shown = conversations.first().unwrap_or_else(|| panic!("no completion"));
-        let position = |wanted: &str| {
-            shown
-                .iter()
-                .position(|line| line.contains(wanted))
-                .unwrap_or_else(|| panic!("{wanted:?} not shown to the model: {shown:#?}"))
-        };
-        let first_request = position("user: I need a new laptop");
-        let ticket_answer = position(run.first.content());
-        let question = position("user: When will it arrive?");
-        assert!(first_request < ticket_answer && ticket_answer < question, "{shown:#?}");
+        if VERSION == ServerVersion::V0_2_18 {
+            // 0.2.18 cannot chain after a response with MCP output
+            // (docs/llamastack.md): a new chain, told where the
+            // conversation was
+            assert!(
+                shown.iter().any(|line| line.contains("was last with the laptop-refresh agent")),
+                "{shown:#?}"
+            );
+            assert!(!shown.iter().any(|line| line.contains("I need a new laptop")), "{shown:#?}");
+        } else {
+            // the model was shown the first request's turn before the question
+            assert_in_order(
+                shown,
+                &["user: I need a new laptop", run.first.content(), "user: When will it arrive?"],
+            );
+        }
         // the laptop agent's chain moved on; the routing agent's stayed
         let (before, after) = (&run.chains_after_first, &run.chains_after_second);
         assert!(before["laptop-refresh"].is_string(), "{before}");
@@ -366,6 +383,13 @@ on_every_server! {
             run.last.answer
         );
         assert_eq!(run.last_seen.calls_of(TRANSFER_TO_ROUTING_AGENT).len(), 1);
+        // the routing agent went on with its own chain of the first request
+        let conversations = run.last_seen.conversations();
+        let routing = conversations
+            .iter()
+            .rfind(|shown| shown.iter().any(|line| line.starts_with("system:") && line.contains("routing agent")))
+            .unwrap_or_else(|| panic!("the routing agent was not asked: {conversations:#?}"));
+        assert_in_order(routing, &["user: I need a new laptop", "user: Thanks, that's all"]);
     }
 
     #[tokio::test]

@@ -395,9 +395,10 @@ impl Runtime {
                 }
                 input.push(user(request.message.to_owned()));
             }
-            let headers = tools::mcp_headers(
+            let access = tools::mcp_access(
                 &request.identity.user_id,
                 self.settings.mcp_auth_token.as_ref(),
+                self.client.api_base().await?.is_legacy_0_2(),
             );
             let sampling = Sampling::of(agent);
             let body = CreateResponse {
@@ -405,7 +406,7 @@ impl Runtime {
                 instructions: Some(catalog.instructions(agent, &model)),
                 input,
                 previous_response_id: previous.clone(),
-                tools: tools::tools(catalog, agent, &headers, stores),
+                tools: tools::tools(catalog, agent, &access, stores),
                 temperature: sampling.temperature,
                 top_p: sampling.top_p,
                 max_output_tokens: sampling.max_output_tokens,
