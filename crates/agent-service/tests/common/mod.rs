@@ -57,8 +57,10 @@ pub async fn start_with_settings(configure: impl FnOnce(&mut Settings)) -> TestA
     let fake = FakeLlamaStack::start().await;
     add_agents(&fake);
     let assets = TestAssets::routing_and_laptop();
-    let mut service = ServiceConfig::default();
-    service.asset_config_dir = assets.path_buf();
+    let service = ServiceConfig {
+        asset_config_dir: assets.path_buf(),
+        ..ServiceConfig::default()
+    };
     let mut settings = Settings {
         service,
         database: db_config,
