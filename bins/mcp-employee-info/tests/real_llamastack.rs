@@ -1,149 +1,152 @@
-//! The real LlamaStack 0.2.18 with this server as a toolgroup: it lists the
-//! tool with parameter types its `ToolParameter` accepts (uri ending in
-//! `/sse`, as the Python system's assets have it, and in `/mcp`), and
-//! `POST /v1/tool-runtime/invoke` passes the `mcp_headers` of
-//! `X-LlamaStack-Provider-Data` on to the server (the
-//! `AUTHORITATIVE_USER_ID` it names is the one the tool acts for).
+//! This server as an `mcp` tool of a real Responses call, on each server
+//! version (LlamaStack 0.2.18, 0.7.3, OGX 1.5.0), at both endpoints
+//! (`/sse`, as the Python system's assets have it, and `/mcp`): the
+//! server lists the tool with its `employee_id` parameter, and the
+//! tool acts for the user the request's `headers` name
+//! (`AUTHORITATIVE_USER_ID`), whatever the model puts in its arguments.
+//! The model is the OpenAI stub calling every tool it is offered
+//! (`Script::CallTools`, which fills required parameters with the user's
+//! message: 0.2.18 presents every MCP parameter as required, so there the
+//! model names an employee too).
+
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use serde_json::{Value, json};
-use test_support::RealLlamaStack;
+use test_support::llamastack::{RealLlamaStack, ServerVersion};
 use test_support::mcp::ServerProcess;
+use test_support::openai_stub::Script;
 
 const TOOL: &str = "get_employee_laptop_info";
 
-struct Api {
-    http: reqwest::blocking::Client,
-    base: String,
+/// The server binary, shared by the tests (each test checks its own
+/// requests in the log by the user it names).
+fn server() -> &'static ServerProcess {
+    static SERVER: OnceLock<ServerProcess> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        ServerProcess::start(env!("CARGO_BIN_EXE_mcp-employee-info").as_ref(), &[])
+            .expect("mcp-employee-info starts")
+    })
 }
 
-impl Api {
-    fn send(&self, request: reqwest::blocking::RequestBuilder) -> (u16, Value) {
-        let response = request.send().expect("LlamaStack answers");
-        let status = response.status().as_u16();
-        let text = response.text().unwrap_or_default();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+/// The real server of `version`, started with the others on first use;
+/// `None` after a visible skip.
+fn stack(version: ServerVersion, test: &str) -> Option<&'static RealLlamaStack> {
+    if !RealLlamaStack::available_or_skip(version, &format!("{test} on {version}")) {
+        return None;
     }
-
-    fn register(&self, toolgroup: &str, uri: &str) {
-        let (status, body) = self.send(
-            self.http
-                .post(format!("{}/v1/toolgroups", self.base))
-                .json(&json!({
-                    "toolgroup_id": toolgroup, "provider_id": "model-context-protocol",
-                    "mcp_endpoint": {"uri": uri}, "args": {},
-                })),
-        );
-        assert_eq!(status, 200, "{body}");
-    }
-
-    fn tools(&self, toolgroup: &str) -> Value {
-        let (status, body) = self.send(
-            self.http
-                .get(format!("{}/v1/tools?toolgroup_id={toolgroup}", self.base)),
-        );
-        assert_eq!(status, 200, "{body}");
-        body
-    }
-
-    fn invoke(&self, uri: &str, user: Option<&str>, kwargs: Value) -> Value {
-        let mut request = self
-            .http
-            .post(format!("{}/v1/tool-runtime/invoke", self.base))
-            .json(&json!({"tool_name": TOOL, "kwargs": kwargs}));
-        if let Some(user) = user {
-            let provider_data = json!({"mcp_headers": {uri: {"AUTHORITATIVE_USER_ID": user}}});
-            request = request.header("X-LlamaStack-Provider-Data", provider_data.to_string());
-        }
-        let (status, body) = self.send(request);
-        assert_eq!(status, 200, "{body}");
-        body
-    }
-
-    fn unregister(&self, toolgroup: &str) {
-        let (status, body) = self.send(
-            self.http
-                .delete(format!("{}/v1/toolgroups/{toolgroup}", self.base)),
-        );
-        assert!(status < 300, "{status}: {body}");
-    }
+    static STARTED: OnceLock<()> = OnceLock::new();
+    STARTED.get_or_init(|| {
+        let versions: Vec<ServerVersion> = ServerVersion::ALL
+            .into_iter()
+            .filter(|version| RealLlamaStack::available(*version))
+            .collect();
+        // side by side; each test reads its own below
+        drop(RealLlamaStack::shared_all(&versions));
+    });
+    Some(RealLlamaStack::shared(version).expect("the real server starts"))
 }
 
-fn text(result: &Value) -> String {
-    result["content"]
+/// One non-streamed response of `version` with this server (at `path`)
+/// as its only tool, `headers` in it, and `message` from the user.
+fn respond(stack: &RealLlamaStack, path: &str, headers: Value, message: &str) -> Value {
+    let mut tool = json!({
+        "type": "mcp", "server_label": "employee-info",
+        "server_url": server().url(path), "require_approval": "never",
+    });
+    if !headers.is_null() {
+        tool["headers"] = headers;
+    }
+    let body = json!({
+        "model": RealLlamaStack::LLM_MODEL,
+        "input": [{"type": "message", "role": "user", "content": message}],
+        "tools": [tool],
+        "stream": false,
+    });
+    // the stub's script is one for every caller of this server
+    static TURNS: Mutex<()> = Mutex::new(());
+    let _turn = TURNS.lock().unwrap_or_else(PoisonError::into_inner);
+    stack.stub().set_script(Script::CallTools);
+    let response = reqwest::blocking::Client::builder()
+        .timeout(std::time::Duration::from_secs(120))
+        .build()
+        .expect("client")
+        .post(format!("{}/responses", stack.api_url()))
+        .json(&body)
+        .send()
+        .expect("the server answers");
+    stack.stub().set_script(Script::default());
+    let status = response.status();
+    let text = response.text().unwrap_or_default();
+    assert!(status.is_success(), "{status}: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+}
+
+/// The output items of `response` of `kind`.
+fn items<'a>(response: &'a Value, kind: &str) -> Vec<&'a Value> {
+    response["output"]
         .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|item| item["text"].as_str())
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
+        .map(|output| output.iter().filter(|item| item["type"] == kind).collect())
         .unwrap_or_default()
 }
 
-#[test]
-fn llamastack_lists_the_tool_and_invokes_it_for_the_user_in_mcp_headers() {
-    if !RealLlamaStack::available_or_skip(
-        "llamastack_lists_the_tool_and_invokes_it_for_the_user_in_mcp_headers",
-    ) {
+/// Every check, for one server version.
+fn the_tool_acts_for_the_user_in_the_headers(version: ServerVersion) {
+    let test = "the_tool_acts_for_the_user_in_the_headers";
+    let Some(stack) = stack(version, test) else {
         return;
-    }
-    let stack = RealLlamaStack::shared().expect("real LlamaStack starts");
-    let server = ServerProcess::start(env!("CARGO_BIN_EXE_mcp-employee-info").as_ref(), &[])
-        .expect("starts");
-    let api = Api {
-        http: reqwest::blocking::Client::new(),
-        base: stack.url().to_owned(),
     };
-    let run = std::process::id();
     for path in ["/sse", "/mcp"] {
-        let toolgroup = format!("mcp::employee-info-{}-{run}", path.trim_start_matches('/'));
-        let uri = format!("{}{path}", server.base());
-        api.register(&toolgroup, &uri);
-        let tools = api.tools(&toolgroup);
-        let tool = &tools["data"][0];
-        assert_eq!(tool["identifier"], TOOL, "{path}: {tools}");
-        assert_eq!(tool["parameters"][0]["name"], "employee_id", "{tools}");
-        assert_eq!(tool["parameters"][0]["parameter_type"], "string", "{tools}");
+        let alice = json!({"AUTHORITATIVE_USER_ID": "1001"});
+        let answer = respond(stack, path, alice.clone(), "1001");
+        let listed = items(&answer, "mcp_list_tools");
+        assert_eq!(listed.len(), 1, "{path}: {answer:#}");
+        let tool = &listed[0]["tools"][0];
+        assert_eq!(tool["name"], TOOL, "{path}: {answer:#}");
+        assert_eq!(
+            tool["input_schema"]["properties"]["employee_id"]["type"], "string",
+            "{path}: {tool:#}"
+        );
+        let calls = items(&answer, "mcp_call");
+        assert_eq!(calls.len(), 1, "{path}: {answer:#}");
+        let output = calls[0]["output"].as_str().unwrap_or_default();
         assert!(
-            tool["parameters"][0]["description"]
-                .as_str()
-                .unwrap_or_default()
-                .starts_with("Optional"),
-            "{tools}"
+            output.contains("Employee Name: Alice Johnson"),
+            "{version} {path}: {answer:#}"
         );
 
-        let answer = api.invoke(&uri, Some("1001"), json!({}));
-        assert_eq!(answer["error_code"], 0, "{path}: {answer}");
+        // the model names Bob: the tool still acts for Alice, or refuses
+        let steered = respond(stack, path, alice, "1002");
+        let calls = items(&steered, "mcp_call");
+        assert_eq!(calls.len(), 1, "{path}: {steered:#}");
+        // what the call answered, as the item or as the model was told it
+        let said = steered.to_string();
         assert!(
-            text(&answer).contains("Employee Name: Alice Johnson"),
-            "{path}: {answer}"
+            !said.contains("Bob Martinez"),
+            "{version} {path}: {steered:#}"
         );
-
-        let refused = api.invoke(&uri, Some("1001"), json!({"employee_id": "1002"}));
-        assert_eq!(refused["error_code"], 1, "{path}: {refused}");
         assert!(
-            text(&refused).contains("authenticated user"),
-            "{path}: {refused}"
+            said.contains("Alice Johnson") || said.contains("names someone other than"),
+            "{version} {path}: {steered:#}"
         );
-
-        let anonymous = api.invoke(&uri, None, json!({"employee_id": "1003"}));
-        assert!(
-            text(&anonymous).contains("Carmen Ruiz"),
-            "{path}: {anonymous}"
-        );
-        api.unregister(&toolgroup);
     }
-    let log = server.log();
-    let warnings = log
-        .lines()
-        .filter(|line| line.contains("identity not authoritative"))
-        .count();
-    assert_eq!(
-        warnings, 2,
-        "only the calls without mcp_headers lacked the header:\n{log}"
+    let log = server().log();
+    assert!(
+        !log.contains("identity not authoritative"),
+        "every call carried the header:\n{log}"
     );
+}
+
+#[test]
+fn the_tool_acts_for_the_user_in_the_headers_on_llamastack_0_2_18() {
+    the_tool_acts_for_the_user_in_the_headers(ServerVersion::V0_2_18);
+}
+
+#[test]
+fn the_tool_acts_for_the_user_in_the_headers_on_llamastack_0_7_3() {
+    the_tool_acts_for_the_user_in_the_headers(ServerVersion::V0_7_3);
+}
+
+#[test]
+fn the_tool_acts_for_the_user_in_the_headers_on_ogx_1_5() {
+    the_tool_acts_for_the_user_in_the_headers(ServerVersion::Ogx1_5);
 }

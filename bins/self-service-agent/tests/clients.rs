@@ -16,8 +16,8 @@ use tokio::io::AsyncWriteExt;
 async fn a_client_written_for_the_python_request_manager_works_unchanged() {
     let db = test_database().await.unwrap();
     migrate(&db.url()).await;
-    let fake = fake_llamastack().await;
-    let service = spawn(&service_env(&db, &fake.url(), port())).await;
+    let backend = fake_llamastack().await;
+    let service = spawn(&service_env(&db, &backend, port())).await;
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/request_manager_client.py"
@@ -47,8 +47,8 @@ async fn a_client_written_for_the_python_request_manager_works_unchanged() {
 async fn chat_talks_to_the_agents_resets_and_quits() {
     let db = test_database().await.unwrap();
     migrate(&db.url()).await;
-    let fake = fake_llamastack().await;
-    let service = spawn(&service_env(&db, &fake.url(), port())).await;
+    let backend = fake_llamastack().await;
+    let service = spawn(&service_env(&db, &backend, port())).await;
 
     let mut chat = tokio::process::Command::new(env!("CARGO_BIN_EXE_self-service-agent"))
         .args(["chat", "--url", &service.base_url, "--user-id", "erin"])
@@ -97,8 +97,9 @@ async fn chat_talks_to_the_agents_resets_and_quits() {
 async fn healthcheck_exits_0_when_ready_and_69_when_not() {
     let db = test_database().await.unwrap();
     migrate(&db.url()).await;
-    let fake = fake_llamastack().await;
-    let service = spawn(&service_env(&db, &fake.url(), port())).await;
+    let backend = fake_llamastack().await;
+    let fake = &backend.fake;
+    let service = spawn(&service_env(&db, &backend, port())).await;
     let probe = |url: String| async move {
         tokio::process::Command::new(env!("CARGO_BIN_EXE_self-service-agent"))
             .args(["healthcheck", "--url", &url])

@@ -32,7 +32,7 @@ async fn two_dispatchers_deliver_400_answers_once_each_though_one_is_killed() {
         .collect();
     receiver.script(&slow).unwrap();
     let db = migrated_database().await;
-    let fake = fake_llamastack().await;
+    let backend = fake_llamastack().await;
 
     let smtp_env = |env: &mut Vec<(&'static str, String)>| {
         env.push(("SMTP_HOST", "127.0.0.1".into()));
@@ -44,7 +44,7 @@ async fn two_dispatchers_deliver_400_answers_once_each_though_one_is_killed() {
     };
     // The API checks configs against the channels it could deliver through:
     // it gets the same settings as the dispatchers, as in the chart.
-    let mut env = service_env(&db, &fake.url(), port());
+    let mut env = service_env(&db, &backend, port());
     env.push(("DISPATCHER_ENABLED", "false".into()));
     env.push(("WORKER_POLL_INTERVAL", "0.2".into()));
     smtp_env(&mut env);
@@ -89,7 +89,7 @@ async fn two_dispatchers_deliver_400_answers_once_each_though_one_is_killed() {
     }
 
     let dispatcher_env = || {
-        let mut env = service_env(&db, &fake.url(), port());
+        let mut env = service_env(&db, &backend, port());
         env.push(("DISPATCH_POLL_INTERVAL", "0.1".into()));
         smtp_env(&mut env);
         env.push(("RUST_LOG", "trace".into()));
@@ -169,11 +169,11 @@ async fn two_dispatchers_deliver_400_answers_once_each_though_one_is_killed() {
 async fn a_separate_dispatcher_is_woken_by_the_answer_not_its_poll() {
     let receiver = InstantReceiver::start().unwrap();
     let db = migrated_database().await;
-    let fake = fake_llamastack().await;
-    let mut env = service_env(&db, &fake.url(), port());
+    let backend = fake_llamastack().await;
+    let mut env = service_env(&db, &backend, port());
     env.push(("DISPATCHER_ENABLED", "false".into()));
     let api = spawn(&env).await;
-    let mut env = service_env(&db, &fake.url(), port());
+    let mut env = service_env(&db, &backend, port());
     env.push(("DISPATCH_POLL_INTERVAL", "60".into()));
     let dispatcher = spawn_dispatcher(&env).await;
     let started = Instant::now();

@@ -69,8 +69,9 @@ fn quick(env: &mut Vec<(&'static str, String)>) {
 #[tokio::test]
 async fn sigterm_past_the_drain_deadline_hands_requests_back_and_another_replica_answers_them() {
     let db = migrated_database().await;
-    let fake = fake_llamastack().await;
-    let mut env = service_env(&db, &fake.url(), port());
+    let backend = fake_llamastack().await;
+    let fake = &backend.fake;
+    let mut env = service_env(&db, &backend, port());
     quick(&mut env);
     env.push(("SHUTDOWN_TIMEOUT", "2".into()));
     let first = spawn(&env).await;
@@ -99,7 +100,7 @@ async fn sigterm_past_the_drain_deadline_hands_requests_back_and_another_replica
     assert!(output.contains("handed back to the queue"), "{output}");
 
     fake.set_latency(Duration::ZERO);
-    let mut env = service_env(&db, &fake.url(), port());
+    let mut env = service_env(&db, &backend, port());
     quick(&mut env);
     let second = spawn(&env).await;
     let read = until_status(
@@ -116,8 +117,9 @@ async fn sigterm_past_the_drain_deadline_hands_requests_back_and_another_replica
 #[tokio::test]
 async fn an_answer_is_stored_once_the_database_is_back() {
     let (cluster, db) = migrated_database_on_own_cluster().await;
-    let fake = fake_llamastack().await;
-    let mut env = service_env(&db, &fake.url(), port());
+    let backend = fake_llamastack().await;
+    let fake = &backend.fake;
+    let mut env = service_env(&db, &backend, port());
     quick(&mut env);
     env.push(("DB_POOL_TIMEOUT", "1".into()));
     let service = spawn(&env).await;
@@ -176,8 +178,9 @@ async fn an_answer_is_stored_once_the_database_is_back() {
 #[tokio::test]
 async fn sigterm_with_the_database_gone_still_exits_within_the_drain_deadline() {
     let (cluster, db) = migrated_database_on_own_cluster().await;
-    let fake = fake_llamastack().await;
-    let mut env = service_env(&db, &fake.url(), port());
+    let backend = fake_llamastack().await;
+    let fake = &backend.fake;
+    let mut env = service_env(&db, &backend, port());
     quick(&mut env);
     env.push(("SHUTDOWN_TIMEOUT", "4".into()));
     let service = spawn(&env).await;
@@ -219,11 +222,12 @@ async fn sigterm_with_the_database_gone_still_exits_within_the_drain_deadline() 
 #[tokio::test]
 async fn a_replica_killed_mid_turn_loses_nothing_and_answers_nothing_twice_in_order() {
     let db = migrated_database().await;
-    let fake = fake_llamastack().await;
-    fake.set_reply("routing-agent", |_, message| format!("echo {message}"));
+    let backend = fake_llamastack().await;
+    let fake = &backend.fake;
+    fake.set_reply("routing-agent", |message| format!("echo {message}"));
     let envs: Vec<_> = (0..2)
         .map(|_| {
-            let mut env = service_env(&db, &fake.url(), port());
+            let mut env = service_env(&db, &backend, port());
             quick(&mut env);
             env
         })
@@ -293,8 +297,8 @@ async fn a_request_left_in_no_queue_by_an_earlier_version_ends_failed() {
     )
     .await
     .unwrap();
-    let fake = fake_llamastack().await;
-    let mut env = service_env(&db, &fake.url(), port());
+    let backend = fake_llamastack().await;
+    let mut env = service_env(&db, &backend, port());
     quick(&mut env);
     let service = spawn(&env).await;
     let read = until_status(
@@ -314,8 +318,9 @@ async fn a_request_left_in_no_queue_by_an_earlier_version_ends_failed() {
 #[tokio::test]
 async fn llamastack_stopped_fails_the_request_with_a_reason_and_the_next_one_works_again() {
     let db = migrated_database().await;
-    let fake = fake_llamastack().await;
-    let service = spawn(&service_env(&db, &fake.url(), port())).await;
+    let backend = fake_llamastack().await;
+    let fake = &backend.fake;
+    let service = spawn(&service_env(&db, &backend, port())).await;
     let client = reqwest::Client::new();
     assert_eq!(
         common::sync(&client, &service, "alice", "hello")
@@ -365,8 +370,8 @@ fn raw(service: &Service) -> TcpStream {
 #[tokio::test]
 async fn idle_sockets_cannot_starve_the_service_under_a_low_open_files_limit() {
     let db = migrated_database().await;
-    let fake = fake_llamastack().await;
-    let service = spawn_with_open_files(&service_env(&db, &fake.url(), port()), Some(256)).await;
+    let backend = fake_llamastack().await;
+    let service = spawn_with_open_files(&service_env(&db, &backend, port()), Some(256)).await;
     let idle: Vec<TcpStream> = (0..300)
         .filter_map(|_| TcpStream::connect(service.base_url.trim_start_matches("http://")).ok())
         .collect();
@@ -397,8 +402,8 @@ async fn idle_sockets_cannot_starve_the_service_under_a_low_open_files_limit() {
 #[tokio::test]
 async fn a_client_that_never_finishes_its_request_head_is_cut_off() {
     let db = migrated_database().await;
-    let fake = fake_llamastack().await;
-    let mut env = service_env(&db, &fake.url(), port());
+    let backend = fake_llamastack().await;
+    let mut env = service_env(&db, &backend, port());
     env.push(("HEADER_READ_TIMEOUT", "1".into()));
     let service = spawn(&env).await;
     let mut slow = raw(&service);
@@ -424,8 +429,8 @@ async fn a_client_that_never_finishes_its_request_head_is_cut_off() {
 #[tokio::test]
 async fn idle_keepalive_connections_do_not_hold_up_sigterm() {
     let db = migrated_database().await;
-    let fake = fake_llamastack().await;
-    let mut env = service_env(&db, &fake.url(), port());
+    let backend = fake_llamastack().await;
+    let mut env = service_env(&db, &backend, port());
     env.push(("SHUTDOWN_TIMEOUT", "30".into()));
     let service = spawn(&env).await;
     let idle: Vec<TcpStream> = (0..20)
@@ -455,8 +460,8 @@ async fn idle_keepalive_connections_do_not_hold_up_sigterm() {
 #[tokio::test]
 async fn a_declared_length_over_the_limit_is_refused_at_once_in_json_and_counted() {
     let db = migrated_database().await;
-    let fake = fake_llamastack().await;
-    let service = spawn(&service_env(&db, &fake.url(), port())).await;
+    let backend = fake_llamastack().await;
+    let service = spawn(&service_env(&db, &backend, port())).await;
     let mut stream = raw(&service);
     let started = Instant::now();
     stream

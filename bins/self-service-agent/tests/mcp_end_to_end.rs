@@ -1,10 +1,12 @@
-//! The laptop refresh journey end to end on real parts (`journey/mod.rs`):
-//! the project's asset directory reconciled into a real LlamaStack 0.2.18
-//! by `register-assets`, both MCP server binaries behind its toolgroups,
-//! the service binary in front; only the model is scripted (the OpenAI
-//! stub's `Script`). A demo employee asks for a new laptop through
-//! `generic/sync`; the routing agent hands over, the laptop agent calls
-//! the tools.
+//! The laptop refresh journey end to end on real parts (`journey/mod.rs`),
+//! on each server version: the project's asset directory (its MCP servers
+//! pointed at both MCP server binaries), its knowledge base registered by
+//! `register-assets`, the service binary in front; only the model is
+//! scripted (the OpenAI stub's `Script`). A demo employee asks for a new
+//! laptop through `generic/sync`: the routing agent hands the request over
+//! with a `transfer_to_laptop-refresh` call, the laptop agent calls the
+//! MCP tools and searches the knowledge base, and the answer carries the
+//! ticket number.
 
 // Tests (and their helpers) fail by panicking.
 #![allow(clippy::unwrap_used)]
@@ -12,29 +14,26 @@
 mod common;
 mod journey;
 
-use std::sync::OnceLock;
-
-use journey::{Employee, Journey, Outcome, World, employee, once, ticket_number};
-use test_support::RealLlamaStack;
+use journey::{
+    Desk, Employee, Exchange, PROJECT_ON_EVERY_SERVER, Seen, World, Worlds, employee, once,
+    project_assets, ticket_number,
+};
+use serde_json::{Value, json};
+use test_support::llamastack::ServerVersion;
 use test_support::openai_stub::Script;
 use test_support::openai_stub::script::{
-    GET_EMPLOYEE_LAPTOP_INFO, KNOWLEDGE_SEARCH, OPEN_LAPTOP_REFRESH_TICKET,
+    GET_EMPLOYEE_LAPTOP_INFO, OPEN_LAPTOP_REFRESH_TICKET, TRANSFER_TO_LAPTOP_REFRESH,
+    TRANSFER_TO_ROUTING_AGENT,
 };
 
 const GET_LAPTOP_REFRESH_TICKETS: &str = "get_laptop_refresh_tickets";
 
-/// The world of this test binary, or `None` after a visible skip.
-fn world(test: &str) -> Option<&'static World> {
-    if !RealLlamaStack::available_or_skip(test) {
-        return None;
-    }
-    static WORLD: OnceLock<Result<World, String>> = OnceLock::new();
-    Some(once(&WORLD, || {
-        World::start(&journey::project_assets(), |dir, world| {
-            journey::assets::point_toolgroups_at(dir, |name| world.mcp_base(name), Some("/mcp"));
-            journey::assets::set_agent_models(dir, RealLlamaStack::LLM_MODEL);
-        })
-    }))
+static WORLDS: Worlds = Worlds::new();
+
+/// The world of `version` for this test binary, or `None` after a visible
+/// skip.
+async fn world(version: ServerVersion, test: &str) -> Option<&'static World> {
+    World::get(&WORLDS, &PROJECT_ON_EVERY_SERVER, version, test).await
 }
 
 /// Alice asks for a new laptop; the model follows the journey.
@@ -42,190 +41,444 @@ fn alice() -> Employee {
     employee("1001")
 }
 
-fn laptop_request(test: &str) -> Option<(&'static World, &'static Outcome)> {
-    let world = world(test)?;
-    static RUN: OnceLock<Result<Outcome, String>> = OnceLock::new();
-    let outcome = once(&RUN, || {
-        world.run(Journey {
-            user: &alice().email,
-            message: "I need a new laptop",
-            script: Script::laptop_refresh(),
-            service_token: &world.token,
-        })
-    });
-    Some((world, outcome))
+/// A conversation of Alice's: a new laptop, a question about it, then
+/// "that's all".
+#[derive(Debug, Clone)]
+struct Conversation {
+    first: Exchange,
+    first_seen: Seen,
+    /// The session's response chains after the first request.
+    chains_after_first: Value,
+    second: Exchange,
+    second_seen: Seen,
+    chains_after_second: Value,
+    last: Exchange,
+    last_seen: Seen,
+}
+
+async fn alices_conversation(world: &'static World) -> Conversation {
+    let user = alice().email;
+    let mut turn = world.turn(Script::laptop_refresh()).await;
+    let desk = world.desk().open().await;
+    let first = desk.ask(&user, "I need a new laptop").await;
+    let first_seen = turn.seen();
+    let chains_after_first =
+        desk.conversation_context(first.session_id()).await["responses"].clone();
+    turn.mark();
+    let second = desk.ask(&user, "When will it arrive?").await;
+    let second_seen = turn.seen();
+    let chains_after_second =
+        desk.conversation_context(first.session_id()).await["responses"].clone();
+    turn.mark();
+    let last = desk.ask(&user, "Thanks, that's all").await;
+    let last_seen = turn.seen();
+    Conversation {
+        first,
+        first_seen,
+        chains_after_first,
+        second,
+        second_seen,
+        chains_after_second,
+        last,
+        last_seen,
+    }
 }
 
 /// Carmen asks for a new laptop; the model was talked into acting for
 /// employee 1002 (Bob).
-fn injected_request(test: &str) -> Option<(&'static World, &'static Outcome)> {
-    let world = world(test)?;
-    static RUN: OnceLock<Result<Outcome, String>> = OnceLock::new();
-    let outcome = once(&RUN, || {
-        world.run(Journey {
-            user: &employee("1003").email,
-            message: "I need a new laptop",
-            script: Script::laptop_refresh_for("1002"),
-            service_token: &world.token,
-        })
-    });
-    Some((world, outcome))
+async fn injected_request(world: &'static World) -> (Exchange, Seen) {
+    let mut turn = world.turn(Script::laptop_refresh_for("1002")).await;
+    let desk = world.desk().open().await;
+    turn.mark();
+    let exchange = desk
+        .ask(&employee("1003").email, "I need a new laptop")
+        .await;
+    (exchange, turn.seen())
 }
 
-#[test]
-fn a_laptop_request_is_answered_with_the_ticket_the_snow_server_opened() {
-    let Some((_, outcome)) =
-        laptop_request("a_laptop_request_is_answered_with_the_ticket_the_snow_server_opened")
-    else {
-        return;
-    };
-    assert_eq!(outcome.status, 200, "{}", outcome.answer);
-    assert_eq!(
-        outcome.answer["response"]["metadata"]["agent_path"],
-        serde_json::json!(["routing-agent", "laptop-refresh"]),
-        "{}",
-        outcome.answer
-    );
-    let ticket = outcome.only_result_of(OPEN_LAPTOP_REFRESH_TICKET);
-    let number = ticket_number(&ticket.text)
-        .unwrap_or_else(|| panic!("no ticket number in the tool result: {}", ticket.text));
-    assert!(number.starts_with("REQ"), "{number}");
+/// Every MCP request of `seen` carried `user` as the identity and the MCP
+/// servers' token, each once; both servers were called.
+fn assert_every_mcp_request_is_for(seen: &Seen, user: &str, token: &str) {
     assert!(
-        outcome.content().contains(number),
-        "the answer does not quote {number}: {}",
-        outcome.content()
+        !seen.employee_info.is_empty(),
+        "employee-info was never called"
     );
-}
-
-#[test]
-fn the_laptop_agent_is_offered_the_tools_of_both_mcp_servers_and_the_knowledge_base() {
-    let Some((_, outcome)) = laptop_request(
-        "the_laptop_agent_is_offered_the_tools_of_both_mcp_servers_and_the_knowledge_base",
-    ) else {
-        return;
-    };
-    let offered = outcome
-        .chats
-        .iter()
-        .map(|chat| &chat.tools_offered)
-        .find(|tools| !tools.is_empty())
-        .unwrap_or_else(|| panic!("no completion offered tools: {:#?}", outcome.chats));
-    let mut offered = offered.clone();
-    offered.sort();
-    assert_eq!(
-        offered,
-        [
-            GET_EMPLOYEE_LAPTOP_INFO,
-            GET_LAPTOP_REFRESH_TICKETS,
-            KNOWLEDGE_SEARCH,
-            OPEN_LAPTOP_REFRESH_TICKET,
-        ]
-    );
-}
-
-#[test]
-fn the_employee_info_server_answers_for_the_caller_when_the_model_names_no_one() {
-    let Some((_, outcome)) = laptop_request(
-        "the_employee_info_server_answers_for_the_caller_when_the_model_names_no_one",
-    ) else {
-        return;
-    };
-    let info = outcome.only_result_of(GET_EMPLOYEE_LAPTOP_INFO);
-    assert_eq!(info.arguments["employee_id"], "", "{info:?}");
-    assert!(
-        info.text
-            .contains(&format!("Employee Email: {}", alice().email)),
-        "{}",
-        info.text
-    );
-}
-
-#[test]
-fn the_snow_server_files_the_ticket_under_the_caller() {
-    let test = "the_snow_server_files_the_ticket_under_the_caller";
-    let Some(python) = test_support::mcp::python_or_skip(test) else {
-        return;
-    };
-    let Some((world, outcome)) = laptop_request(test) else {
-        return;
-    };
-    let ticket = outcome.only_result_of(OPEN_LAPTOP_REFRESH_TICKET);
-    let number = ticket_number(&ticket.text).unwrap_or_else(|| panic!("{}", ticket.text));
-    let listed = world.open_tickets(&python, &alice().email);
-    assert!(
-        listed.contains(number) && listed.contains(&alice().name),
-        "{listed}"
-    );
-}
-
-#[test]
-fn an_employee_id_injected_into_the_tool_calls_is_refused_by_both_mcp_servers() {
-    let Some((_, outcome)) = injected_request(
-        "an_employee_id_injected_into_the_tool_calls_is_refused_by_both_mcp_servers",
-    ) else {
-        return;
-    };
-    for tool in [GET_EMPLOYEE_LAPTOP_INFO, OPEN_LAPTOP_REFRESH_TICKET] {
-        let result = outcome.only_result_of(tool);
-        assert_eq!(result.arguments["employee_id"], "1002", "{result:?}");
-        assert!(
-            result
-                .text
-                .contains("employee_id '1002' names someone other than the authenticated user"),
-            "{tool}: {}",
-            result.text
+    assert!(!seen.snow.is_empty(), "snow was never called");
+    let bearer = format!("Bearer {token}");
+    for (server, head) in seen.mcp_requests() {
+        assert_eq!(
+            head.values("authoritative_user_id"),
+            [user],
+            "{server}: {} {}: {:?}",
+            head.method,
+            head.path,
+            head.headers
+        );
+        assert_eq!(
+            head.values("authorization"),
+            [bearer.as_str()],
+            "{server}: {} {}",
+            head.method,
+            head.path
         );
     }
 }
 
-#[test]
-fn no_ticket_is_opened_for_the_employee_an_injection_names() {
-    let test = "no_ticket_is_opened_for_the_employee_an_injection_names";
-    let Some(python) = test_support::mcp::python_or_skip(test) else {
-        return;
-    };
-    let Some((world, outcome)) = injected_request(test) else {
-        return;
-    };
-    assert_eq!(
-        outcome.calls_of(OPEN_LAPTOP_REFRESH_TICKET).len(),
-        1,
-        "the model tried to open a ticket for 1002: {:#?}",
-        outcome.chats
-    );
-    let bob = employee("1002");
-    let listed = world.open_tickets(&python, &bob.email);
-    assert!(
-        listed.contains("has no open laptop refresh tickets"),
-        "{listed}"
-    );
+/// Each of `wanted` is in a line of `shown`, in this order.
+fn assert_in_order(shown: &[String], wanted: &[&str]) {
+    let mut from = 0;
+    for part in wanted {
+        let at = shown[from..]
+            .iter()
+            .position(|line| line.contains(part))
+            .unwrap_or_else(|| panic!("{part:?} not shown to the model (in order): {shown:#?}"));
+        from += at + 1;
+    }
 }
 
-#[test]
-fn a_wrong_mcp_token_fails_the_turn_and_the_request_is_stored_failed() {
-    let Some(world) = world("a_wrong_mcp_token_fails_the_turn_and_the_request_is_stored_failed")
-    else {
-        return;
-    };
-    let outcome = world.run(Journey {
-        user: &employee("1004").email,
-        message: "I need a new laptop",
-        script: Script::laptop_refresh(),
-        service_token: "not-the-mcp-token",
-    });
-    assert_eq!(outcome.status, 502, "{}", outcome.answer);
-    assert_eq!(
-        outcome.answer["error"], "agent_failed",
-        "{}",
-        outcome.answer
+/// The prompt of the laptop agent, as the project writes it.
+fn laptop_prompt() -> String {
+    std::fs::read_to_string(project_assets().join("prompts/laptop-refresh.txt")).unwrap()
+}
+
+async fn a_changed_prompt(world: &'static World) -> (Seen, Seen, String) {
+    let user = employee("1006").email;
+    let marker = format!("Reloaded instructions {}.", std::process::id());
+    let mut turn = world.turn(Script::laptop_refresh()).await;
+    let desk: Desk = world.desk().open().await;
+    turn.mark();
+    desk.ask(&user, "I need a new laptop")
+        .await
+        .assert_completed();
+    let before = turn.seen();
+    let reloads = desk.reloads();
+    journey::assets::append(
+        desk.assets(),
+        "prompts/laptop-refresh.txt",
+        &format!("\n{marker}\n"),
     );
-    assert_eq!(outcome.stored["status"], "failed", "{}", outcome.stored);
-    // the reason is the MCP server's refusal, not some other breakage
-    assert!(
-        outcome.stored["error"]
-            .as_str()
-            .is_some_and(|reason| reason.contains("401")),
-        "{}",
-        outcome.stored
-    );
+    desk.until_reloaded(reloads).await;
+    turn.mark();
+    desk.ask(&user, "When will it arrive?")
+        .await
+        .assert_completed();
+    (before, turn.seen(), marker)
+}
+
+on_every_server! {
+    use tokio::sync::OnceCell;
+
+
+    static CONVERSATION: OnceCell<Result<Conversation, String>> = OnceCell::const_new();
+    static INJECTED: OnceCell<Result<(Exchange, Seen), String>> = OnceCell::const_new();
+
+    async fn conversation(test: &str) -> Option<&'static Conversation> {
+        let world = world(VERSION, test).await?;
+        Some(once(&CONVERSATION, alices_conversation(world)).await)
+    }
+
+    async fn injected(test: &str) -> Option<(&'static World, &'static (Exchange, Seen))> {
+        let world = world(VERSION, test).await?;
+        Some((world, once(&INJECTED, injected_request(world)).await))
+    }
+
+    #[tokio::test]
+    async fn a_laptop_request_is_handed_over_by_a_transfer_call() {
+        let Some(run) = conversation("a_laptop_request_is_handed_over_by_a_transfer_call").await else {
+            return;
+        };
+        run.first.assert_completed();
+        assert_eq!(
+            run.first.answer["response"]["metadata"]["agent_path"],
+            json!(["routing-agent", "laptop-refresh"]),
+            "{}",
+            run.first.answer
+        );
+        assert_eq!(run.first.answer["response"]["agent_id"], "laptop-refresh");
+        assert_eq!(
+            run.first_seen.calls_of(TRANSFER_TO_LAPTOP_REFRESH).len(),
+            1,
+            "{:#?}",
+            run.first_seen.chats
+        );
+    }
+
+    #[tokio::test]
+    async fn the_answer_quotes_the_ticket_the_snow_server_opened() {
+        let Some(run) = conversation("the_answer_quotes_the_ticket_the_snow_server_opened").await else {
+            return;
+        };
+        let ticket = run.first_seen.only_result_of(OPEN_LAPTOP_REFRESH_TICKET);
+        let number = ticket_number(&ticket.text)
+            .unwrap_or_else(|| panic!("no ticket number in the tool result: {}", ticket.text));
+        assert!(number.starts_with("REQ"), "{number}");
+        assert!(
+            run.first.content().contains(number),
+            "the answer does not quote {number}: {}",
+            run.first.content()
+        );
+    }
+
+    #[tokio::test]
+    async fn the_laptop_agent_is_offered_both_mcp_servers_the_knowledge_base_and_the_way_back() {
+        let Some(run) = conversation(
+            "the_laptop_agent_is_offered_both_mcp_servers_the_knowledge_base_and_the_way_back",
+        )
+        .await
+        else {
+            return;
+        };
+        let mut expected = vec![
+            GET_EMPLOYEE_LAPTOP_INFO,
+            GET_LAPTOP_REFRESH_TICKETS,
+            OPEN_LAPTOP_REFRESH_TICKET,
+            TRANSFER_TO_ROUTING_AGENT,
+            VERSION.file_search_tool(),
+        ];
+        expected.sort();
+        assert_eq!(run.first_seen.offered_with(OPEN_LAPTOP_REFRESH_TICKET), expected);
+        assert_eq!(
+            run.first_seen.offered_with(TRANSFER_TO_LAPTOP_REFRESH),
+            [TRANSFER_TO_LAPTOP_REFRESH],
+            "the routing agent has the hand-off only"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_knowledge_base_search_brings_the_catalogue_to_the_model() {
+        let Some(run) = conversation("the_knowledge_base_search_brings_the_catalogue_to_the_model").await else {
+            return;
+        };
+        let found = run.first_seen.only_result_of(VERSION.file_search_tool());
+        assert!(found.text.contains("Laptop catalogue"), "{}", found.text);
+    }
+
+    #[tokio::test]
+    async fn the_employee_info_server_answers_for_the_caller_when_the_model_names_no_one() {
+        let Some(run) = conversation(
+            "the_employee_info_server_answers_for_the_caller_when_the_model_names_no_one",
+        )
+        .await
+        else {
+            return;
+        };
+        let info = run.first_seen.only_result_of(GET_EMPLOYEE_LAPTOP_INFO);
+        assert_eq!(info.arguments["employee_id"], "", "{info:?}");
+        assert!(
+            info.text.contains(&format!("Employee Email: {}", alice().email)),
+            "{}",
+            info.text
+        );
+    }
+
+    #[tokio::test]
+    async fn the_snow_server_files_the_ticket_under_the_caller() {
+        let test = "the_snow_server_files_the_ticket_under_the_caller";
+        let Some(python) = test_support::mcp::python_or_skip(test) else {
+            return;
+        };
+        let Some(run) = conversation(test).await else {
+            return;
+        };
+        let world = world(VERSION, test).await.unwrap();
+        let ticket = run.first_seen.only_result_of(OPEN_LAPTOP_REFRESH_TICKET);
+        let number = ticket_number(&ticket.text).unwrap_or_else(|| panic!("{}", ticket.text));
+        let listed = tokio::task::spawn_blocking(move || world.open_tickets(&python, &alice().email))
+            .await
+            .unwrap();
+        assert!(
+            listed.contains(number) && listed.contains(&alice().name),
+            "{listed}"
+        );
+    }
+
+    #[tokio::test]
+    async fn every_mcp_request_carries_the_callers_identity_and_no_other() {
+        let test = "every_mcp_request_carries_the_callers_identity_and_no_other";
+        let Some(run) = conversation(test).await else {
+            return;
+        };
+        let world = world(VERSION, test).await.unwrap();
+        assert_every_mcp_request_is_for(&run.first_seen, &alice().email, &world.token);
+    }
+
+    #[tokio::test]
+    async fn the_tool_calls_and_the_token_usage_are_stored_with_the_answer() {
+        let Some(run) = conversation(
+            "the_tool_calls_and_the_token_usage_are_stored_with_the_answer",
+        )
+        .await
+        else {
+            return;
+        };
+        let metadata = &run.first.stored["response"]["metadata"];
+        let calls = metadata["tool_calls"].as_array().unwrap_or_else(|| panic!("{:#}", run.first.stored));
+        for (server, name) in [
+            (json!("employee-info"), GET_EMPLOYEE_LAPTOP_INFO),
+            (json!("snow"), OPEN_LAPTOP_REFRESH_TICKET),
+        ] {
+            assert!(
+                calls.contains(&json!({"agent": "laptop-refresh", "server": server, "name": name})),
+                "{name}: {calls:#?}"
+            );
+        }
+        let usage = &metadata["usage"];
+        assert!(usage["calls"].as_u64().unwrap_or(0) >= 2, "{usage}");
+        if VERSION == ServerVersion::V0_2_18 {
+            // 0.2.18 reports no usage (docs/llamastack.md)
+            assert_eq!(usage["total_tokens"], 0, "{usage}");
+        } else {
+            assert!(usage["input_tokens"].as_u64().unwrap_or(0) > 0, "{usage}");
+            assert!(usage["output_tokens"].as_u64().unwrap_or(0) > 0, "{usage}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_second_request_continues_the_laptop_agents_chain() {
+        let Some(run) = conversation("a_second_request_continues_the_laptop_agents_chain").await else {
+            return;
+        };
+        run.second.assert_completed();
+        assert_eq!(run.second.session_id(), run.first.session_id());
+        assert_eq!(run.second.answer["response"]["agent_id"], "laptop-refresh");
+        assert_eq!(
+            run.second.answer["response"]["metadata"]["agent_path"],
+            json!(["laptop-refresh"])
+        );
+        let conversations = run.second_seen.conversations();
+        let shown = conversations.first().unwrap_or_else(|| panic!("no completion"));
+        if VERSION == ServerVersion::V0_2_18 {
+            // 0.2.18 cannot chain after a response with MCP output
+            // (docs/llamastack.md): a new chain, told where the
+            // conversation was
+            assert!(
+                shown.iter().any(|line| line.contains("was last with the laptop-refresh agent")),
+                "{shown:#?}"
+            );
+            assert!(!shown.iter().any(|line| line.contains("I need a new laptop")), "{shown:#?}");
+        } else {
+            // the model was shown the first request's turn before the question
+            assert_in_order(
+                shown,
+                &["user: I need a new laptop", run.first.content(), "user: When will it arrive?"],
+            );
+        }
+        // the laptop agent's chain moved on; the routing agent's stayed
+        let (before, after) = (&run.chains_after_first, &run.chains_after_second);
+        assert!(before["laptop-refresh"].is_string(), "{before}");
+        assert_ne!(before["laptop-refresh"], after["laptop-refresh"], "{after}");
+        assert_eq!(before["routing-agent"], after["routing-agent"], "{after}");
+    }
+
+    #[tokio::test]
+    async fn that_is_all_hands_the_user_back_to_the_routing_agent() {
+        let Some(run) = conversation("that_is_all_hands_the_user_back_to_the_routing_agent").await else {
+            return;
+        };
+        run.last.assert_completed();
+        assert_eq!(
+            run.last.answer["response"]["metadata"]["agent_path"],
+            json!(["laptop-refresh", "routing-agent"]),
+            "{}",
+            run.last.answer
+        );
+        assert_eq!(run.last_seen.calls_of(TRANSFER_TO_ROUTING_AGENT).len(), 1);
+        // the routing agent went on with its own chain of the first request
+        let conversations = run.last_seen.conversations();
+        let routing = conversations
+            .iter()
+            .rfind(|shown| shown.iter().any(|line| line.starts_with("system:") && line.contains("routing agent")))
+            .unwrap_or_else(|| panic!("the routing agent was not asked: {conversations:#?}"));
+        assert_in_order(routing, &["user: I need a new laptop", "user: Thanks, that's all"]);
+    }
+
+    #[tokio::test]
+    async fn an_employee_id_injected_into_the_tool_calls_is_refused_by_both_mcp_servers() {
+        let Some((_, (_, seen))) = injected(
+            "an_employee_id_injected_into_the_tool_calls_is_refused_by_both_mcp_servers",
+        )
+        .await
+        else {
+            return;
+        };
+        for tool in [GET_EMPLOYEE_LAPTOP_INFO, OPEN_LAPTOP_REFRESH_TICKET] {
+            let result = seen.only_result_of(tool);
+            assert_eq!(result.arguments["employee_id"], "1002", "{result:?}");
+            assert!(
+                result
+                    .text
+                    .contains("employee_id '1002' names someone other than the authenticated user"),
+                "{tool}: {}",
+                result.text
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn no_ticket_is_opened_for_the_employee_an_injection_names() {
+        let test = "no_ticket_is_opened_for_the_employee_an_injection_names";
+        let Some(python) = test_support::mcp::python_or_skip(test) else {
+            return;
+        };
+        let Some((world, (_, seen))) = injected(test).await else {
+            return;
+        };
+        assert_eq!(
+            seen.calls_of(OPEN_LAPTOP_REFRESH_TICKET).len(),
+            1,
+            "the model tried to open a ticket for 1002: {:#?}",
+            seen.chats
+        );
+        let listed = tokio::task::spawn_blocking(move || {
+            world.open_tickets(&python, &employee("1002").email)
+        })
+        .await
+        .unwrap();
+        assert!(
+            listed.contains("has no open laptop refresh tickets"),
+            "{listed}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_wrong_mcp_token_fails_the_request_which_is_stored_failed() {
+        let Some(world) = world(VERSION, "a_wrong_mcp_token_fails_the_request_which_is_stored_failed").await else {
+            return;
+        };
+        let _turn = world.turn(Script::laptop_refresh()).await;
+        let desk = world.desk().token("not-the-mcp-token").open().await;
+        let exchange = desk.ask(&employee("1004").email, "I need a new laptop").await;
+        let reason = exchange.assert_failed();
+        // the laptop agent failed at its MCP servers, not somewhere else
+        assert!(
+            reason.contains("MCP server") && reason.contains("'laptop-refresh'"),
+            "{reason}"
+        );
+        assert!(!reason.contains("not-the-mcp-token"), "the token is never quoted: {reason}");
+    }
+
+    #[tokio::test]
+    async fn a_changed_prompt_is_sent_from_the_next_turn_on() {
+        let Some(world) = world(VERSION, "a_changed_prompt_is_sent_from_the_next_turn_on").await else {
+            return;
+        };
+        let (before, after, marker) = a_changed_prompt(world).await;
+        let prompt = laptop_prompt();
+        let prompt_start = prompt.lines().next().unwrap();
+        let laptop_prompts = |seen: &Seen| -> Vec<String> {
+            seen.system_messages()
+                .into_iter()
+                .filter(|system| system.contains(prompt_start))
+                .collect()
+        };
+        let old = laptop_prompts(&before);
+        assert!(!old.is_empty(), "{:#?}", before.conversations());
+        assert!(old.iter().all(|system| !system.contains(&marker)));
+        let new = laptop_prompts(&after);
+        assert!(!new.is_empty(), "{:#?}", after.conversations());
+        assert!(
+            new.iter().all(|system| system.contains(&marker)),
+            "{new:#?}"
+        );
+    }
 }

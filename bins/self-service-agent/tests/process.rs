@@ -8,6 +8,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use test_support::agent_assets::{TestAgent, TestAssets};
+
 use common::{
     Service, connect, fake_llamastack, migrated_database, migrated_database_on_own_cluster, port,
     scalar, service_env, spawn, sync,
@@ -26,10 +28,11 @@ async fn ready(client: &reqwest::Client, service: &Service) -> reqwest::StatusCo
 #[tokio::test]
 async fn sigterm_finishes_in_flight_requests_and_refuses_new_connections() {
     let db = migrated_database().await;
-    let fake = fake_llamastack().await;
-    let service = spawn(&service_env(&db, &fake.url(), port())).await;
+    let backend = fake_llamastack().await;
+    let fake = &backend.fake;
+    let service = spawn(&service_env(&db, &backend, port())).await;
     let client = reqwest::Client::new();
-    // Warm up (agent ids cached), then make every LlamaStack call slow.
+    // Warm up (the model list cached), then make every LlamaStack call slow.
     assert_eq!(
         sync(&client, &service, "alice", "hello").await.status(),
         200
@@ -87,8 +90,8 @@ async fn sigterm_finishes_in_flight_requests_and_refuses_new_connections() {
 #[tokio::test]
 async fn the_service_recovers_by_itself_when_its_database_comes_back() {
     let (cluster, db) = migrated_database_on_own_cluster().await;
-    let fake = fake_llamastack().await;
-    let mut env = service_env(&db, &fake.url(), port());
+    let backend = fake_llamastack().await;
+    let mut env = service_env(&db, &backend, port());
     env.push(("DB_POOL_TIMEOUT", "2".into()));
     let service = spawn(&env).await;
     let client = reqwest::Client::new();
@@ -149,16 +152,106 @@ async fn a_bad_setting_is_named_and_gives_the_configuration_code() {
     );
 }
 
+/// Runs the binary with `env` and the asset directory `dir` until it
+/// exits (it must, within 10 s): its exit code and stderr.
+async fn exit_with_assets(dir: &std::path::Path) -> (Option<i32>, String) {
+    let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_self-service-agent"))
+        .env_clear()
+        .env("LLAMA_STACK_URL", "http://127.0.0.1:1")
+        .env("LISTEN_ADDR", format!("127.0.0.1:{}", port()))
+        .env("ASSET_CONFIG_DIR", dir)
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(10), run)
+        .await
+        .expect("a bad asset directory ends the process at once")
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_bad_asset_directory_exits_78_naming_the_file_and_the_field() {
+    let unknown_handoff =
+        TestAssets::empty().agent(&TestAgent::new("routing-agent").hands_off_to(&["nobody"]));
+    let bad_type = TestAssets::empty().agent(&TestAgent::new("routing-agent"));
+    bad_type.write(
+        "agents/laptop-refresh.yaml",
+        "name: \"laptop-refresh\"\ninstructions: \"x\"\nmax_infer_iters: \"many\"\n",
+    );
+    let no_routing_agent = TestAssets::empty().agent(&TestAgent::new("laptop-refresh"));
+    for (assets, parts) in [
+        (
+            &unknown_handoff,
+            &["agents/routing-agent.yaml", "handoffs[0]", "nobody"][..],
+        ),
+        (
+            &bad_type,
+            &["agents/laptop-refresh.yaml", "max_infer_iters"][..],
+        ),
+        (&no_routing_agent, &["ROUTING_AGENT", "routing-agent"][..]),
+    ] {
+        let (code, stderr) = exit_with_assets(assets.path()).await;
+        assert_eq!(code, Some(78), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        test_support::assert_contains_all(&stderr, parts);
+    }
+    let (code, stderr) = exit_with_assets(std::path::Path::new("/nonexistent/assets")).await;
+    assert_eq!(code, Some(78), "{stderr}");
+    assert!(stderr.contains("/nonexistent/assets"), "{stderr}");
+}
+
+/// From the start of the process to `/ready` answering 200: the asset
+/// directory is loaded on the way, and said so with its agents.
+#[tokio::test]
+async fn the_service_is_ready_with_its_asset_directory_loaded() {
+    let db = migrated_database().await;
+    let backend = fake_llamastack().await;
+    let started = Instant::now();
+    let service = spawn(&service_env(&db, &backend, port())).await;
+    let client = reqwest::Client::new();
+    while ready(&client, &service).await != 200 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "not ready within 20 s: {}",
+            service.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let took = started.elapsed();
+    let logs = service.logs();
+    let loaded = logs
+        .lines()
+        .find(|line| line.contains("asset directory loaded"))
+        .unwrap_or_else(|| panic!("no line says the directory was loaded: {logs}"));
+    test_support::assert_contains_all(
+        loaded,
+        &[&backend.assets.path().display().to_string(), "agents=2"],
+    );
+    common::report(&format!(
+        "self-service-agent: start to ready in {} ms",
+        took.as_millis()
+    ));
+    let answer: serde_json::Value = sync(&client, &service, "alice", "hello")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["response"]["content"], common::GREETING, "{answer}");
+}
+
 #[tokio::test]
 async fn no_secret_reaches_the_output_at_trace_level() {
     let db = migrated_database().await;
-    let fake = fake_llamastack().await;
+    let backend = fake_llamastack().await;
     let dir = tempfile::tempdir().unwrap();
     let keys = dir.path().join("api-keys");
     let user_key = "alice-secret-key-6b1e0c";
     std::fs::write(&keys, format!("alice {user_key}\n")).unwrap();
     let llama_key = "llamastack-token-93af";
-    let mut env = service_env(&db, &fake.url(), port());
+    let mut env = service_env(&db, &backend, port());
     env.push(("RUST_LOG", "trace".into()));
     env.push(("SQL_DEBUG", "true".into()));
     env.push(("AUTH_MODE", "header-or-api-key".into()));

@@ -12,18 +12,39 @@ use shared_clients::llamastack::Tool;
 use crate::IDENTITY_HEADER;
 use crate::catalog::Catalog;
 
-/// The headers every MCP request of the turn carries: who is asking, and
-/// the MCP servers' bearer token.
-pub(crate) fn mcp_headers(user_id: &str, token: Option<&SecretString>) -> BTreeMap<String, String> {
+/// What every MCP request of the turn carries: who is asking (a header),
+/// and the MCP servers' bearer token, which LlamaStack 0.2.18 takes only
+/// as a header and 0.7.3 and OGX only as the tool's `authorization`
+/// (they refuse an `Authorization` header: `docs/llamastack.md`).
+#[derive(Clone)]
+pub(crate) struct McpAccess {
+    pub(crate) headers: BTreeMap<String, String>,
+    pub(crate) authorization: Option<String>,
+}
+
+/// The [`McpAccess`] of `user_id` on a server whose API is 0.2.18's
+/// (`token_in_headers`) or a current one's.
+pub(crate) fn mcp_access(
+    user_id: &str,
+    token: Option<&SecretString>,
+    token_in_headers: bool,
+) -> McpAccess {
     let mut headers = BTreeMap::new();
     headers.insert(IDENTITY_HEADER.to_owned(), user_id.to_owned());
-    if let Some(token) = token {
-        headers.insert(
-            "Authorization".to_owned(),
-            format!("Bearer {}", token.expose_secret()),
-        );
+    let token = token.map(|token| token.expose_secret().to_owned());
+    match token {
+        Some(token) if token_in_headers => {
+            headers.insert("Authorization".to_owned(), format!("Bearer {token}"));
+            McpAccess {
+                headers,
+                authorization: None,
+            }
+        }
+        authorization => McpAccess {
+            headers,
+            authorization,
+        },
     }
-    headers
 }
 
 /// The tools of `agent`: MCP servers, then `file_search` over
@@ -31,7 +52,7 @@ pub(crate) fn mcp_headers(user_id: &str, token: Option<&SecretString>) -> BTreeM
 pub(crate) fn tools(
     catalog: &Catalog,
     agent: &AgentAsset,
-    headers: &BTreeMap<String, String>,
+    access: &McpAccess,
     vector_store_ids: Vec<String>,
 ) -> Vec<Tool> {
     let mut tools: Vec<Tool> = agent
@@ -41,7 +62,8 @@ pub(crate) fn tools(
         .map(|server| Tool::Mcp {
             server_label: server.name.clone(),
             server_url: server.uri.clone(),
-            headers: headers.clone(),
+            headers: access.headers.clone(),
+            authorization: access.authorization.clone(),
             require_approval: "never".to_owned(),
             allowed_tools: None,
         })

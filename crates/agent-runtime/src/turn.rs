@@ -395,9 +395,10 @@ impl Runtime {
                 }
                 input.push(user(request.message.to_owned()));
             }
-            let headers = tools::mcp_headers(
+            let access = tools::mcp_access(
                 &request.identity.user_id,
                 self.settings.mcp_auth_token.as_ref(),
+                self.client.api_base().await?.is_legacy_0_2(),
             );
             let sampling = Sampling::of(agent);
             let body = CreateResponse {
@@ -405,7 +406,7 @@ impl Runtime {
                 instructions: Some(catalog.instructions(agent, &model)),
                 input,
                 previous_response_id: previous.clone(),
-                tools: tools::tools(catalog, agent, &headers, stores),
+                tools: tools::tools(catalog, agent, &access, stores),
                 temperature: sampling.temperature,
                 top_p: sampling.top_p,
                 max_output_tokens: sampling.max_output_tokens,
@@ -448,6 +449,20 @@ impl Runtime {
                         return Err(TurnError::Server(error));
                     }
                 }
+                ResponsesFailure::Other
+                    if previous.is_some()
+                        && !repaired_chain
+                        && answer.is_empty()
+                        && error.status() == Some(500)
+                        && self.is_legacy_server().await =>
+                {
+                    // LlamaStack 0.2.18 answers 500 to a response chained
+                    // after one that listed or called MCP tools or searched
+                    // files (docs/llamastack.md): the chain cannot go on.
+                    tracing::warn!(agent = %agent_name, "LlamaStack 0.2.18 cannot continue this agent's chain after its tool calls; starting a new one");
+                    repaired_chain = true;
+                    progress.forget(agent_name);
+                }
                 ResponsesFailure::UnknownVectorStore if !repaired_stores => {
                     tracing::warn!(agent = %agent_name, "a vector store is unknown to the model server; looking the knowledge bases up again");
                     repaired_stores = true;
@@ -460,6 +475,15 @@ impl Runtime {
                 failure => return Err(self.classify(catalog, agent, failure, error)),
             }
         }
+    }
+
+    /// Whether the server is LlamaStack 0.2.18 (its OpenAI-compatible API
+    /// under `/v1/openai/v1`).
+    async fn is_legacy_server(&self) -> bool {
+        self.client
+            .api_base()
+            .await
+            .is_ok_and(|base| base.is_legacy_0_2())
     }
 
     /// Names the MCP server behind a failure where the server says which.

@@ -187,16 +187,21 @@ async fn the_laptop_request_is_handed_over_with_the_tools_of_the_specialist(flav
             Tool::Mcp {
                 server_label,
                 headers,
+                authorization,
                 ..
             } => {
                 assert_eq!(
                     headers.get("AUTHORITATIVE_USER_ID").map(String::as_str),
                     Some(ALICE)
                 );
-                assert_eq!(
-                    headers.get("Authorization").map(String::as_str),
-                    Some("Bearer mcp-secret")
-                );
+                // 0.2.18 takes the token as a header; the current servers
+                // refuse it there and take the tool's `authorization`
+                let (header, field) = match flavor {
+                    Flavor::V0_2_18 => (Some("Bearer mcp-secret"), None),
+                    _ => (None, Some("mcp-secret")),
+                };
+                assert_eq!(headers.get("Authorization").map(String::as_str), header);
+                assert_eq!(authorization.as_deref(), field);
                 offered.push(format!("mcp:{server_label}"));
             }
             Tool::FileSearch { vector_store_ids } => {
@@ -398,4 +403,56 @@ async fn the_answer_streams_as_it_is_made() {
     let deltas = deltas.into_inner().unwrap();
     assert!(deltas.len() > 1, "{deltas:?}");
     assert_eq!(deltas.concat(), outcome.content);
+}
+
+/// LlamaStack 0.2.18 answers 500 to a response chained after one with MCP
+/// or file-search output; the runtime begins the agent's chain anew there
+/// (and only there: a 500 from a current server is a failure).
+async fn a_500_on_a_chained_turn(
+    flavor: Flavor,
+) -> (
+    Result<TurnOutcome, agent_runtime::TurnFailure>,
+    Vec<CreateResponse>,
+) {
+    let world = world(
+        flavor,
+        TestAssets::empty().agent(&TestAgent::new("routing-agent")),
+        Duration::from_secs(60),
+    )
+    .await;
+    let first = send(&world, "hello", &Chains::default(), None)
+        .await
+        .unwrap();
+    let path = format!("{}/responses", world.fake.api_base());
+    world.fake.fail_next_with(Some("POST"), &path, 1, 500);
+    world.fake.clear_requests();
+
+    let outcome = send(&world, "again", &first.chains, None).await;
+
+    (outcome, world.fake.responses_received())
+}
+
+#[tokio::test]
+async fn a_chain_0_2_18_cannot_continue_is_begun_anew() {
+    let (outcome, calls) = a_500_on_a_chained_turn(Flavor::V0_2_18).await;
+    assert_eq!(outcome.unwrap().content, "again");
+    let last = calls.last().unwrap();
+    assert_eq!(last.previous_response_id, None, "a new chain: {calls:#?}");
+    assert!(
+        matches!(&last.input[0], shared_clients::llamastack::InputItem::Message { content, .. }
+            if content.contains("began earlier")),
+        "{:?}",
+        last.input
+    );
+}
+
+#[tokio::test]
+async fn a_500_from_a_current_server_fails_the_turn() {
+    let (outcome, calls) = a_500_on_a_chained_turn(Flavor::Current).await;
+    let failure = outcome.unwrap_err();
+    assert_eq!(failure.error.kind(), "server", "{}", failure.error);
+    assert!(
+        calls.iter().all(|call| call.previous_response_id.is_some()),
+        "{calls:#?}"
+    );
 }

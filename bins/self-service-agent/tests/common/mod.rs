@@ -1,5 +1,5 @@
-//! The service binary as a child process, pointed at a test database and an
-//! in-process fake LlamaStack.
+//! The service binary as a child process, pointed at a test database, an
+//! in-process fake LlamaStack and an asset directory of two agents.
 
 #![allow(dead_code)]
 
@@ -10,7 +10,8 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use serde_json::json;
 use shared_db::DbConfig;
 use shared_db::migrate::{self, Timeouts};
-use test_support::fake_llamastack::FakeLlamaStack;
+use test_support::agent_assets::TestAssets;
+use test_support::fake_llamastack::{FakeLlamaStack, ResponderInput, Scripted};
 use test_support::postgres::free_port;
 use test_support::{PgCluster, TestDatabase, test_database};
 use tokio::process::{Child, Command};
@@ -67,34 +68,69 @@ pub async fn scalar(conn: &DatabaseConnection, sql: &str) -> i64 {
         .unwrap()
 }
 
-/// A fake LlamaStack with the routing and laptop-refresh agents.
-pub async fn fake_llamastack() -> FakeLlamaStack {
-    let fake = FakeLlamaStack::start().await;
-    for name in ["routing-agent", "laptop-refresh"] {
-        fake.add_agent(json!({"name": name, "model": "m", "instructions": name, "toolgroups": []}));
-    }
-    fake.set_reply("routing-agent", |_, message| {
-        if message.contains("laptop") {
-            "ROUTE_TO: laptop-refresh".into()
-        } else {
-            "Hello from the routing agent".into()
-        }
-    });
-    fake.set_reply("laptop-refresh", |_, message| {
-        format!("laptop agent: {message}")
-    });
-    fake
+/// What the service talks to in these tests: the fake LlamaStack, and the
+/// asset directory of its agents.
+pub struct Backend {
+    pub fake: FakeLlamaStack,
+    /// `routing-agent` and `laptop-refresh`, each allowed to hand over to
+    /// the other (`TestAssets::routing_and_laptop`).
+    pub assets: TestAssets,
 }
 
-pub fn service_env(
+/// The routing agent's greeting: what it answers to anything but a laptop.
+pub const GREETING: &str = "Hello from the routing agent";
+
+/// A fake LlamaStack playing the two agents: the routing agent hands a
+/// message about a laptop to `laptop-refresh` (a `transfer_to_laptop-refresh`
+/// call) and greets anything else; `laptop-refresh` answers
+/// `laptop agent: <message>`.
+pub async fn fake_llamastack() -> Backend {
+    let fake = FakeLlamaStack::start().await;
+    fake.set_agent_responder("routing-agent", |input: &ResponderInput| {
+        if input.function_output().is_some() {
+            return Scripted::Text("Transferring you to the laptop-refresh agent.".into());
+        }
+        let about_a_laptop = input
+            .last_user_text()
+            .is_some_and(|text| text.contains("laptop"));
+        if about_a_laptop && input.offers_function("transfer_to_laptop-refresh") {
+            Scripted::FunctionCall {
+                name: "transfer_to_laptop-refresh".into(),
+                arguments: json!({}),
+            }
+        } else {
+            Scripted::Text(GREETING.into())
+        }
+    });
+    fake.set_reply("laptop-refresh", |message| {
+        format!("laptop agent: {message}")
+    });
+    Backend {
+        fake,
+        assets: TestAssets::routing_and_laptop(),
+    }
+}
+
+/// The service's environment: `db`, the fake and its asset directory, and
+/// `LISTEN_ADDR` on `port`; no retries of LlamaStack calls.
+pub fn service_env(db: &TestDatabase, backend: &Backend, port: u16) -> Vec<(&'static str, String)> {
+    let mut env = base_env(db, &backend.fake.url(), backend.assets.path(), port);
+    env.push(("LLAMA_STACK_RETRIES", "0".to_owned()));
+    env
+}
+
+/// The service's environment: `db`, LlamaStack at `llamastack_url`, the
+/// asset directory `assets`, and `LISTEN_ADDR` on `port`.
+pub fn base_env(
     db: &TestDatabase,
     llamastack_url: &str,
+    assets: &std::path::Path,
     port: u16,
 ) -> Vec<(&'static str, String)> {
     let mut env = db.env();
     env.push(("LLAMA_STACK_URL", llamastack_url.to_owned()));
+    env.push(("ASSET_CONFIG_DIR", assets.display().to_string()));
     env.push(("LISTEN_ADDR", format!("127.0.0.1:{port}")));
-    env.push(("LLAMA_STACK_RETRIES", "0".to_owned()));
     env
 }
 
@@ -159,6 +195,13 @@ async fn spawn_process(env: &[(&str, String)], args: &[&str], limit: Option<u32>
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     panic!("the service did not serve /health within 20 s");
+}
+
+/// A measurement, printed where it is seen even when the test passes
+/// (the harness shows `println!` only for failures).
+pub fn report(line: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 pub fn port() -> u16 {

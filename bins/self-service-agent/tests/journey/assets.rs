@@ -1,5 +1,6 @@
 //! Asset directories pointed at the servers a test started: a writable
-//! copy whose toolgroup uris name the local MCP servers.
+//! copy whose toolgroup uris name the local MCP servers, and the edits the
+//! tests make to it.
 
 use std::path::Path;
 
@@ -20,17 +21,33 @@ pub fn point_toolgroups_at(dir: &Path, base_of: impl Fn(&str) -> String, path: O
             .and_then(|(_, rest)| rest.find('/').map(|at| &rest[at..]))
             .unwrap_or("/");
         let new_uri = format!("{}{}", base_of(&name), path.unwrap_or(own_path));
-        std::fs::write(&file, with_value(&text, "uri", &new_uri)).unwrap();
+        write(&file, &with_value(&text, "uri", &new_uri));
     }
 }
 
-/// Sets `model:` in every `agents/*.yaml`.
-pub fn set_agent_models(dir: &Path, model: &str) {
-    for entry in std::fs::read_dir(dir.join("agents")).unwrap() {
-        let file = entry.unwrap().path();
-        let text = std::fs::read_to_string(&file).unwrap();
-        std::fs::write(&file, with_value(&text, "model", model)).unwrap();
-    }
+/// Sets the top-level `key:` of the YAML file `relative` to the string
+/// `value` (an agent's `model`, a toolgroup's `uri`).
+pub fn set_value(dir: &Path, relative: &str, key: &str, value: &str) {
+    let file = dir.join(relative);
+    let text = std::fs::read_to_string(&file)
+        .unwrap_or_else(|error| panic!("{}: {error}", file.display()));
+    write(&file, &with_value(&text, key, value));
+}
+
+/// Appends `text` to the file `relative` (a prompt).
+pub fn append(dir: &Path, relative: &str, text: &str) {
+    let file = dir.join(relative);
+    let before = std::fs::read_to_string(&file)
+        .unwrap_or_else(|error| panic!("{}: {error}", file.display()));
+    write(&file, &format!("{before}{text}"));
+}
+
+/// Writes `file` aside and renames it into place, as an editor or
+/// Kubernetes does: a reader never sees half a file.
+fn write(file: &Path, text: &str) {
+    let staged = file.with_extension("staged~");
+    std::fs::write(&staged, text).unwrap();
+    std::fs::rename(&staged, file).unwrap();
 }
 
 /// The value of a top-level `key: "value"` line.

@@ -1,9 +1,10 @@
 //! The other packages' binaries these tests run. Cargo gives an
 //! integration test only its own package's binaries
 //! (`CARGO_BIN_EXE_<name>`); the others live in the same profile
-//! directory (`test_support::bins::workspace_binary`) once built.
-//! `cargo test --workspace` builds them before any test runs; a run of
-//! this package alone builds them here, once per test process.
+//! directory (`test_support::bins::workspace_binary`). They are built here,
+//! once per test process, even when present: a binary left by an earlier
+//! build of other sources would test those (cargo answers at once when
+//! they are up to date).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -13,21 +14,11 @@ use std::sync::OnceLock;
 const PACKAGES: [&str; 3] = ["mcp-employee-info", "mcp-snow", "register-assets"];
 
 /// The path of the binary of package `name` (binary and package share the
-/// name), built first if it is missing.
+/// name), built first.
 pub fn binary(name: &str) -> PathBuf {
     assert!(PACKAGES.contains(&name), "{name} is not built here");
     static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
-    let built = BUILT.get_or_init(|| {
-        let missing: Vec<&str> = PACKAGES
-            .into_iter()
-            .filter(|package| !test_support::bins::workspace_binary(package).is_file())
-            .collect();
-        if missing.is_empty() {
-            return Ok(());
-        }
-        build(&missing)
-    });
-    if let Err(error) = built {
+    if let Err(error) = BUILT.get_or_init(|| build(&PACKAGES)) {
         panic!("{error}");
     }
     test_support::bins::workspace_binary(name)
@@ -49,7 +40,7 @@ fn build(packages: &[&str]) -> Result<(), String> {
     let mut command = Command::new(cargo);
     command
         .current_dir(test_support::workspace_root())
-        .arg("build")
+        .args(["build", "--quiet"])
         .arg("--target-dir")
         .arg(target_dir)
         .args([

@@ -100,6 +100,10 @@ impl std::fmt::Display for ApiPath {
     }
 }
 
+/// How long an idle connection to the server is kept for the next call:
+/// less than the 5 s after which LlamaStack and OGX close it.
+const IDLE_CONNECTION: Duration = Duration::from_secs(3);
+
 impl LlamaStackClient {
     pub fn new(config: LlamaStackConfig) -> Result<Self, LlamaStackError> {
         let mut headers = reqwest::header::HeaderMap::new();
@@ -117,6 +121,9 @@ impl LlamaStackClient {
             .default_headers(headers)
             .timeout(config.timeout)
             .connect_timeout(config.connect_timeout.min(config.timeout))
+            // The servers (uvicorn) close a connection idle for 5 s; one kept
+            // longer is reset when reused (docs/llamastack.md).
+            .pool_idle_timeout(IDLE_CONNECTION)
             .user_agent(concat!("self-service-agent/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|error| {

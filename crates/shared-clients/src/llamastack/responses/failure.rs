@@ -22,7 +22,7 @@ pub enum ResponsesFailure {
         server_url: Option<String>,
     },
     /// `previous_response_id` names no stored response (a new server, a
-    /// wiped store): start a new chain.
+    /// wiped store), or one the server cannot continue: start a new chain.
     UnknownPreviousResponse,
     /// A vector store the request or call names does not exist.
     UnknownVectorStore,
@@ -100,6 +100,23 @@ pub(crate) fn classify(
     ResponsesFailure::Other
 }
 
+/// A streamed `request` that failed with a generic error before its
+/// response began (no `response.created`), while reading its input: with a
+/// `previous_response_id`, the chain is one the server cannot continue
+/// (LlamaStack 0.2.18 fails converting a chain that holds MCP items back
+/// into messages), so it is begun anew as an unknown one would be.
+pub(crate) fn unusable_chain(request: &CreateResponse, message: &str) -> ResponsesFailure {
+    let chained = request
+        .previous_response_id
+        .as_deref()
+        .is_some_and(|id| !id.is_empty());
+    if chained && generic(message) {
+        ResponsesFailure::UnknownPreviousResponse
+    } else {
+        ResponsesFailure::Other
+    }
+}
+
 /// Classifies a failed call other than `POST /responses` from its answer.
 pub(crate) fn classify_answer(status: u16, body: &str) -> ResponsesFailure {
     let not_found = body.contains("not found") || body.contains("Not Found");
@@ -168,6 +185,23 @@ mod tests {
             ),
         ];
         request
+    }
+
+    #[test]
+    fn a_chained_request_failing_before_its_response_began_begins_the_chain_anew() {
+        let chained = request_with_mcp();
+        let generic = "500: Internal server error: An unexpected error occurred.";
+        assert_eq!(
+            unusable_chain(&chained, generic),
+            ResponsesFailure::UnknownPreviousResponse
+        );
+        let mut fresh = chained.clone();
+        fresh.previous_response_id = None;
+        assert_eq!(unusable_chain(&fresh, generic), ResponsesFailure::Other);
+        assert_eq!(
+            unusable_chain(&chained, "400: input must not be empty"),
+            ResponsesFailure::Other
+        );
     }
 
     #[test]

@@ -118,8 +118,8 @@ impl InputItem {
     }
 }
 
-/// A tool offered to the model, tagged by `type`. The `headers` of an MCP
-/// tool (identity, tokens) never show in `Debug`.
+/// A tool offered to the model, tagged by `type`. The `headers` and the
+/// `authorization` of an MCP tool (identity, tokens) never show in `Debug`.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Tool {
@@ -130,6 +130,12 @@ pub enum Tool {
         server_url: String,
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         headers: BTreeMap<String, String>,
+        /// The MCP server's access token, without `Bearer `: 0.7.3 and OGX
+        /// send it as `Authorization: Bearer <token>` and refuse an
+        /// `Authorization` in `headers` (400); 0.2.18 ignores this field and
+        /// knows only `headers`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        authorization: Option<String>,
         #[serde(default = "never")]
         require_approval: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -162,6 +168,7 @@ impl Tool {
             server_label: server_label.into(),
             server_url: server_url.into(),
             headers,
+            authorization: None,
             require_approval: never(),
             allowed_tools: None,
         }
@@ -191,6 +198,7 @@ impl fmt::Debug for Tool {
                 server_label,
                 server_url,
                 headers,
+                authorization,
                 require_approval,
                 allowed_tools,
             } => {
@@ -202,6 +210,10 @@ impl fmt::Debug for Tool {
                     .field("server_label", server_label)
                     .field("server_url", &redacted_url(server_url))
                     .field("headers", &redacted)
+                    .field(
+                        "authorization",
+                        &authorization.as_ref().map(|_| "<redacted>"),
+                    )
                     .field("require_approval", require_approval)
                     .field("allowed_tools", allowed_tools)
                     .finish()
@@ -277,9 +289,13 @@ mod tests {
             "AUTHORITATIVE_USER_ID".to_owned(),
             "alice@example.com".to_owned(),
         )]);
+        let mut info = Tool::mcp("info", "http://info:8000/mcp", BTreeMap::new());
+        if let Tool::Mcp { authorization, .. } = &mut info {
+            *authorization = Some("t0ken".into());
+        }
         let tools = vec![
             Tool::mcp("snow", "http://snow:8000/mcp", headers),
-            Tool::mcp("info", "http://info:8000/mcp", BTreeMap::new()),
+            info,
             Tool::file_search(vec!["vs_1".into()]),
             Tool::function(
                 "transfer_to_laptop-refresh",
@@ -292,7 +308,8 @@ mod tests {
             json!([
                 {"type": "mcp", "server_label": "snow", "server_url": "http://snow:8000/mcp",
                  "headers": {"AUTHORITATIVE_USER_ID": "alice@example.com"}, "require_approval": "never"},
-                {"type": "mcp", "server_label": "info", "server_url": "http://info:8000/mcp", "require_approval": "never"},
+                {"type": "mcp", "server_label": "info", "server_url": "http://info:8000/mcp",
+                 "authorization": "t0ken", "require_approval": "never"},
                 {"type": "file_search", "vector_store_ids": ["vs_1"]},
                 {"type": "function", "name": "transfer_to_laptop-refresh", "description": "Hand over",
                  "parameters": {"type": "object", "properties": {}}}
@@ -304,14 +321,14 @@ mod tests {
     fn header_values_and_url_credentials_never_show_in_debug() {
         let headers = BTreeMap::from([("X-Token".to_owned(), "s3cr3t-token".to_owned())]);
         let mut request = CreateResponse::new("m", vec![InputItem::user("hi")]);
-        request.tools = vec![Tool::mcp(
-            "snow",
-            "http://user:pw@snow:8000/mcp?key=k1",
-            headers,
-        )];
+        let mut tool = Tool::mcp("snow", "http://user:pw@snow:8000/mcp?key=k1", headers);
+        if let Tool::Mcp { authorization, .. } = &mut tool {
+            *authorization = Some("access-t0ken".into());
+        }
+        request.tools = vec![tool];
         let debug = format!("{request:?}");
         assert!(debug.contains("X-Token"), "{debug}");
-        for secret in ["s3cr3t-token", "pw@", "key=k1"] {
+        for secret in ["s3cr3t-token", "pw@", "key=k1", "access-t0ken"] {
             assert!(!debug.contains(secret), "{secret} in {debug}");
         }
     }

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::super::client::{LlamaStackClient, connect_error, json_bytes, read_error_body};
 use super::super::error::{LlamaStackError, snippet};
-use super::failure::{McpListing, ResponsesFailure, classify};
+use super::failure::{McpListing, ResponsesFailure, classify, unusable_chain};
 use super::object::{OutputItem, ResponseObject, ToolCall};
 use super::request::{CreateResponse, Tool};
 use super::sse::SseReader;
@@ -171,6 +171,7 @@ async fn read_events(
             .map_err(|reason| state.decode_error(reason))?;
         for data in events {
             if let Some(done) = state.handle(&data, on_event)? {
+                read_to_the_end(&mut response).await;
                 return Ok(done);
             }
         }
@@ -184,6 +185,28 @@ async fn read_events(
         return Ok(done);
     }
     Err(state.ended("the server closed it"))
+}
+
+/// How long the end of a stream is waited for after `response.completed`.
+const AFTER_COMPLETED: Duration = Duration::from_secs(5);
+
+/// Reads what follows `response.completed` until the server ends the
+/// stream (bounded in time and size, and ignored). LlamaStack 0.2.18 stores
+/// a streamed response only after it sent `response.completed`: a client
+/// that hangs up at once cancels the store, and the next turn's
+/// `previous_response_id` is unknown (`docs/llamastack.md`, "The stream";
+/// the chains of `bins/self-service-agent/tests/mcp_end_to_end.rs`).
+async fn read_to_the_end(response: &mut Response) {
+    let rest = async {
+        let mut read = 0;
+        while let Ok(Some(chunk)) = response.chunk().await {
+            read += chunk.len();
+            if read > super::MAX_EVENT_BYTES {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(AFTER_COMPLETED, rest).await;
 }
 
 /// What the stream has told so far.
@@ -362,7 +385,12 @@ impl<'r> StreamState<'r> {
     }
 
     fn stream_error(&self, code: Option<String>, message: &str) -> LlamaStackError {
-        let failure = classify(self.request, None, message, Some(&self.listing));
+        let failure = match classify(self.request, None, message, Some(&self.listing)) {
+            ResponsesFailure::Other if self.response_id.is_none() => {
+                unusable_chain(self.request, message)
+            }
+            failure => failure,
+        };
         failed(self.request, self.path, None, code, message, failure)
     }
 
