@@ -26,6 +26,7 @@ static SETUP: Setup = Setup {
     versions: &[ServerVersion::V0_2_18],
     source: python_assets,
     prepare: point_keeping_paths,
+    mcp_env: journey::demo_backend,
 };
 
 const FIXTURE: &str = "asset-config";

@@ -43,10 +43,11 @@ pub struct McpServer {
 }
 
 impl McpServer {
-    fn start(package: &str, token: &str) -> Self {
-        let process =
-            ServerProcess::start(&binaries::binary(package), &[("MCP_AUTH_TOKEN", token)])
-                .unwrap_or_else(|error| panic!("{package} starts: {error:#}"));
+    fn start(package: &str, token: &str, extra: &[(&'static str, String)]) -> Self {
+        let mut env: Vec<(&str, &str)> = vec![("MCP_AUTH_TOKEN", token)];
+        env.extend(extra.iter().map(|(name, value)| (*name, value.as_str())));
+        let process = ServerProcess::start(&binaries::binary(package), &env)
+            .unwrap_or_else(|error| panic!("{package} starts: {error:#}"));
         let proxy = Proxy::to_url(process.base());
         Self { process, proxy }
     }
@@ -84,6 +85,14 @@ pub struct Setup {
     /// What it changes in the copy for a world (pointing the MCP servers'
     /// uris at the world's, say) before registering it.
     pub prepare: fn(&Path, &World),
+    /// Settings of both MCP servers besides their token (a ServiceNow
+    /// instance, say).
+    pub mcp_env: fn() -> Vec<(&'static str, String)>,
+}
+
+/// No settings besides the token: the MCP servers' demo backend.
+pub fn demo_backend() -> Vec<(&'static str, String)> {
+    Vec::new()
 }
 
 /// The project's asset directory pointed at the world's MCP servers, on
@@ -92,6 +101,7 @@ pub const PROJECT_ON_EVERY_SERVER: Setup = Setup {
     versions: &ServerVersion::ALL,
     source: project_assets,
     prepare: point_at_world,
+    mcp_env: demo_backend,
 };
 
 impl World {
@@ -127,6 +137,8 @@ impl World {
         let source = (setup.source)();
         let source = source.as_path();
         let prepare = setup.prepare;
+        let mcp_env = (setup.mcp_env)();
+        let mcp_env = mcp_env.as_slice();
         let versions: Vec<ServerVersion> = setup
             .versions
             .iter()
@@ -139,7 +151,7 @@ impl World {
                 .map(|version| {
                     scope.spawn(move || {
                         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            Self::start(*version, source, prepare)
+                            Self::start(*version, source, prepare, mcp_env)
                         }))
                         .map_err(|panic| panic_text(&panic))
                     })
@@ -174,14 +186,19 @@ impl World {
 
     /// Starts the MCP servers, copies the asset directory `source`, lets
     /// `prepare` point it at this world, and registers it.
-    fn start(version: ServerVersion, source: &Path, prepare: fn(&Path, &World)) -> Self {
+    fn start(
+        version: ServerVersion,
+        source: &Path,
+        prepare: fn(&Path, &World),
+        mcp_env: &[(&'static str, String)],
+    ) -> Self {
         let llama = RealLlamaStack::shared(version).unwrap_or_else(|error| panic!("{error:#}"));
         let token = format!("mcp-{}", unique_suffix());
         let world = Self {
             version,
             llama,
-            employee_info: McpServer::start("mcp-employee-info", &token),
-            snow: McpServer::start("mcp-snow", &token),
+            employee_info: McpServer::start("mcp-employee-info", &token, mcp_env),
+            snow: McpServer::start("mcp-snow", &token, mcp_env),
             token,
             assets: assets::copy_of(source),
             turns: tokio::sync::Mutex::new(()),
