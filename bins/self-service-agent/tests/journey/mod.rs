@@ -33,9 +33,6 @@ use test_support::{TestDatabase, test_database};
 use crate::common;
 use proxy::{Proxy, RequestHead};
 
-/// The MCP servers of the project's asset directory, by toolgroup name.
-pub const MCP_SERVERS: [&str; 2] = ["employee-info", "snow"];
-
 /// An MCP server binary behind a proxy that records what it was sent.
 pub struct McpServer {
     pub process: ServerProcess,
