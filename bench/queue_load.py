@@ -16,7 +16,9 @@ SECRET = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"
 def post(url, user, body):
     request = urllib.request.Request(
         url, data=json.dumps(body).encode(), method="POST",
-        headers={"content-type": "application/json", "x-user-id": user})
+        headers={"content-type": "application/json", "x-user-id": user,
+                 # the plain routes answer synchronously unless asked not to
+                 "prefer": "respond-async"})
     with urllib.request.urlopen(request, timeout=60) as response:
         return json.load(response)
 

@@ -46,22 +46,32 @@ fn the_user_and_their_laptop_are_looked_up_by_email() {
         return;
     };
     let answer = ask(&python, &server, "alice.johnson@example.com");
+    // The fake lists her former laptop first: the newest purchase is picked.
     assert_contains_all(answer_text(&answer), ALICE_ANSWER);
     let calls = fake.calls();
-    let computer = calls
-        .iter()
-        .find(|c| c.path == "/api/now/table/cmdb_ci_computer")
-        .expect("a computer lookup");
-    assert!(
-        computer.query["sysparm_query"].starts_with("assigned_to=6816f79cc0a8016401c5a33be04be441")
+    let query = |path: &str| {
+        calls
+            .iter()
+            .find(|c| c.path == path)
+            .map(|c| c.query.clone())
+            .unwrap_or_else(|| panic!("no call of {path}: {calls:?}"))
+    };
+    assert_eq!(
+        query("/api/now/table/sys_user")["sysparm_query"],
+        "email=alice.johnson@example.com"
     );
-    assert_eq!(computer.query["sysparm_display_value"], "true");
-    assert!(computer.query["sysparm_fields"].contains("warranty_expiration"));
+    let computer = query("/api/now/table/cmdb_ci_computer");
+    assert_eq!(
+        computer["sysparm_query"],
+        "assigned_to=6816f79cc0a8016401c5a33be04be441"
+    );
+    assert_eq!(computer["sysparm_display_value"], "true");
+    assert!(computer["sysparm_fields"].contains("warranty_expiration"));
 }
 
 #[test]
 fn the_user_is_looked_up_by_employee_number_with_basic_auth() {
-    let Some((python, _fake, server)) = start(
+    let Some((python, fake, server)) = start(
         "the_user_is_looked_up_by_employee_number_with_basic_auth",
         &[
             ("SERVICENOW_USERNAME", USERNAME),
@@ -76,6 +86,12 @@ fn the_user_is_looked_up_by_employee_number_with_basic_auth() {
         text.contains("Employee Name: Bob Martinez") && text.contains("Laptop Warranty: Active"),
         "{text}"
     );
+    let lookup = fake
+        .calls()
+        .into_iter()
+        .find(|c| c.path == "/api/now/table/sys_user")
+        .expect("a user lookup");
+    assert_eq!(lookup.query["sysparm_query"], "employee_number=1002");
 }
 
 #[test]

@@ -71,6 +71,7 @@ async fn two_dispatchers_deliver_400_answers_once_each_though_one_is_killed() {
         let response = client
             .post(api.url("/api/v1/requests/generic"))
             .header("x-user-id", user)
+            .header("prefer", "respond-async")
             .json(&json!({"content": format!("message {i}"), "integration_type": "CLI"}))
             .send()
             .await

@@ -54,6 +54,7 @@ async fn accept(service: &Service, user: &str, content: &str) -> Value {
     let response = reqwest::Client::new()
         .post(service.url("/api/v1/requests/generic"))
         .header("x-user-id", user)
+        .header("prefer", "respond-async")
         .json(&json!({"content": content, "integration_type": "CLI"}))
         .send()
         .await

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::net::IpAddr;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -28,7 +29,15 @@ pub enum AuthMode {
     ApiKey,
     /// An API key when one is sent, else the trusted header.
     HeaderOrApiKey,
+    /// An authenticating proxy in front (OpenShift's oauth-proxy, say)
+    /// names the user in [`PROXY_HEADERS`]; they are believed only from
+    /// the peers of `TRUSTED_PROXIES`.
+    Proxy,
 }
+
+/// The headers an authenticating proxy names the user in, in order of
+/// preference.
+pub const PROXY_HEADERS: [&str; 3] = ["x-forwarded-user", "x-remote-user", "x-forwarded-email"];
 
 impl AuthMode {
     pub fn accepts_api_keys(self) -> bool {
@@ -44,8 +53,9 @@ impl FromStr for AuthMode {
             "header" => Ok(AuthMode::Header),
             "api-key" => Ok(AuthMode::ApiKey),
             "header-or-api-key" => Ok(AuthMode::HeaderOrApiKey),
+            "proxy" => Ok(AuthMode::Proxy),
             other => Err(format!(
-                "unknown mode '{other}'; expected header, api-key or header-or-api-key"
+                "unknown mode '{other}'; expected header, api-key, header-or-api-key or proxy"
             )),
         }
     }
@@ -195,6 +205,8 @@ pub struct Authenticator {
     mode: AuthMode,
     header: Arc<str>,
     keys: Arc<ApiKeys>,
+    /// The peers whose proxy headers are believed ([`AuthMode::Proxy`]).
+    trusted_proxies: Arc<[IpAddr]>,
 }
 
 impl Authenticator {
@@ -203,7 +215,14 @@ impl Authenticator {
             mode,
             header: header.into(),
             keys: Arc::new(keys),
+            trusted_proxies: Arc::from(Vec::new()),
         }
+    }
+
+    /// Believes the proxy headers from `peers` only.
+    pub fn with_trusted_proxies(mut self, peers: &[IpAddr]) -> Self {
+        self.trusted_proxies = Arc::from(peers.to_vec());
+        self
     }
 
     pub fn mode(&self) -> AuthMode {
@@ -212,12 +231,25 @@ impl Authenticator {
 
     /// `Ok(None)`: no credentials at all. `Err`: credentials that are wrong.
     pub fn identify(&self, headers: &HeaderMap) -> Result<Option<Identity>, ApiError> {
+        self.identify_from(headers, None)
+    }
+
+    /// [`Self::identify`] for a request that came from `peer` (unknown:
+    /// not a trusted proxy).
+    pub fn identify_from(
+        &self,
+        headers: &HeaderMap,
+        peer: Option<IpAddr>,
+    ) -> Result<Option<Identity>, ApiError> {
+        if self.mode == AuthMode::Proxy {
+            return self.proxy_identity(headers, peer);
+        }
         let bearer = bearer_token(headers)?;
         match (self.mode, bearer) {
             (AuthMode::Header, _) | (AuthMode::HeaderOrApiKey, None) => {
                 self.header_identity(headers)
             }
-            (AuthMode::ApiKey, None) => Ok(None),
+            (AuthMode::ApiKey, None) | (AuthMode::Proxy, _) => Ok(None),
             (AuthMode::ApiKey | AuthMode::HeaderOrApiKey, Some(key)) => {
                 match self.keys.owner(key) {
                     Some(KeyOwner::User(user)) => Ok(Some(Identity(user.clone()))),
@@ -236,30 +268,47 @@ impl Authenticator {
     }
 
     fn header_identity(&self, headers: &HeaderMap) -> Result<Option<Identity>, ApiError> {
-        let Some(value) = single(headers, self.header.as_ref())? else {
+        named_in(headers, self.header.as_ref())
+    }
+
+    /// The user an authenticating proxy names, believed only from a
+    /// trusted peer; from any other, naming one is refused.
+    fn proxy_identity(
+        &self,
+        headers: &HeaderMap,
+        peer: Option<IpAddr>,
+    ) -> Result<Option<Identity>, ApiError> {
+        let named = PROXY_HEADERS
+            .iter()
+            .any(|header| headers.contains_key(*header));
+        if !named {
             return Ok(None);
-        };
-        let user = value
-            .to_str()
-            .map_err(|_| ApiError::BadRequest(format!("the {} header must be text", self.header)))?
-            .trim();
-        if user.is_empty() {
-            return Err(ApiError::Unauthorized(format!(
-                "the {} header is empty",
-                self.header
-            )));
         }
-        if user.chars().count() > MAX_USER_ID_LEN {
-            return Err(ApiError::BadRequest(format!(
-                "the {} header is longer than {MAX_USER_ID_LEN} characters",
-                self.header
-            )));
+        let trusted = peer.is_some_and(|peer| {
+            let peer = peer.to_canonical();
+            self.trusted_proxies
+                .iter()
+                .any(|proxy| proxy.to_canonical() == peer)
+        });
+        if !trusted {
+            return Err(ApiError::Unauthorized(
+                "identity headers are believed only from the authenticating proxy (TRUSTED_PROXIES)"
+                    .into(),
+            ));
         }
-        Ok(Some(Identity(user.to_owned())))
+        for header in PROXY_HEADERS {
+            if let Some(identity) = named_in(headers, header)? {
+                return Ok(Some(identity));
+            }
+        }
+        Ok(None)
     }
 
     pub fn missing_identity_message(&self) -> String {
         match self.mode {
+            AuthMode::Proxy => {
+                "authentication required: sign in through the authenticating proxy".into()
+            }
             AuthMode::Header => format!("authentication required: send the {} header", self.header),
             AuthMode::ApiKey => {
                 "authentication required: send Authorization: Bearer <API key>".into()
@@ -286,6 +335,28 @@ fn single<'a>(
         ))),
         (None, Some(_)) => Ok(None),
     }
+}
+
+/// The user named in `header`, if it is there.
+fn named_in(headers: &HeaderMap, header: &str) -> Result<Option<Identity>, ApiError> {
+    let Some(value) = single(headers, header)? else {
+        return Ok(None);
+    };
+    let user = value
+        .to_str()
+        .map_err(|_| ApiError::BadRequest(format!("the {header} header must be text")))?
+        .trim();
+    if user.is_empty() {
+        return Err(ApiError::Unauthorized(format!(
+            "the {header} header is empty"
+        )));
+    }
+    if user.chars().count() > MAX_USER_ID_LEN {
+        return Err(ApiError::BadRequest(format!(
+            "the {header} header is longer than {MAX_USER_ID_LEN} characters"
+        )));
+    }
+    Ok(Some(Identity(user.to_owned())))
 }
 
 fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {

@@ -40,6 +40,7 @@ struct RawServiceConfig {
     dispatch_poll_interval: Seconds,
     delivery_max_backoff: Seconds,
     admin_users: String,
+    trusted_proxies: String,
 }
 
 impl Default for RawServiceConfig {
@@ -71,6 +72,7 @@ impl Default for RawServiceConfig {
             dispatch_poll_interval: Seconds::new(1),
             delivery_max_backoff: Seconds::new(60 * 60),
             admin_users: String::new(),
+            trusted_proxies: "127.0.0.1,::1".into(),
         }
     }
 }
@@ -138,6 +140,10 @@ pub struct ServiceConfig {
     pub delivery_max_backoff: Duration,
     /// Users who may manage anyone's integrations (`ADMIN_USERS`, comma-separated).
     pub admin_users: Vec<String>,
+    /// The peers whose identity headers `AUTH_MODE=proxy` believes
+    /// (`TRUSTED_PROXIES`, comma-separated addresses; default the pod's
+    /// own loopback, where an authenticating proxy runs beside the service).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl ServiceConfig {
@@ -215,6 +221,20 @@ impl ServiceConfig {
         if raw.expected_migration_version.trim().is_empty() {
             problems.push("EXPECTED_MIGRATION_VERSION: must not be empty".into());
         }
+        let mut trusted_proxies = Vec::new();
+        for address in raw
+            .trusted_proxies
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+        {
+            match address.parse() {
+                Ok(address) => trusted_proxies.push(address),
+                Err(_) => {
+                    problems.push(format!("TRUSTED_PROXIES: '{address}' is not an IP address"))
+                }
+            }
+        }
         ConfigError::check(problems)?;
         match (listen_addr, auth_mode) {
             (Ok(listen_addr), Ok(auth_mode)) => Ok(Self {
@@ -252,6 +272,7 @@ impl ServiceConfig {
                     .filter(|user| !user.is_empty())
                     .map(str::to_owned)
                     .collect(),
+                trusted_proxies,
             }),
             _ => Err(ConfigError::new("invalid settings")),
         }
@@ -292,6 +313,29 @@ mod tests {
         for var in ["LISTEN_ADDR", "API_KEYS_FILE", "REQUEST_TIMEOUT"] {
             assert!(error.contains(var), "{var} missing from: {error}");
         }
+    }
+
+    #[test]
+    fn proxy_mode_trusts_the_loopback_by_default_and_names_a_bad_address() {
+        let config = ServiceConfig::from_raw(RawServiceConfig {
+            auth_mode: "proxy".into(),
+            ..RawServiceConfig::default()
+        })
+        .unwrap();
+        assert_eq!(config.auth_mode, AuthMode::Proxy);
+        let loopback: Vec<std::net::IpAddr> =
+            vec!["127.0.0.1".parse().unwrap(), "::1".parse().unwrap()];
+        assert_eq!(config.trusted_proxies, loopback);
+        let error = ServiceConfig::from_raw(RawServiceConfig {
+            trusted_proxies: "10.0.0.1, proxy.local".into(),
+            ..RawServiceConfig::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("TRUSTED_PROXIES") && error.contains("proxy.local"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -201,8 +201,13 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // The listener records each connection's peer.
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.ip());
         Ok(Self(
-            Authenticator::from_ref(state).identify(&parts.headers)?,
+            Authenticator::from_ref(state).identify_from(&parts.headers, peer)?,
         ))
     }
 }

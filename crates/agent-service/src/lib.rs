@@ -91,7 +91,8 @@ pub fn state_for(settings: Settings, role: Role) -> Result<AppState, Fatal> {
         settings.service.auth_mode,
         &settings.service.user_id_header,
         keys,
-    );
+    )
+    .with_trusted_proxies(&settings.service.trusted_proxies);
     let db = shared_db::connect_lazy(&settings.database);
     let llama = LlamaStackClient::new(settings.llamastack)?;
     let runtime = std::sync::Arc::new(runtime(&settings.service, llama.clone(), role)?);

@@ -33,6 +33,8 @@ pub struct AppState {
     pub channels: delivery::Channels,
     /// Slack, when `SLACK_BOT_TOKEN` and `SLACK_SIGNING_SECRET` are set.
     pub slack: Option<slack_bridge::SlackBridge>,
+    /// Callers streaming a request's answer, told of its turn's events.
+    pub listeners: Arc<crate::conversation::Listeners>,
 }
 
 impl AppState {
@@ -58,6 +60,7 @@ impl AppState {
             config: Arc::new(config),
             auth,
             metrics: crate::metrics::install(),
+            listeners: Arc::default(),
         }
     }
 }

@@ -265,12 +265,12 @@ async fn parallel_first_requests_share_one_conversation_and_one_model_lookup() {
 async fn an_accepted_request_is_answered_in_the_background_and_readable() {
     let app = start().await;
     let (status, accepted) = app
-        .call(json_request(
+        .call(common::prefer_async(json_request(
             "POST",
             "/api/v1/requests/generic",
             Some("alice"),
             &json!({"content": "I need a new laptop", "integration_type": "CLI"}),
-        ))
+        )))
         .await;
     assert_eq!(status, 202, "{accepted}");
     assert_eq!(accepted["status"], "accepted");
@@ -290,12 +290,12 @@ async fn accepted_requests_of_one_session_are_answered_in_order() {
     let mut ids = Vec::new();
     for i in 0..8 {
         let (status, accepted) = app
-            .call(json_request(
+            .call(common::prefer_async(json_request(
                 "POST",
                 "/api/v1/requests/cli",
                 Some("alice"),
                 &json!({"content": format!("message {i}")}),
-            ))
+            )))
             .await;
         assert_eq!(status, 202, "{accepted}");
         ids.push(accepted["request_id"].as_str().unwrap().to_owned());

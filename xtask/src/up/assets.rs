@@ -1,49 +1,90 @@
-//! The asset directory as the local stack registers it: a generated copy
-//! whose toolgroups point at the local MCP servers (the project's name
-//! Kubernetes Services), and what `register-assets` did with it.
+//! The asset directory as the local stack runs it: a copy in the state
+//! directory (`<state>/assets`) whose toolgroups point at the local MCP
+//! servers (the project's name Kubernetes Services). The service reads
+//! that copy (`ASSET_CONFIG_DIR`) and reloads it when it changes;
+//! `register-assets` reads it too. The copy is updated in place, file by
+//! file (each written beside its place and renamed over it), so the
+//! directory the service watches, or a container mounts, stays the same
+//! one. Also: what `register-assets` did with it.
 
-use std::path::Path;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, Result};
+use anyhow::{Context as _, Result, bail};
 use serde_json::Value;
 
-/// Replaces `target` with a copy of `source` (links followed; hidden files,
-/// editor backups and anything but files and directories left out), the
-/// `uri` of each `toolgroups/*.yaml` whose `name` has a server in
-/// `servers` (name → base URL) pointed at it, keeping the uri's path.
-/// Returns the toolgroups left as they were.
-pub fn generate(source: &Path, target: &Path, servers: &[(&str, String)]) -> Result<Vec<String>> {
-    if target.exists() {
-        std::fs::remove_dir_all(target)
-            .with_context(|| format!("removing {}", target.display()))?;
-    }
-    copy_dir(source, target)?;
-    let mut unchanged = Vec::new();
-    let Ok(entries) = std::fs::read_dir(target.join("toolgroups")) else {
-        return Ok(unchanged);
-    };
-    for entry in entries.flatten() {
-        let file = entry.path();
-        if !file
-            .extension()
-            .is_some_and(|ext| ext == "yaml" || ext == "yml")
-        {
-            continue;
-        }
-        let text = std::fs::read_to_string(&file)?;
-        let name = value_of(&text, "name").unwrap_or_default();
-        match servers.iter().find(|(server, _)| *server == name) {
-            Some((_, base)) => std::fs::write(&file, with_uri_at(&text, base))?,
-            None => unchanged.push(name),
-        }
-    }
-    unchanged.sort();
-    Ok(unchanged)
+/// The most the copy holds: far above what the loaders read
+/// (`ASSET_MAX_TOTAL_BYTES`, docs/chart.md), so a mistaken `--assets`
+/// fails in one line instead of filling the disk.
+const MAX_TOTAL_BYTES: u64 = 256 * 1024 * 1024;
+
+/// What [`sync`] did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Synced {
+    /// The paths (relative, `/`-separated) written, created or removed.
+    pub changed: Vec<String>,
+    /// The toolgroups left as they were: no local MCP server has their name.
+    pub unrouted: Vec<String>,
 }
 
-fn copy_dir(from: &Path, to: &Path) -> Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+/// Makes `target` a copy of `source` (links followed; hidden files, editor
+/// backups and anything but files and directories left out), the `uri` of
+/// each `toolgroups/*.yaml` whose `name` has a server in `servers` (name →
+/// base URL) pointed at it, keeping the uri's path. Only what differs is
+/// written or removed.
+pub fn sync(source: &Path, target: &Path, servers: &[(&str, String)]) -> Result<Synced> {
+    let mut wanted = Tree::default();
+    let mut total = 0;
+    read_tree(source, Path::new(""), &mut wanted, &mut total)?;
+    let mut unrouted = Vec::new();
+    for (path, content) in &mut wanted.files {
+        let in_toolgroups = path.parent() == Some(Path::new("toolgroups"));
+        let yaml = path
+            .extension()
+            .is_some_and(|ext| ext == "yaml" || ext == "yml");
+        if !(in_toolgroups && yaml) {
+            continue;
+        }
+        let text = String::from_utf8_lossy(content).into_owned();
+        let name = value_of(&text, "name").unwrap_or_default();
+        match servers.iter().find(|(server, _)| *server == name) {
+            Some((_, base)) => *content = with_uri_at(&text, base).into_bytes(),
+            None => unrouted.push(name),
+        }
+    }
+    unrouted.sort();
+
+    std::fs::create_dir_all(target).with_context(|| format!("creating {}", target.display()))?;
+    let mut changed = BTreeSet::new();
+    remove_unwanted(target, Path::new(""), &wanted, &mut changed)?;
+    for dir in &wanted.dirs {
+        std::fs::create_dir_all(target.join(dir))
+            .with_context(|| format!("creating {}", target.join(dir).display()))?;
+    }
+    for (path, content) in &wanted.files {
+        let place = target.join(path);
+        if std::fs::read(&place).is_ok_and(|present| present == *content) {
+            continue;
+        }
+        write_in_place(&place, content)?;
+        changed.insert(shown(path));
+    }
+    Ok(Synced {
+        changed: changed.into_iter().collect(),
+        unrouted,
+    })
+}
+
+/// The files (relative path → content) and directories of a copy.
+#[derive(Debug, Default)]
+struct Tree {
+    files: BTreeMap<PathBuf, Vec<u8>>,
+    dirs: BTreeSet<PathBuf>,
+}
+
+fn read_tree(root: &Path, relative: &Path, tree: &mut Tree, total: &mut u64) -> Result<()> {
+    let dir = root.join(relative);
+    for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
         let entry = entry?;
         let name = entry.file_name();
         let text = name.to_string_lossy();
@@ -54,14 +95,81 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
         let Ok(meta) = std::fs::metadata(&path) else {
             continue; // a dangling link: the loader would refuse it too
         };
+        let relative = relative.join(&name);
         if meta.is_dir() {
-            copy_dir(&path, &to.join(&name))?;
+            tree.dirs.insert(relative.clone());
+            read_tree(root, &relative, tree, total)?;
         } else if meta.is_file() {
-            std::fs::copy(&path, to.join(&name))
-                .with_context(|| format!("copying {}", path.display()))?;
+            *total += meta.len();
+            if *total > MAX_TOTAL_BYTES {
+                bail!(
+                    "assets: {} holds more than {} MiB of files: is it the asset directory?",
+                    root.display(),
+                    MAX_TOTAL_BYTES >> 20
+                );
+            }
+            let content =
+                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            tree.files.insert(relative, content);
         }
     }
     Ok(())
+}
+
+/// Removes what `target` holds and `wanted` does not (a file where a
+/// directory belongs, or the other way round, included).
+fn remove_unwanted(
+    root: &Path,
+    relative: &Path,
+    wanted: &Tree,
+    changed: &mut BTreeSet<String>,
+) -> Result<()> {
+    let dir = root.join(relative);
+    for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
+        let entry = entry?;
+        let relative = relative.join(entry.file_name());
+        let path = entry.path();
+        let kind = entry.file_type()?;
+        if kind.is_dir() && wanted.dirs.contains(&relative) {
+            remove_unwanted(root, &relative, wanted, changed)?;
+            continue;
+        }
+        if kind.is_file() && wanted.files.contains_key(&relative) {
+            continue;
+        }
+        if kind.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        }
+        .with_context(|| format!("removing {}", path.display()))?;
+        // what a crash left mid-write is no change of the directory
+        if !entry.file_name().to_string_lossy().starts_with('.') {
+            changed.insert(shown(&relative));
+        }
+    }
+    Ok(())
+}
+
+/// Writes `place` whole: beside it under a hidden name, then renamed over it.
+fn write_in_place(place: &Path, content: &[u8]) -> Result<()> {
+    let name = place
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temporary = place.with_file_name(format!(".{name}.up-new"));
+    std::fs::write(&temporary, content)
+        .with_context(|| format!("writing {}", temporary.display()))?;
+    std::fs::rename(&temporary, place).with_context(|| format!("writing {}", place.display()))
+}
+
+/// A relative path as `up` prints it.
+fn shown(relative: &Path) -> String {
+    relative
+        .components()
+        .map(|part| part.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// The value of a top-level `key: value` line, quotes removed.
@@ -171,23 +279,120 @@ mod tests {
 
     #[test]
     fn the_reconcile_names_what_changed_and_what_failed() {
-        let stdout = "created=0 replaced=1 unchanged=6 pruned=0 failed=1\n";
+        let stdout = "created=0 replaced=1 unchanged=0 pruned=1 failed=1\n";
         let stderr = concat!(
             "not json\n",
-            r#"{"level":"INFO","message":"instructions changed","kind":"agent","name":"laptop-refresh","action":"replace"}"#,
+            r#"{"level":"INFO","message":"documents changed","kind":"vector-store","name":"laptop-refresh","action":"replace"}"#,
             "\n",
-            r#"{"level":"ERROR","message":"step failed","kind":"toolgroup","name":"snow","action":"replace","error":"500"}"#,
+            r#"{"level":"ERROR","message":"step failed","kind":"vector-store","name":"old-policies","action":"prune","error":"500"}"#,
             "\n",
             r#"{"level":"INFO","message":"assets reconciled","summary":"created=0"}"#,
             "\n"
         );
         let reconcile = Reconcile::read(stdout, stderr);
-        assert_eq!(reconcile.changes, ["replace agent laptop-refresh"]);
-        assert_eq!(reconcile.failures, ["toolgroup snow: 500"]);
+        assert_eq!(reconcile.changes, ["replace vector-store laptop-refresh"]);
+        assert_eq!(reconcile.failures, ["vector-store old-policies: 500"]);
         assert_eq!(
             reconcile.line(),
-            "register-assets: created=0 replaced=1 unchanged=6 pruned=0 failed=1 \
-             (replace agent laptop-refresh) FAILED: toolgroup snow: 500"
+            "register-assets: created=0 replaced=1 unchanged=0 pruned=1 failed=1 \
+             (replace vector-store laptop-refresh) FAILED: vector-store old-policies: 500"
         );
+    }
+
+    /// A source directory: an agent, a prompt, a toolgroup, a knowledge
+    /// base document, and what the copy leaves out.
+    fn source() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |path: &str, text: &str| {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        write("agents/a.yaml", "name: a\n");
+        write("prompts/a.txt", "You are a.\n");
+        write(
+            "toolgroups/snow.yaml",
+            "name: snow\nuri: \"http://self-service-agent-snow:8000/mcp\"\n",
+        );
+        write(
+            "toolgroups/other.yaml",
+            "name: other\nuri: \"http://other:8000/mcp\"\n",
+        );
+        write("knowledge_bases/kb/doc.txt", "Three years.\n");
+        write("prompts/.a.txt.swp", "editor state");
+        write("prompts/a.txt~", "backup");
+        dir
+    }
+
+    fn servers() -> Vec<(&'static str, String)> {
+        vec![("snow", "http://127.0.0.1:8102".to_owned())]
+    }
+
+    #[test]
+    fn the_first_sync_copies_everything_but_hidden_files_and_backups() {
+        let (source, target) = (source(), tempfile::tempdir().unwrap());
+        let synced = sync(source.path(), target.path(), &servers()).unwrap();
+        assert_eq!(
+            synced.changed,
+            [
+                "agents/a.yaml",
+                "knowledge_bases/kb/doc.txt",
+                "prompts/a.txt",
+                "toolgroups/other.yaml",
+                "toolgroups/snow.yaml"
+            ]
+        );
+        assert_eq!(synced.unrouted, ["other"]);
+        assert_eq!(
+            std::fs::read_to_string(target.path().join("toolgroups/snow.yaml")).unwrap(),
+            "name: snow\nuri: \"http://127.0.0.1:8102/mcp\"\n"
+        );
+        assert!(!target.path().join("prompts/.a.txt.swp").exists());
+        assert!(!target.path().join("prompts/a.txt~").exists());
+    }
+
+    #[test]
+    fn a_sync_writes_only_what_changed_in_the_same_directory() {
+        let (source, target) = (source(), tempfile::tempdir().unwrap());
+        sync(source.path(), target.path(), &servers()).unwrap();
+        let again = sync(source.path(), target.path(), &servers()).unwrap();
+        assert!(again.changed.is_empty(), "{again:?}");
+
+        use std::os::unix::fs::MetadataExt as _;
+        let inode = |path: &Path| std::fs::metadata(path).unwrap().ino();
+        let (dir, agent) = (
+            inode(target.path()),
+            inode(&target.path().join("agents/a.yaml")),
+        );
+        std::fs::write(source.path().join("prompts/a.txt"), "You are a, kind.\n").unwrap();
+        let edited = sync(source.path(), target.path(), &servers()).unwrap();
+        assert_eq!(edited.changed, ["prompts/a.txt"]);
+        assert_eq!(
+            std::fs::read_to_string(target.path().join("prompts/a.txt")).unwrap(),
+            "You are a, kind.\n"
+        );
+        assert_eq!(inode(target.path()), dir, "the watched directory stays");
+        assert_eq!(inode(&target.path().join("agents/a.yaml")), agent);
+        let left: Vec<_> = std::fs::read_dir(target.path().join("prompts"))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["a.txt"], "no temporary file left");
+    }
+
+    #[test]
+    fn a_sync_removes_what_left_the_source() {
+        let (source, target) = (source(), tempfile::tempdir().unwrap());
+        sync(source.path(), target.path(), &servers()).unwrap();
+        std::fs::remove_dir_all(source.path().join("knowledge_bases/kb")).unwrap();
+        std::fs::remove_file(source.path().join("toolgroups/other.yaml")).unwrap();
+        let synced = sync(source.path(), target.path(), &servers()).unwrap();
+        assert_eq!(
+            synced.changed,
+            ["knowledge_bases/kb", "toolgroups/other.yaml"]
+        );
+        assert!(!target.path().join("knowledge_bases/kb").exists());
+        assert!(target.path().join("knowledge_bases").is_dir());
+        assert!(synced.unrouted.is_empty());
     }
 }

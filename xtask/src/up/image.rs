@@ -115,9 +115,11 @@ impl Pod {
             .args(["--user", "1001:1001", "--read-only", "--tmpfs", "/tmp"])
             .args(["--cap-drop", "ALL", "--security-opt", "no-new-privileges"]);
         if let Some(dir) = assets {
-            command
-                .arg("--volume")
-                .arg(format!("{}:/app/config:ro", dir.display()));
+            command.arg("--volume").arg(format!(
+                "{}:{}:ro",
+                dir.display(),
+                super::stack::IMAGE_ASSET_DIR
+            ));
         }
         for (key, value) in env {
             command.arg("-e").arg(key).env(key, value);

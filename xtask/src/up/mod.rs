@@ -4,14 +4,17 @@
 //! from the provisioned venv with a model behind it (`INFERENCE_URL`, or the project's stub playing
 //! scripted replies), both MCP servers, then `db-migrate up`,
 //! `register-assets` and `self-service-agent serve`, all on 127.0.0.1.
-//! The asset directory is watched and re-registered when it changes.
+//! The asset directory is watched: a change is copied into the service's
+//! asset directory (which the service reloads) and `register-assets` runs
+//! again.
 //! `--detach` leaves a supervisor running; `cargo xtask down` stops it.
 //!
 //! Layout: `settings` (flags, environment, state directory), `checks`
 //! (what is checked before anything starts), `stack` (the start sequence),
 //! `supervisor` (the foreground loop and the stop), `process` (children in
-//! process groups, the guardian), `postgres`, `llamastack`, `assets`,
-//! `watch`, `image` (`--image`: the built images in a podman pod), `state`
+//! process groups, the guardian), `postgres`, `llamastack`, `assets`
+//! (the stack's copy of the asset directory), `watch`, `reload` (how the
+//! service took a change), `image` (`--image`: the built images in a podman pod), `state`
 //! (`up.json`).
 
 /// `println!` that never panics: the terminal or a pipe (`| tee`) may be
@@ -29,6 +32,7 @@ mod image;
 mod llamastack;
 mod postgres;
 mod process;
+mod reload;
 mod settings;
 mod stack;
 mod state;
@@ -43,6 +47,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, anyhow, bail};
 
 pub use assets::Reconcile;
+pub use reload::{AssetUpdate, Reload};
 pub use settings::{DownArgs, Ports, UpArgs};
 pub use state::{Component, State, Status, process_alive};
 
@@ -245,6 +250,15 @@ fn client() -> reqwest::Client {
         .timeout(Duration::from_secs(5))
         .build()
         .unwrap_or_default()
+}
+
+/// `GET url`'s body, when it answers 2xx.
+pub(crate) async fn http_text(url: &str) -> Option<String> {
+    let answer = client().get(url).send().await.ok()?;
+    if !answer.status().is_success() {
+        return None;
+    }
+    answer.text().await.ok()
 }
 
 /// `GET url` answers 2xx.

@@ -12,12 +12,13 @@ use crate::workspace::{root, target_dir};
 
 #[derive(Debug, Clone, Args)]
 pub struct UpArgs {
-    /// The asset directory to register and watch (a generated copy, its
-    /// toolgroups pointed at the local MCP servers, is what gets registered).
+    /// The asset directory to run and watch (its copy in the state
+    /// directory, the toolgroups pointed at the local MCP servers, is what
+    /// the service runs and register-assets reads).
     #[arg(long, value_name = "DIR")]
     pub assets: Option<PathBuf>,
     /// Where the stack keeps its state: PostgreSQL's cluster, LlamaStack's
-    /// stores, the generated assets, the logs, the supervisor's pid.
+    /// stores, the copy of the assets, the logs, the supervisor's pid.
     #[arg(long, value_name = "DIR", env = "SSA_UP_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
     #[command(flatten)]
@@ -127,7 +128,8 @@ impl Layout {
     pub fn llamastack(&self) -> PathBuf {
         self.root.join("llamastack")
     }
-    /// The generated copy of the asset directory that gets registered.
+    /// The copy of the asset directory: the service's `ASSET_CONFIG_DIR`,
+    /// and what `register-assets` reads.
     pub fn assets(&self) -> PathBuf {
         self.root.join("assets")
     }

@@ -1,10 +1,11 @@
 //! The start sequence, in the chart's order (`docs/chart.md`): the
-//! services the binaries need (PostgreSQL, the model, LlamaStack, the MCP
-//! servers) started together, then `db-migrate up` once PostgreSQL is
-//! ready, `register-assets` once LlamaStack is, and `self-service-agent
-//! serve` last.
+//! stack's copy of the asset directory made, the services the binaries
+//! need (PostgreSQL, the model, LlamaStack, the MCP servers) started
+//! together, then `db-migrate up` once PostgreSQL is ready,
+//! `register-assets` once LlamaStack is, and `self-service-agent serve`
+//! last, its agents read from the copy.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Result, bail};
@@ -24,6 +25,10 @@ pub enum Runner {
     Image(Pod),
 }
 
+/// Where a container sees the asset directory (the image's, and where the
+/// chart mounts the asset ConfigMap): `--image` mounts the copy there.
+pub const IMAGE_ASSET_DIR: &str = "/app/config";
+
 /// The toolgroups of the project's assets and their servers' binaries.
 pub const MCP_SERVERS: [(&str, &str); 2] =
     [("employee-info", "mcp-employee-info"), ("snow", "mcp-snow")];
@@ -35,21 +40,23 @@ pub struct Started {
     /// One line per component: name, URL, status.
     pub lines: Vec<String>,
     pub first_reconcile: Reconcile,
-    /// The settings a reconcile needs again.
-    pub reconciler: Reconciler,
+    /// The copy of the asset directory, for the editing loop.
+    pub assets: StackAssets,
 }
 
-/// Runs `register-assets` over a fresh copy of the asset directory.
+/// The stack's copy of the asset directory (`<state>/assets`): what the
+/// service runs (`ASSET_CONFIG_DIR`) and `register-assets` reads.
 #[derive(Debug, Clone)]
-pub struct Reconciler {
+pub struct StackAssets {
     runner: Runner,
     settings: Settings,
     llamastack_url: String,
 }
 
-impl Reconciler {
-    pub async fn run(&self) -> Result<Reconcile> {
-        let layout = &self.settings.layout;
+impl StackAssets {
+    /// Brings the copy up to date with the asset directory; the paths that
+    /// changed.
+    pub fn copy(&self) -> Result<Vec<String>> {
         let ports = self.settings.args.ports;
         let servers: Vec<(&str, String)> = MCP_SERVERS
             .iter()
@@ -61,25 +68,36 @@ impl Reconciler {
                 (*toolgroup, format!("http://127.0.0.1:{port}"))
             })
             .collect();
-        let unchanged = assets::generate(&self.settings.assets, &layout.assets(), &servers)?;
-        if !unchanged.is_empty() {
+        let synced = assets::sync(&self.settings.assets, &self.dir(), &servers)?;
+        if !synced.unrouted.is_empty() {
             say!(
-                "register-assets: toolgroups {} name no local MCP server: registered as written",
-                unchanged.join(", ")
+                "assets: toolgroups {} name no local MCP server: the agents reach them as written",
+                synced.unrouted.join(", ")
             );
         }
+        Ok(synced.changed)
+    }
+
+    /// The copy.
+    pub fn dir(&self) -> PathBuf {
+        self.settings.layout.assets()
+    }
+
+    /// Runs `register-assets` over the copy.
+    pub async fn register(&self) -> Result<Reconcile> {
+        let layout = &self.settings.layout;
         let env = [
             ("LLAMA_STACK_URL", self.llamastack_url.clone()),
             ("LOG_FORMAT", "json".to_owned()),
             ("LLAMA_STACK_WAIT_TIMEOUT", "60".to_owned()),
         ];
-        let generated = layout.assets();
+        let copy = self.dir();
         let mut command = match &self.runner {
-            Runner::Image(pod) => pod.command("register-assets", &[], &env, Some(&generated)),
+            Runner::Image(pod) => pod.command("register-assets", &[], &env, Some(&copy)),
             Runner::Host => {
                 let mut command =
                     tokio::process::Command::new(self.settings.binary("register-assets"));
-                command.arg("--config").arg(&generated).envs(env);
+                command.arg("--config").arg(&copy).envs(env);
                 command
             }
         };
@@ -125,6 +143,13 @@ pub async fn start(
 ) -> Result<Started> {
     let layout = &settings.layout;
     let ports = settings.args.ports;
+    let stack_assets = StackAssets {
+        runner: runner.clone(),
+        settings: settings.clone(),
+        llamastack_url: String::new(),
+    };
+    // before anything starts: an unreadable directory leaves nothing running
+    stack_assets.copy()?;
     let token = hex::encode(super::random_bytes::<24>()?);
     let mut lines = Vec::new();
     let mut components = Vec::new();
@@ -254,10 +279,9 @@ pub async fn start(
         (Database::Local, Some((cluster, _))) => cluster.url(),
         (Database::Local, None) => bail!("postgres: the local cluster was not prepared"),
     };
-    let reconciler = Reconciler {
-        runner: runner.clone(),
-        settings: settings.clone(),
+    let stack_assets = StackAssets {
         llamastack_url: llama.url(),
+        ..stack_assets
     };
     let database = async {
         if let Some((cluster, proc)) = &postgres {
@@ -296,17 +320,26 @@ pub async fn start(
         anyhow::Ok(backends)
     };
     let ((), version, backends) = tokio::try_join!(database, llamastack, servers)?;
-    // the toolgroups' servers answer before they are registered
-    let reconcile = reconciler.run().await?;
+    let reconcile = stack_assets.register().await?;
 
+    // the agents of the copy, which a container sees where the chart
+    // mounts the asset ConfigMap
+    let asset_dir = match runner {
+        Runner::Image(_) => IMAGE_ASSET_DIR.to_owned(),
+        Runner::Host => stack_assets.dir().display().to_string(),
+    };
     let service_env = [
         ("LISTEN_ADDR", format!("127.0.0.1:{}", ports.api_port)),
         ("DATABASE_URL", database_url),
         ("LLAMA_STACK_URL", llama.url()),
         ("MCP_AUTH_TOKEN", token),
+        ("ASSET_CONFIG_DIR", asset_dir),
     ];
+    let copy = stack_assets.dir();
     let mut command = match runner {
-        Runner::Image(pod) => pod.command("self-service-agent", &["serve"], &service_env, None),
+        Runner::Image(pod) => {
+            pod.command("self-service-agent", &["serve"], &service_env, Some(&copy))
+        }
         Runner::Host => {
             let mut command = tokio::process::Command::new(settings.binary("self-service-agent"));
             command.arg("serve").envs(service_env);
@@ -381,7 +414,7 @@ pub async fn start(
         components,
         lines,
         first_reconcile: reconcile,
-        reconciler,
+        assets: stack_assets,
     })
 }
 

@@ -1,5 +1,6 @@
 //! `up.json` in the state directory: the supervisor's pid and status,
-//! each component's pid, URL and log, the last reconcile. Written by the
+//! each component's pid, URL and log, the last change of the asset
+//! directory and the last reconcile. Written by the
 //! supervisor (replaced atomically), read by `up --detach` (to know when
 //! the stack is ready), by `down`, and by people.
 
@@ -9,6 +10,7 @@ use anyhow::{Context as _, Result};
 use serde::{Deserialize, Serialize};
 
 use super::assets::Reconcile;
+use super::reload::AssetUpdate;
 use super::settings::Ports;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +45,12 @@ pub struct State {
     pub reconciles: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_reconcile: Option<Reconcile>,
+    /// How many changes of the asset directory were copied into the
+    /// service's since the start, and the last one.
+    #[serde(default)]
+    pub updates: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_update: Option<AssetUpdate>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

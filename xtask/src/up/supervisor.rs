@@ -1,5 +1,7 @@
 //! The supervisor: starts the stack, says what runs and how to use it,
-//! re-registers the assets when they change, and on Ctrl-C or SIGTERM (or
+//! applies a change of the asset directory (copied into the service's,
+//! which the service reloads, and `register-assets` run again over it),
+//! and on Ctrl-C or SIGTERM (or
 //! when a component dies) stops everything, last started first. In the
 //! foreground it is `cargo xtask up` itself; with `--detach`, a process of
 //! its own whose output goes to `logs/up.log`.
@@ -11,6 +13,7 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use super::image::{self, Pod};
 use super::process::Processes;
+use super::reload::{self, AssetUpdate, ReloadCounts};
 use super::settings::{Inference, Settings};
 use super::stack::{self, Runner, shown};
 use super::state::{State, Status};
@@ -30,6 +33,8 @@ pub async fn supervise(settings: Settings) -> Result<()> {
         summary: String::new(),
         reconciles: 0,
         last_reconcile: None,
+        updates: 0,
+        last_update: None,
     };
     state.write(&layout.state_file())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
@@ -112,8 +117,9 @@ pub async fn supervise(settings: Settings) -> Result<()> {
     };
     if watching.is_some() {
         summary.push_str(&format!(
-            "Watching {}: a saved change re-runs register-assets.\n",
-            shown(&settings.assets)
+            "Watching {}: a saved change is copied to {} (the service reloads it) and register-assets runs again.\n",
+            shown(&settings.assets),
+            shown(&started.assets.dir())
         ));
     }
     summary.push_str(match settings.args.supervise {
@@ -142,14 +148,7 @@ pub async fn supervise(settings: Settings) -> Result<()> {
             Some(()) = async { match changes.as_mut() { Some(rx) => rx.recv().await, None => std::future::pending().await } } => {
                 // changes that came in meanwhile are covered by this run
                 if let Some(rx) = changes.as_mut() { while rx.try_recv().is_ok() {} }
-                match started.reconciler.run().await {
-                    Ok(reconcile) => {
-                        say!("{}", reconcile.line());
-                        state.last_reconcile = Some(reconcile);
-                    }
-                    Err(error) => say!("{error:#}"),
-                }
-                state.reconciles += 1;
+                apply_change(&started.assets, &api, &layout, &mut state).await;
                 if let Err(error) = state.write(&layout.state_file()) {
                     say!("up: {error:#}");
                 }
@@ -172,6 +171,41 @@ pub async fn supervise(settings: Settings) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// A saved change: the copy brought up to date (the service reloads it),
+/// then, while `up` waits to see that reload, `register-assets` over the
+/// copy. Nothing when the copy did not change.
+async fn apply_change(
+    assets: &stack::StackAssets,
+    api: &str,
+    layout: &super::settings::Layout,
+    state: &mut State,
+) {
+    let before = ReloadCounts::read(api).await.unwrap_or_default();
+    let changed = match assets.copy() {
+        Ok(changed) if changed.is_empty() => return,
+        Ok(changed) => changed,
+        Err(error) => {
+            say!("{error:#}");
+            return;
+        }
+    };
+    let (reload, reconcile) = tokio::join!(reload::wait(api, before), assets.register());
+    let update = AssetUpdate { changed, reload };
+    for line in update.lines(&assets.dir(), &layout.log("self-service-agent")) {
+        say!("{line}");
+    }
+    state.updates += 1;
+    state.last_update = Some(update);
+    match reconcile {
+        Ok(reconcile) => {
+            say!("{}", reconcile.line());
+            state.last_reconcile = Some(reconcile);
+        }
+        Err(error) => say!("{error:#}"),
+    }
+    state.reconciles += 1;
 }
 
 async fn failed(

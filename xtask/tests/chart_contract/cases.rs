@@ -5,8 +5,11 @@ use test_support::TestDatabase;
 
 use crate::common::pod::secret_object;
 
-/// What the fake LlamaStack's routing agent answers.
+/// What the fake LlamaStack's model answers the routing agent of the
+/// case's asset directory (known by its instructions).
 pub const ROUTING_REPLY: &str = "Hello from the routing agent.";
+/// The agent a new session starts with (the service's `ROUTING_AGENT`).
+pub const ROUTING_AGENT: &str = "routing-agent";
 /// The Bearer key in the API keys Secret of the `overrides` case.
 pub const API_KEY: &str = "contract-test-key-5f2a9c41";
 
@@ -18,12 +21,9 @@ pub struct Case {
     /// Secrets the user creates before installing (the test database's
     /// connection is passed in).
     pub existing: fn(&TestDatabase) -> Vec<Value>,
-    /// Agents LlamaStack must hold after the registration Job.
-    pub agents: Vec<String>,
-    /// Vector DBs LlamaStack must hold after the registration Job.
-    pub knowledge_bases: Vec<String>,
-    /// An agent of another name, present before the install (with
-    /// `assets.prune` it must be gone afterwards).
+    /// An agent an earlier release registered through LlamaStack 0.2.18's
+    /// Agents API, present before the install (the fake then serves as
+    /// 0.2.18): with `assets.prune` it must be gone afterwards, else kept.
     pub stray_agent_pruned: Option<bool>,
     /// Bearer key of the API keys file (api-key modes), else `x-user-id`.
     pub api_key: Option<&'static str>,
@@ -37,8 +37,6 @@ pub fn defaults() -> Case {
         slug: "defaults",
         values: json!({}),
         existing: |_| Vec::new(),
-        agents: packaged_agents(),
-        knowledge_bases: packaged_knowledge_bases(),
         stray_agent_pruned: None,
         api_key: None,
         negative_helm_test: true,
@@ -62,8 +60,6 @@ pub fn existing_database_secret() -> Case {
                 secret_object("mcp-token", &[("token", "a-token-the-user-chose-4f81c2")]),
             ]
         },
-        agents: packaged_agents(),
-        knowledge_bases: packaged_knowledge_bases(),
         stray_agent_pruned: Some(false),
         api_key: None,
         negative_helm_test: false,
@@ -101,50 +97,31 @@ pub fn overrides() -> Case {
                 &[("api-keys", &format!("# user key\nalice {API_KEY}\n"))],
             )]
         },
-        agents: vec!["routing-agent".to_owned()],
-        knowledge_bases: vec!["laptop-refresh".to_owned()],
         stray_agent_pruned: Some(true),
         api_key: Some(API_KEY),
         negative_helm_test: false,
     }
 }
 
-/// The `name` of every agent in the image's asset directory (`assets/config`).
-fn packaged_agents() -> Vec<String> {
-    let dir = xtask::workspace::root().join("assets/config/agents");
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(Result::ok)
-        .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "yaml"))
-        .map(|entry| {
-            let text = std::fs::read_to_string(entry.path()).unwrap();
-            text.lines()
-                .find_map(|line| line.strip_prefix("name:"))
-                .unwrap_or_else(|| panic!("{}: no name", entry.path().display()))
-                .trim()
-                .trim_matches(['"', '\''])
-                .to_owned()
-        })
-        .collect();
-    names.sort();
-    assert!(!names.is_empty(), "no agents in {}", dir.display());
-    names
-}
-
-/// The knowledge bases (directories) of the image's asset directory.
-fn packaged_knowledge_bases() -> Vec<String> {
-    let dir = xtask::workspace::root().join("assets/config/knowledge_bases");
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .filter(|entry| entry.path().is_dir())
-                .map(|entry| entry.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
+impl Case {
+    /// The asset directory the case's containers see at `/app/config`:
+    /// the chart's ConfigMap of `assets.files`, else the image's (a copy
+    /// of `assets/config`, tests/image/contents.rs), loaded as
+    /// `register-assets` and the service load it.
+    pub fn assets(&self) -> asset_manager::Assets {
+        let files = self.values["assets"]["files"].as_object();
+        let Some(files) = files.filter(|files| !files.is_empty()) else {
+            let packaged = xtask::workspace::root().join("assets/config");
+            return asset_manager::load(&packaged).unwrap();
+        };
+        let dir = tempfile::tempdir().unwrap();
+        for (path, content) in files {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, content.as_str().unwrap()).unwrap();
+        }
+        asset_manager::load(dir.path()).unwrap()
+    }
 }
 
 /// The database Secret pointing at the test's PostgreSQL, with the keys the

@@ -1,10 +1,12 @@
 //! What one install must show, one behaviour each; `main.rs` makes a test
 //! of each for every case.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use crate::cases::ROUTING_REPLY;
-use crate::common::chart::{self, DB_MIGRATE, REGISTER_ASSETS, SERVER};
+use test_support::fake_llamastack::{DEFAULT_LLM, Flavor};
+
+use crate::cases::{ROUTING_AGENT, ROUTING_REPLY};
+use crate::common::chart::{self, DB_MIGRATE, SERVER};
 use crate::common::describe;
 use crate::common::pod::{Objects, ProbeAction};
 use crate::install::{Installation, server};
@@ -140,32 +142,70 @@ pub fn init_exits_once_migrated(installed: &Installation) {
     println!("{id}: exit 0, {} ms after the migration", after.as_millis());
 }
 
-pub fn registration_agents(installed: &Installation) {
+pub fn registration_succeeds(installed: &Installation) {
+    installed.registration.assert_success();
+}
+
+/// Each knowledge base of the directory the Job read has one vector store
+/// of register-assets' making, holding exactly its documents; there is no
+/// other store.
+pub fn registration_vector_stores(installed: &Installation) {
     let registration = &installed.registration;
-    registration.assert_success();
-    let case = &installed.case;
-    let mut expected: BTreeSet<String> = case.agents.iter().cloned().collect();
-    if case.stray_agent_pruned == Some(false) {
-        expected.insert("stray-agent".into());
+    let assets = installed.case.assets();
+    let mut expected: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for knowledge_base in &assets.knowledge_bases {
+        let documents = knowledge_base
+            .documents
+            .iter()
+            .map(|document| document.document_id(&knowledge_base.name))
+            .collect();
+        expected.insert(knowledge_base.name.clone(), documents);
+    }
+    assert!(
+        !expected.is_empty(),
+        "the case's directory has no knowledge base"
+    );
+    let mut found: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (metadata, documents) in &installed.vector_stores {
+        assert_eq!(
+            metadata["managed_by"], "register-assets",
+            "a vector store not of register-assets' making: {metadata}"
+        );
+        let name = metadata["knowledge_base"].as_str().unwrap_or_default();
+        let twice = found.insert(name.to_owned(), documents.clone());
+        assert!(twice.is_none(), "two vector stores of {name}");
     }
     assert_eq!(
-        installed.agents,
+        found,
         expected,
-        "agents after {}: {}",
+        "vector stores (knowledge base: documents) after {}: {}",
         registration.id,
         describe(&registration.output)
     );
 }
 
-pub fn registration_vector_dbs(installed: &Installation) {
-    for knowledge_base in &installed.case.knowledge_bases {
-        assert!(
-            installed.vector_dbs.contains(knowledge_base),
-            "vector DB {knowledge_base} after {}: {:?}",
-            installed.release.member("Job", &[REGISTER_ASSETS]).id,
-            installed.vector_dbs
-        );
-    }
+/// Without `assets.prune` the Job keeps the agent an earlier release left
+/// on a 0.2.18 server, and says how to remove it.
+pub fn left_over_agent_kept(installed: &Installation) {
+    assert_eq!(installed.case.stray_agent_pruned, Some(false));
+    assert_eq!(installed.flavor, Flavor::V0_2_18);
+    let expected: BTreeSet<String> = ["stray-agent".to_owned()].into();
+    assert_eq!(installed.legacy_agents, expected);
+    let said = describe(&installed.registration.output);
+    assert!(said.contains("--prune removes them"), "{said}");
+}
+
+/// With `assets.prune` (`--prune`) the Job removes it.
+pub fn left_over_agent_pruned(installed: &Installation) {
+    assert_eq!(installed.case.stray_agent_pruned, Some(true));
+    assert_eq!(installed.flavor, Flavor::V0_2_18);
+    assert!(
+        installed.legacy_agents.is_empty(),
+        "left after {}: {:?}: {}",
+        installed.registration.id,
+        installed.legacy_agents,
+        describe(&installed.registration.output)
+    );
 }
 
 pub fn probes_pass(installed: &Installation) {
@@ -199,6 +239,45 @@ pub fn request_reaches_the_agents(installed: &Installation) {
         .unwrap_or_else(|error| panic!("the request: {error}"));
     assert_eq!(*status, 200, "{body}");
     assert_eq!(body["response"]["content"], ROUTING_REPLY, "{body}");
+    assert_eq!(body["response"]["agent_id"], ROUTING_AGENT, "{body}");
+}
+
+/// The service answered with one Responses call carrying the routing
+/// agent of the directory at `/app/config`: its instructions, the first
+/// language model the server lists (the agents name none), a hand-off tool
+/// per entry of its `handoffs`, and the caller's message.
+pub fn service_runs_the_directorys_routing_agent(installed: &Installation) {
+    let [sent] = installed.responses.as_slice() else {
+        panic!(
+            "one Responses call expected, got {}: {:#?}",
+            installed.responses.len(),
+            installed.responses
+        );
+    };
+    let assets = installed.case.assets();
+    let routing = assets.agent(ROUTING_AGENT).unwrap();
+    let (instructions, _) = assets.resolve_prompt(routing, DEFAULT_LLM).unwrap();
+    assert_eq!(sent["instructions"], instructions.as_str(), "{sent:#}");
+    assert_eq!(sent["model"], DEFAULT_LLM, "{sent:#}");
+    let functions: Vec<&str> = sent["tools"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|tool| tool["type"] == "function")
+        .filter_map(|tool| tool["name"].as_str())
+        .collect();
+    let handoffs: Vec<String> = assets
+        .handoff_tools(routing)
+        .into_iter()
+        .map(|tool| tool.name)
+        .collect();
+    assert_eq!(functions, handoffs, "{sent:#}");
+    let said_hello = sent["input"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|item| item["role"] == "user" && item["content"] == "hello");
+    assert!(said_hello, "the caller's message: {sent:#}");
 }
 
 pub fn helm_test_passes(installed: &Installation) {

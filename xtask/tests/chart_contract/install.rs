@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use test_support::fake_llamastack::{DEFAULT_LLM, FakeLlamaStack};
+use test_support::fake_llamastack::{FakeLlamaStack, Flavor, Scripted};
 
-use crate::cases::{Case, ROUTING_REPLY, database_secret};
+use crate::cases::{Case, ROUTING_AGENT, ROUTING_REPLY, database_secret};
 use crate::common::chart::{
     self, CLUSTER_LLAMASTACK_URL, DATABASE, DB_MIGRATE, NAMESPACE, REGISTER_ASSETS, SERVER, SERVICE,
 };
@@ -40,9 +40,14 @@ pub struct Installation {
     pub init_exit: Result<(i64, Duration), String>,
     pub init_logs: String,
     pub registration: Ran,
-    /// The agents (by name) and vector DBs LlamaStack held afterwards.
-    pub agents: BTreeSet<String>,
-    pub vector_dbs: BTreeSet<String>,
+    /// The fake's flavour: 0.2.18 when an earlier release's agent was
+    /// seeded, else the current servers'.
+    pub flavor: Flavor,
+    /// The agents of 0.2.18's Agents API (by name) left afterwards.
+    pub legacy_agents: BTreeSet<String>,
+    /// The vector stores LlamaStack held afterwards: each store's metadata
+    /// and the `attributes.document_id` of its files.
+    pub vector_stores: Vec<(Value, BTreeSet<String>)>,
     /// The service's probes, in the kubelet's order, each passed (after
     /// how long) or not (why).
     pub probes: Vec<(Probe, Result<Duration, String>)>,
@@ -50,6 +55,8 @@ pub struct Installation {
     pub ready: Result<(u16, Value), String>,
     /// A request through the service with the chart's authentication.
     pub request: Result<(u16, Value), String>,
+    /// The Responses calls the service made for it, as the fake got them.
+    pub responses: Vec<Value>,
     /// With an API key: the status of a request with a key outside the file.
     pub foreign_key: Option<Result<u16, String>>,
     pub helm_test: Ran,
@@ -119,14 +126,38 @@ async fn install_with(case: Case, python: PathBuf, mcp_python: PathBuf) -> Insta
     let total = Instant::now();
     let images = images();
     let database = test_support::test_database().await.unwrap();
-    let fake = FakeLlamaStack::start().await;
+    let flavor = match case.stray_agent_pruned {
+        Some(_) => Flavor::V0_2_18,
+        None => Flavor::Current,
+    };
+    let fake = FakeLlamaStack::builder()
+        .flavor(flavor)
+        .start()
+        .await
+        .unwrap();
     if case.stray_agent_pruned.is_some() {
-        fake.add_agent(json!({
-            "name": "stray-agent", "model": DEFAULT_LLM,
-            "instructions": "Registered by someone else.",
-        }));
+        fake.add_legacy_agent("stray-agent");
     }
-    fake.set_reply("routing-agent", |_, _| ROUTING_REPLY.to_owned());
+    // The model answers the routing agent of the directory the service
+    // should run, known by its instructions.
+    let assets = case.assets();
+    let routing = assets.agent(ROUTING_AGENT).expect("a routing agent");
+    let routing_instructions = assets
+        .resolve_prompt(routing, test_support::fake_llamastack::DEFAULT_LLM)
+        .expect("the routing agent's instructions")
+        .0;
+    fake.set_responder(move |input| {
+        Scripted::Text(
+            if input.instructions.as_deref() == Some(routing_instructions.as_str()) {
+                ROUTING_REPLY.to_owned()
+            } else {
+                format!(
+                    "not the routing agent's instructions: {:?}",
+                    input.instructions
+                )
+            },
+        )
+    });
 
     let render = chart::render(&python, &case.values, false, &[]);
     assert!(render.ok(), "render failed: {}", render.error());
@@ -239,12 +270,24 @@ async fn install_with(case: Case, python: PathBuf, mcp_python: PathBuf) -> Insta
     // 4. The registration Job.
     let registration = release.run(&register);
     let snapshot = fake.snapshot();
-    let agents = snapshot
+    let legacy_agents = snapshot
         .agents
         .values()
         .filter_map(|agent| agent["agent_config"]["name"].as_str().map(str::to_owned))
         .collect();
-    let vector_dbs = snapshot.vector_dbs.keys().cloned().collect();
+    let vector_stores = snapshot
+        .vector_stores
+        .values()
+        .map(|store| {
+            let documents = store
+                .files
+                .values()
+                .filter_map(|file| file["attributes"]["document_id"].as_str())
+                .map(str::to_owned)
+                .collect();
+            (store.object["metadata"].clone(), documents)
+        })
+        .collect();
 
     // 5. The MCP servers: probes, /health, tool calls with the release's
     // token as LlamaStack makes them, and one without.
@@ -288,8 +331,8 @@ async fn install_with(case: Case, python: PathBuf, mcp_python: PathBuf) -> Insta
         None => None,
     };
 
-    // 7. A request through the service to the registered agents, with the
-    // chart's authentication settings.
+    // 7. A request through the service to the agents of its asset
+    // directory, with the chart's authentication settings.
     let sync = format!("{base}/api/v1/requests/generic/sync");
     let body = json!({"content": "hello", "integration_type": "CLI"});
     let request = client.post(&sync).json(&body);
@@ -298,6 +341,11 @@ async fn install_with(case: Case, python: PathBuf, mcp_python: PathBuf) -> Insta
         None => request.header("x-user-id", "alice"),
     };
     let request = get_json(request).await;
+    let responses = fake
+        .responses_received()
+        .iter()
+        .map(|sent| serde_json::to_value(sent).unwrap())
+        .collect();
     let foreign_key = match case.api_key {
         Some(_) => Some(
             client
@@ -355,11 +403,13 @@ async fn install_with(case: Case, python: PathBuf, mcp_python: PathBuf) -> Insta
         init_exit,
         init_logs,
         registration,
-        agents,
-        vector_dbs,
+        flavor,
+        legacy_agents,
+        vector_stores,
         probes,
         ready,
         request,
+        responses,
         foreign_key,
         helm_test: helm_test_ran,
         helm_test_llamastack_down,

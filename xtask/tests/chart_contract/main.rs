@@ -24,13 +24,17 @@
 //! Each case of `cases.rs` is installed once per test process, in the order
 //! of a first install (`install.rs`): the init container (`db-migrate
 //! wait`) starts while the schema is missing; the migration Job; the
-//! registration Job; the MCP servers, their probes, `/health`, tool calls
+//! registration Job (the knowledge bases' vector stores; a 0.2.18-flavoured
+//! fake holding an earlier release's agent where the case prunes or keeps
+//! it); the MCP servers, their probes, `/health`, tool calls
 //! with the release's token through the official Python MCP client, and a
 //! call without it (`mcp.rs`); the service and its startup, liveness and
 //! readiness probes (exec probes run with `podman exec`, httpGet probes fetched);
 //! `/ready`; the dispatcher's Deployment where the case has one, its init
 //! container, probes and `/ready` (`dispatcher.rs`); a request through the
-//! service to the agents (its answer delivered by that dispatcher); the
+//! service, answered by the routing agent of the directory at
+//! `/app/config` through the fake's Responses API (its answer delivered by
+//! that dispatcher); the
 //! `helm test` pod.
 //! Each test below checks one thing that install showed (`checks.rs`), in a
 //! module named after the case.
@@ -90,11 +94,14 @@ macro_rules! contract_tests {
                 the_init_container_keeps_waiting_while_the_schema_is_missing => init_waits_for_the_schema,
                 the_migration_job_exits_0_and_the_schema_is_at_alembic_001 => migration,
                 the_init_container_exits_0_once_the_schema_is_current => init_exits_once_migrated,
-                the_registration_job_exits_0_and_llamastack_holds_the_agents => registration_agents,
-                the_registration_job_creates_a_vector_db_per_knowledge_base => registration_vector_dbs,
+                the_registration_job_exits_0 => registration_succeeds,
+                the_registration_job_makes_one_vector_store_per_knowledge_base_holding_its_documents =>
+                    registration_vector_stores,
                 the_service_passes_its_startup_liveness_and_readiness_probes => probes_pass,
                 the_service_answers_ready => ready,
                 a_request_through_the_service_gets_the_routing_agents_reply => request_reaches_the_agents,
+                the_service_runs_the_routing_agent_of_the_directory_at_app_config =>
+                    service_runs_the_directorys_routing_agent,
                 the_helm_test_pod_passes => helm_test_passes,
                 the_service_stays_up_through_the_install => service_stays_up,
                 every_rendered_container_ran => every_container_ran,
@@ -131,6 +138,7 @@ contract_tests!(
 );
 contract_tests!(
     existing_database_secret,
+    the_registration_job_keeps_an_earlier_releases_agent_without_prune => left_over_agent_kept,
     the_dispatchers_init_container_exits_0_once_the_schema_is_current =>
         dispatcher_init_exits_0_once_migrated,
     the_dispatcher_passes_its_startup_liveness_and_readiness_probes => dispatcher_probes_pass,
@@ -141,4 +149,5 @@ contract_tests!(
 contract_tests!(
     overrides,
     a_bearer_key_outside_the_mounted_file_is_refused_with_401 => foreign_key_is_refused,
+    the_registration_job_with_prune_removes_an_earlier_releases_agent => left_over_agent_pruned,
 );

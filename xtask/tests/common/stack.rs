@@ -10,15 +10,28 @@ use xtask::up::State;
 
 use crate::common::{describe, has_program, run, xtask};
 
-/// Whether `up` can run here: the LlamaStack venv and PostgreSQL's server.
-/// When not, the test is skipped visibly (or fails under
-/// `SSA_REQUIRE_ALL=1`).
+/// The server `up` runs by default (docs/local-stack.md), its venv and
+/// what its status line says.
+pub const SERVER_VENV: &str = "ogx-1.5.0";
+pub const SERVER_NAME: &str = "OGX 1.5.0";
+
+/// Whether `up` can run here: the venv of its default server (OGX) with
+/// tiktoken's cache, and PostgreSQL's server. When not, the test is
+/// skipped visibly (or fails under `SSA_REQUIRE_ALL=1`).
 pub fn available_or_skip(test: &str) -> bool {
-    let python = xtask::provision::venv_dir("llamastack").join("bin/python");
+    let python = xtask::provision::venv_dir(SERVER_VENV).join("bin/python");
     if !python.is_file() {
         test_support::skip_unless_required(
             test,
-            &format!("no LlamaStack venv at {}", python.display()),
+            &format!("no {SERVER_NAME} venv at {}", python.display()),
+        );
+        return false;
+    }
+    let cache = xtask::provision::tiktoken_cache_dir();
+    if !cache.join(xtask::provision::CL100K_BASE_FILE).is_file() {
+        test_support::skip_unless_required(
+            test,
+            &format!("no tiktoken cl100k_base in {}", cache.display()),
         );
         return false;
     }
@@ -258,9 +271,19 @@ impl Stack {
     }
 }
 
+/// The laptop-refresh agent's tool calls in the stub's laptop script
+/// (`crates/test-support/src/openai_stub/script/mod.rs`), in order, as the
+/// answer's metadata names them: (MCP server, tool); the knowledge search
+/// has no server.
+pub const SCRIPTED_TOOLS: [(Option<&str>, &str); 3] = [
+    (Some("employee-info"), "get_employee_laptop_info"),
+    (None, "file_search"),
+    (Some("snow"), "open_laptop_refresh_ticket"),
+];
+
 /// The answer of [`Stack::laptop_request`]: completed by the
-/// laptop-refresh agent after the routing agent's hand-off, quoting the
-/// ticket the snow server opened.
+/// laptop-refresh agent after the routing agent's hand-off, through the
+/// tools of the stub's script, quoting the ticket the snow server opened.
 pub fn assert_handed_over_with_a_ticket(answer: &serde_json::Value) {
     assert_eq!(answer["status"], "completed", "{answer}");
     assert_eq!(answer["response"]["agent_id"], "laptop-refresh", "{answer}");
@@ -273,6 +296,22 @@ pub fn assert_handed_over_with_a_ticket(answer: &serde_json::Value) {
     assert!(
         content.contains("ticket REQ"),
         "the answer quotes no ticket the snow server opened: {answer}"
+    );
+    let tools: Vec<(Option<&str>, &str)> = answer["response"]["metadata"]["tool_calls"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|call| call["agent"] == "laptop-refresh")
+        .map(|call| {
+            (
+                call["server"].as_str(),
+                call["name"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        tools, SCRIPTED_TOOLS,
+        "the laptop agent's tool calls: {answer}"
     );
 }
 

@@ -162,6 +162,8 @@ pub const BINARIES: &[Binary] = &[
             &[
                 "LISTEN_ADDR",
                 "EXPECTED_MIGRATION_VERSION",
+                "ASSET_CONFIG_DIR",
+                "ASSET_RELOAD_INTERVAL",
                 "AUTH_MODE",
                 "API_KEYS_FILE",
                 "REQUEST_MANAGER_URL",

@@ -3,7 +3,8 @@
 use serde_json::json;
 
 use crate::common::chart::{DATABASE, SERVER};
-use crate::sets::{AUTOSCALING, EVERYTHING_ELSE, EXTERNAL_SECRET, LEAN, set};
+use crate::defaults::env_of;
+use crate::sets::{AUTOSCALING, DEFAULTS, EVERYTHING_ELSE, EXTERNAL_SECRET, LEAN, set};
 
 #[test]
 fn existing_database_secret_replaces_the_charts_own_in_all_fifteen_references() {
@@ -113,6 +114,26 @@ fn asset_files_become_a_configmap_mounted_at_app_config_for_register_assets_and_
                               "path": "knowledge_bases/laptop-refresh/policy.txt"})
             )
     );
+}
+
+#[test]
+fn the_service_runs_the_agents_at_app_config_and_reads_them_again_every_reload_interval() {
+    for (name, interval) in [(DEFAULTS, "30"), (EVERYTHING_ELSE, "2.5")] {
+        let Some(render) = set(name) else { return };
+        let container =
+            &render.component("Deployment", SERVER)["spec"]["template"]["spec"]["containers"][0];
+        let env = env_of(container);
+        assert_eq!(
+            env.get("ASSET_CONFIG_DIR"),
+            Some(&json!("/app/config")),
+            "{name}"
+        );
+        assert_eq!(
+            env.get("ASSET_RELOAD_INTERVAL"),
+            Some(&json!(interval)),
+            "{name}"
+        );
+    }
 }
 
 #[test]

@@ -153,6 +153,10 @@ fn values_schema_and_templates_refuse_bad_delivery_dispatcher_and_slack_values()
             vec!["/delivery/pollIntervalSeconds"],
         ),
         (
+            json!({"assets": {"reloadIntervalSeconds": 0.05}}),
+            vec!["/assets/reloadIntervalSeconds"],
+        ),
+        (
             json!({"delivery": {"smtp": {"security": "ssl"}}}),
             vec!["/delivery/smtp/security"],
         ),

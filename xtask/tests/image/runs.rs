@@ -1,6 +1,7 @@
 //! Each binary of the unified image does its job from a read-only container
 //! as user 1001, against a throwaway PostgreSQL and a fake LlamaStack.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -56,37 +57,73 @@ async fn db_migrate_migrates_from_the_read_only_container_as_user_1001() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn register_assets_registers_the_packaged_assets_into_llamastack() {
-    if !require(
-        &["podman"],
-        "register_assets_registers_the_packaged_assets_into_llamastack",
-    ) {
+async fn register_assets_makes_a_vector_store_per_packaged_knowledge_base_and_then_changes_nothing()
+{
+    let test =
+        "register_assets_makes_a_vector_store_per_packaged_knowledge_base_and_then_changes_nothing";
+    if !require(&["podman"], test) {
         return;
     }
     let built = agent_image();
     let fake = FakeLlamaStack::start().await;
-    let printed = run_ok(
-        podman_run()
-            .arg("--env")
-            .arg(format!("LLAMA_STACK_URL={}", fake.url()))
-            .arg(&built.reference)
-            .arg("/usr/local/bin/register-assets"),
-    );
-    let agents_dir = xtask::workspace::root().join("assets/config/agents");
-    let expected = std::fs::read_dir(&agents_dir)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "yaml"))
-                .count()
+    let register = || {
+        run_ok(
+            podman_run()
+                .arg("--env")
+                .arg(format!("LLAMA_STACK_URL={}", fake.url()))
+                .arg(&built.reference)
+                .arg("/usr/local/bin/register-assets"),
+        )
+    };
+    let packaged = asset_manager::load(&xtask::workspace::root().join("assets/config")).unwrap();
+    let expected: BTreeMap<String, BTreeSet<String>> = packaged
+        .knowledge_bases
+        .iter()
+        .map(|base| {
+            let documents = base
+                .documents
+                .iter()
+                .map(|document| document.document_id(&base.name))
+                .collect();
+            (base.name.clone(), documents)
         })
-        .unwrap_or(0);
-    assert!(expected > 0, "no agents in {}", agents_dir.display());
-    let agents = fake.snapshot().agents;
+        .collect();
+    assert!(!expected.is_empty(), "no knowledge base in assets/config");
+    let count = expected.len();
+
+    let printed = register();
     assert_eq!(
-        agents.len(),
-        expected,
-        "agents registered from /app/config: {printed}"
+        printed.trim(),
+        format!("created={count} replaced=0 unchanged=0 pruned=0 failed=0")
+    );
+    let stores: BTreeMap<String, BTreeSet<String>> = fake
+        .snapshot()
+        .vector_stores
+        .values()
+        .map(|store| {
+            let metadata = &store.object["metadata"];
+            assert_eq!(metadata["managed_by"], "register-assets", "{metadata}");
+            let documents = store
+                .files
+                .values()
+                .filter_map(|file| file["attributes"]["document_id"].as_str())
+                .map(str::to_owned)
+                .collect();
+            (
+                metadata["knowledge_base"].as_str().unwrap().to_owned(),
+                documents,
+            )
+        })
+        .collect();
+    assert_eq!(
+        stores, expected,
+        "vector stores from /app/config: {printed}"
+    );
+
+    let again = register();
+    assert_eq!(
+        again.trim(),
+        format!("created=0 replaced=0 unchanged={count} pruned=0 failed=0")
     );
 }
 

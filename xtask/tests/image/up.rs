@@ -2,10 +2,15 @@
 //! images `build-image --all` built (the unified one for db-migrate,
 //! register-assets and the service; the MCP servers' own), as containers
 //! of one podman pod, with the chart's user and read-only root. A laptop
-//! request is answered through it; `down` leaves no container, no pod, no
-//! process and no listening port.
+//! request is answered through it; a prompt saved meanwhile is reloaded by
+//! the service's container (the stack's asset copy is mounted at
+//! /app/config); `down` leaves no container, no pod, no process and no
+//! listening port.
+
+use std::time::Duration;
 
 use serde_json::Value;
+use xtask::up::Reload;
 
 use crate::common::images::all_images;
 use crate::common::stack::{
@@ -85,6 +90,26 @@ fn up_image_answers_a_laptop_request_from_the_built_images_and_down_removes_the_
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let answer = runtime.block_on(stack.laptop_request());
     assert_handed_over_with_a_ticket(&answer);
+
+    // a saved prompt reaches the service's container through the copy
+    // mounted at /app/config, and the service reloads it
+    let before = stack.state().unwrap().updates;
+    let prompt = stack.assets.path().join("prompts/laptop-refresh.txt");
+    let mut edited = std::fs::read_to_string(&prompt).unwrap();
+    edited.push_str("\nAlways thank the employee for their patience.\n");
+    std::fs::write(&prompt, edited).unwrap();
+    let state = stack.wait_state(
+        Duration::from_secs(60),
+        "the prompt edit applied",
+        |state| state.updates > before,
+    );
+    assert_eq!(
+        state.last_update.as_ref().map(|update| update.reload),
+        Some(Reload::Replaced),
+        "{:?}\n--- up.log\n{}",
+        state.last_update,
+        stack.log("up")
+    );
 
     let state = stack.state();
     let down = stack.down();

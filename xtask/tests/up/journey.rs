@@ -5,19 +5,14 @@
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use xtask::up::Status;
+use xtask::up::{AssetUpdate, Reload, Status};
 
 use crate::common::stack::{
-    Stack, assert_handed_over_with_a_ticket, available_or_skip, binaries_built, text,
+    SERVER_NAME, Stack, assert_handed_over_with_a_ticket, available_or_skip, binaries_built, text,
 };
 
-/// The laptop-refresh agent's tool calls in the stub's script
-/// (`crates/test-support/src/openai_stub/script/mod.rs`), in order.
-const SCRIPTED_TOOLS: [&str; 3] = [
-    "get_employee_laptop_info",
-    "knowledge_search",
-    "open_laptop_refresh_ticket",
-];
+/// What the test appends to the laptop agent's prompt.
+const ADDED: &str = "Always thank the employee for their patience.";
 
 #[test]
 fn up_answers_a_laptop_request_reloads_an_edited_prompt_and_down_leaves_nothing() {
@@ -27,6 +22,10 @@ fn up_answers_a_laptop_request_reloads_an_edited_prompt_and_down_leaves_nothing(
     }
     binaries_built();
     let stack = Stack::new();
+    let knowledge_bases = asset_manager::load(stack.assets.path())
+        .unwrap()
+        .knowledge_bases
+        .len();
     let begun = Instant::now();
     let output = stack.up();
     let (stdout, _, described) = text(&output);
@@ -39,7 +38,7 @@ fn up_answers_a_laptop_request_reloads_an_edited_prompt_and_down_leaves_nothing(
         "up --detach ready in {:.1} s",
         begun.elapsed().as_secs_f64()
     );
-    says_what_runs_and_how_to_use_it(&stack, &stdout);
+    says_what_runs_and_how_to_use_it(&stack, &stdout, knowledge_bases);
     let state = stack.state().unwrap();
     assert_eq!(state.status, Status::Ready, "{state:?}");
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -47,48 +46,59 @@ fn up_answers_a_laptop_request_reloads_an_edited_prompt_and_down_leaves_nothing(
     // (a) the journey through the running stack
     let answer = runtime.block_on(stack.laptop_request());
     assert_handed_over_with_a_ticket(&answer);
-    let tools = runtime.block_on(laptop_agent_tool_calls(&stack));
-    assert_eq!(tools, SCRIPTED_TOOLS, "the laptop agent's tool calls");
+    let sent = runtime.block_on(instructions_sent(&stack));
+    assert!(!sent.is_empty(), "no response stored by the server");
+    assert!(!sent.iter().any(|text| text.contains(ADDED)), "{sent:?}");
 
-    // (b) a prompt edited while it runs
-    let before = stack.state().unwrap().reconciles;
+    // (b) a prompt edited while it runs: the service reloads it, and
+    // register-assets, run again, has nothing to change
+    let before = stack.state().unwrap();
     let prompt = stack.assets.path().join("prompts/laptop-refresh.txt");
     let mut edited = std::fs::read_to_string(&prompt).unwrap();
-    edited.push_str("\nAlways thank the employee for their patience.\n");
+    edited.push_str(&format!("\n{ADDED}\n"));
     let saved = Instant::now();
     std::fs::write(&prompt, edited).unwrap();
     let state = stack.wait_state(
         Duration::from_secs(60),
-        "a reconcile after the prompt edit",
-        |state| state.reconciles > before,
+        "the prompt edit applied",
+        |state| state.updates > before.updates && state.reconciles > before.reconciles,
     );
     eprintln!(
-        "prompt saved → agent replaced in {:.2} s",
+        "prompt saved → reload and reconcile reported in {:.2} s",
         saved.elapsed().as_secs_f64()
+    );
+    let up_log = stack.log("up");
+    assert_eq!(
+        state.last_update,
+        Some(AssetUpdate {
+            changed: vec!["prompts/laptop-refresh.txt".to_owned()],
+            reload: Reload::Replaced,
+        }),
+        "--- up.log\n{up_log}"
     );
     let reconcile = state.last_reconcile.clone().unwrap();
     assert_eq!(
-        reconcile.changes,
-        ["replace agent laptop-refresh"],
-        "{reconcile:?}\n--- up.log\n{}",
-        stack.log("up")
-    );
-    assert!(
-        reconcile
-            .summary
-            .starts_with("created=0 replaced=1 unchanged=")
-            && reconcile.summary.ends_with(" pruned=0 failed=0"),
+        reconcile.summary,
+        format!("created=0 replaced=0 unchanged={knowledge_bases} pruned=0 failed=0"),
         "{reconcile:?}"
     );
-    assert!(
-        stack.log("up").contains(&reconcile.line()),
-        "the summary was not printed: {}",
-        stack.log("up")
-    );
-    // the replaced agent answers the next request, without a restart
+    assert!(reconcile.changes.is_empty(), "{reconcile:?}");
+    for said in [
+        "assets: prompts/laptop-refresh.txt copied to ",
+        "self-service-agent: agents reloaded: the next turn uses them",
+        &reconcile.line(),
+    ] {
+        assert!(up_log.contains(said), "{said:?} was not printed: {up_log}");
+    }
+    // the next turn, in the same conversation, sends the new instructions
     let again = runtime.block_on(stack.laptop_request());
     assert_eq!(again["status"], "completed", "{again}");
     assert_eq!(again["response"]["agent_id"], "laptop-refresh", "{again}");
+    let sent = runtime.block_on(instructions_sent(&stack));
+    assert!(
+        sent.iter().any(|text| text.contains(ADDED)),
+        "no turn since the edit sent the new prompt: {sent:?}"
+    );
 
     // down
     let state = stack.state();
@@ -130,7 +140,7 @@ fn up_answers_a_laptop_request_reloads_an_edited_prompt_and_down_leaves_nothing(
 
 /// One line per component with its URL and status, the scripted model
 /// announced, then how to use it.
-fn says_what_runs_and_how_to_use_it(stack: &Stack, stdout: &str) {
+fn says_what_runs_and_how_to_use_it(stack: &Stack, stdout: &str, knowledge_bases: usize) {
     let lines: Vec<&str> = stdout.lines().collect();
     let line_of = |component: &str| {
         lines
@@ -140,6 +150,8 @@ fn says_what_runs_and_how_to_use_it(stack: &Stack, stdout: &str) {
             .unwrap_or_else(|| panic!("no line for {component}: {stdout}"))
     };
     let api = stack.api();
+    let created =
+        format!("done: created={knowledge_bases} replaced=0 unchanged=0 pruned=0 failed=0");
     for (component, url, status) in [
         (
             "postgres",
@@ -154,7 +166,7 @@ fn says_what_runs_and_how_to_use_it(stack: &Stack, stdout: &str) {
         (
             "llamastack",
             stack.llamastack(),
-            "ready (LlamaStack 0.2.18)",
+            &format!("ready ({SERVER_NAME})"),
         ),
         (
             "mcp-employee-info",
@@ -167,7 +179,7 @@ fn says_what_runs_and_how_to_use_it(stack: &Stack, stdout: &str) {
             "backend: demo",
         ),
         ("db-migrate", String::new(), "done"),
-        ("register-assets", String::new(), "done: created="),
+        ("register-assets", String::new(), &created),
         ("self-service-agent", api.clone(), "ready"),
     ] {
         let line = line_of(component);
@@ -184,55 +196,28 @@ fn says_what_runs_and_how_to_use_it(stack: &Stack, stdout: &str) {
         format!("REQUEST_MANAGER_URL={api} "),
         format!("curl -s {api}/api/v1/requests/generic/sync"),
         "Logs: ".to_owned(),
+        "(the service reloads it) and register-assets runs again".to_owned(),
         "Stop: cargo xtask down".to_owned(),
     ] {
         assert!(stdout.contains(&usage), "no {usage:?} in: {stdout}");
     }
 }
 
-/// The tools the laptop-refresh agent called, in order, read from its
-/// LlamaStack sessions (`docs/llamastack.md`: sessions, turns, steps).
-async fn laptop_agent_tool_calls(stack: &Stack) -> Vec<String> {
-    let client = reqwest::Client::new();
-    let get = |path: String| {
-        let request = client.get(format!("{}{path}", stack.llamastack()));
-        async move {
-            let answer = request.send().await.unwrap();
-            assert!(
-                answer.status().is_success(),
-                "GET {path}: {}",
-                answer.status()
-            );
-            answer.json::<Value>().await.unwrap()
-        }
-    };
-    let agents = get("/v1/agents".to_owned()).await;
-    let agent = agents["data"]
+/// The instructions of every response the stack's server stored, newest
+/// first (OGX echoes them, docs/llamastack.md).
+async fn instructions_sent(stack: &Stack) -> Vec<String> {
+    let url = format!("{}/v1/responses?limit=100&order=desc", stack.llamastack());
+    let answer = reqwest::get(&url).await.unwrap();
+    assert!(
+        answer.status().is_success(),
+        "GET {url}: {}",
+        answer.status()
+    );
+    let listed: Value = answer.json().await.unwrap();
+    listed["data"]
         .as_array()
         .into_iter()
         .flatten()
-        .find(|agent| agent["agent_config"]["name"] == "laptop-refresh")
-        .unwrap_or_else(|| panic!("no laptop-refresh agent: {agents}"));
-    let id = agent["agent_id"].as_str().unwrap();
-    let sessions = get(format!("/v1/agents/{id}/sessions")).await;
-    let mut tools = Vec::new();
-    for listed in sessions["data"].as_array().into_iter().flatten() {
-        // the listing leaves the turns out
-        let session_id = listed["session_id"].as_str().unwrap();
-        let session = get(format!("/v1/agents/{id}/session/{session_id}")).await;
-        for turn in session["turns"].as_array().into_iter().flatten() {
-            for step in turn["steps"].as_array().into_iter().flatten() {
-                if step["step_type"] == "tool_execution" {
-                    for call in step["tool_calls"].as_array().into_iter().flatten() {
-                        tools.push(call["tool_name"].as_str().unwrap_or("?").to_owned());
-                    }
-                }
-            }
-        }
-    }
-    assert!(
-        !tools.is_empty(),
-        "no tool call in the laptop agent's sessions: {sessions}"
-    );
-    tools
+        .filter_map(|response| response["instructions"].as_str().map(str::to_owned))
+        .collect()
 }

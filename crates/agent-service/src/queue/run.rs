@@ -319,7 +319,7 @@ fn outcome_of(
                     agent: Some(reply.agent),
                     metadata,
                     processing_time_ms: elapsed_ms,
-                    response_id: Some(reply.response_id),
+                    response_id: reply.response_id,
                     chains: json!(reply.chains),
                 },
                 Outcome::Completed(completed),

@@ -1,5 +1,6 @@
 //! The HTTP routes, one module per resource.
 
+pub mod conversations;
 pub mod health;
 pub mod integrations;
 pub mod requests;

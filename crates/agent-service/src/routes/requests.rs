@@ -1,29 +1,38 @@
-//! Requests: `POST /api/v1/requests/{generic,cli,web}/sync` (answered when
-//! the agents have answered), `POST /api/v1/requests/{generic,cli,web}`
-//! (accepted at once, answered through the queue and the user's channels)
-//! and `GET /api/v1/requests/{id}`, as the Python request manager's clients
-//! expect them. Both kinds run through the same queue (`crate::queue`).
+//! Requests: `POST /api/v1/requests/{generic,cli,web}` answered when the
+//! agents have answered (and their older `/sync` aliases), or, with
+//! `Prefer: respond-async` (RFC 7240), accepted at once and answered
+//! through the queue and the user's channels; `GET /api/v1/requests/{id}`.
+//! As the Python request manager's clients expect them. Both kinds run
+//! through the same queue (`crate::queue`), so a synchronous caller that
+//! goes away loses nothing: the request completes, is stored and delivered.
 
+use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
+use agent_runtime::TurnEvent;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use tokio::sync::{mpsc, oneshot};
+
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::http::header::LOCATION;
+use axum::http::header::{ACCEPT, LOCATION, VARY};
+use axum::http::{HeaderMap, HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::Value;
 use shared_clients::request_api::{
-    AcceptedResponse, AgentResponse, RequestState, RequestStatus, SyncResponse,
+    AcceptedResponse, AgentResponse, RequestState, RequestStatus, StreamDelta, StreamHandoff,
+    StreamToolCall, SyncResponse, stream_event,
 };
 use shared_db::entities::IntegrationType;
 
 use crate::auth::Identity;
-use crate::conversation::Message;
+use crate::conversation::{Listeners, Message};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, Caller};
-use crate::queue::{self, Outcome};
+use crate::queue::{self, Outcome, Workers};
 use crate::state::AppState;
 use crate::store;
 
@@ -33,11 +42,19 @@ pub fn router() -> Router<AppState> {
         router = router
             .route(
                 &format!("/api/v1/requests/{}/sync", channel.path()),
-                post(move |state, caller, body| sync(state, caller, channel, body)),
+                post(move |state, caller, headers: HeaderMap, body| async move {
+                    if wants_stream(&headers) {
+                        stream(state, caller, channel, body).await
+                    } else {
+                        Ok(sync(state, caller, channel, body).await?.into_response())
+                    }
+                }),
             )
             .route(
                 &format!("/api/v1/requests/{}", channel.path()),
-                post(move |state, caller, body| accept(state, caller, channel, body)),
+                post(move |state, caller, headers, body| {
+                    respond(state, caller, headers, channel, body)
+                }),
             );
     }
     router.route("/api/v1/requests/{request_id}", get(get_request))
@@ -127,10 +144,90 @@ fn message(caller: &Identity, channel: Channel, body: RequestBody) -> Result<Mes
     })
 }
 
+/// `Prefer` (RFC 7240), the request header that asks for the asynchronous
+/// answer.
+pub const PREFER: HeaderName = HeaderName::from_static("prefer");
+/// `Preference-Applied` (RFC 7240), the answer's header saying it was.
+pub const PREFERENCE_APPLIED: HeaderName = HeaderName::from_static("preference-applied");
+/// The preference for the asynchronous answer.
+pub const RESPOND_ASYNC: &str = "respond-async";
+
+/// Whether the caller prefers the asynchronous answer: a `respond-async`
+/// preference in any `Prefer` header (names are case-insensitive; values
+/// that are not text are ignored, as preferences a server does not know).
+fn prefers_async(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(PREFER)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|preference| preference.split([';', '=']).next())
+        .any(|name| name.trim().eq_ignore_ascii_case(RESPOND_ASYNC))
+}
+
+/// Whether the caller asks for the answer streamed (`Accept:
+/// text/event-stream`).
+fn wants_stream(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|range| range.split(';').next())
+        .any(|range| range.trim().eq_ignore_ascii_case("text/event-stream"))
+}
+
+/// Forgets a synchronous caller's interest in its request (its outcome, its
+/// turn's events) when the caller goes away before the answer (the request
+/// goes on all the same).
+struct Watching {
+    workers: Arc<Workers>,
+    listeners: Arc<Listeners>,
+    request_id: String,
+}
+
+impl Watching {
+    fn new(state: &AppState, request_id: &str) -> Self {
+        Self {
+            workers: state.workers.clone(),
+            listeners: state.listeners.clone(),
+            request_id: request_id.to_owned(),
+        }
+    }
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        self.workers.unwatch(&self.request_id);
+        self.listeners.forget(&self.request_id);
+    }
+}
+
 fn new_request_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
+/// `POST /api/v1/requests/{channel}`: the answer, unless the caller
+/// prefers it asynchronous.
+async fn respond(
+    state: State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    channel: Channel,
+    body: ApiJson<RequestBody>,
+) -> Result<Response, ApiError> {
+    let answer = if prefers_async(&headers) {
+        accept(state, caller, channel, body).await?
+    } else if wants_stream(&headers) {
+        stream(state, caller, channel, body).await?
+    } else {
+        sync(state, caller, channel, body).await?.into_response()
+    };
+    Ok(([(VARY, "prefer, accept")], answer).into_response())
+}
+
+/// `POST /api/v1/requests/{channel}/sync`, and the default of
+/// `POST /api/v1/requests/{channel}`: waits for the answer.
 async fn sync(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -140,28 +237,33 @@ async fn sync(
     let message = message(&caller, channel, body)?;
     let request_id = new_request_id();
     let told = state.workers.watch(&request_id);
-    let submitted = match queue::submit(&state, request_id.clone(), message).await {
-        Ok(submitted) => submitted,
-        Err(error) => {
-            state.workers.unwatch(&request_id);
-            return Err(error);
-        }
-    };
+    let _watching = Watching::new(&state, &request_id);
+    let submitted = queue::submit(&state, request_id.clone(), message).await?;
     let deadline = state.config.request_timeout + WAIT_MARGIN;
     let outcome = queue::wait(&state, &request_id, told, deadline).await?;
-    let session_id = submitted.session_id;
+    answer(outcome, request_id, submitted.session_id, deadline).map(Json)
+}
+
+/// The answer of a synchronous request, from how it ended (`None`: not
+/// within `deadline`).
+fn answer(
+    outcome: Option<Outcome>,
+    request_id: String,
+    session_id: String,
+    deadline: Duration,
+) -> Result<SyncResponse, ApiError> {
     match outcome {
-        Some(Outcome::Completed(completed)) => Ok(Json(SyncResponse {
+        Some(Outcome::Completed(completed)) => Ok(SyncResponse {
             request_id: completed.request_id,
             session_id: completed.session_id,
             status: RequestState::Completed,
-            response: AgentResponse {
-                content: completed.content,
-                agent_id: completed.agent,
-                metadata: completed.metadata,
-                processing_time_ms: i64::from(completed.processing_time_ms),
-            },
-        })),
+            response: AgentResponse::new(
+                completed.content,
+                completed.agent,
+                completed.metadata,
+                i64::from(completed.processing_time_ms),
+            ),
+        }),
         Some(Outcome::Failed {
             timed_out: false,
             reason,
@@ -194,6 +296,108 @@ async fn sync(
     }
 }
 
+/// `Accept: text/event-stream`: the answer streamed as the turn makes it
+/// (`docs/request-api.md`, "Streamed answers").
+async fn stream(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    channel: Channel,
+    ApiJson(body): ApiJson<RequestBody>,
+) -> Result<Response, ApiError> {
+    let message = message(&caller, channel, body)?;
+    let request_id = new_request_id();
+    let told = state.workers.watch(&request_id);
+    let events = state.listeners.listen(&request_id);
+    let watching = Watching::new(&state, &request_id);
+    let submitted = queue::submit(&state, request_id.clone(), message).await?;
+    let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
+    tokio::spawn(relay(
+        state,
+        watching,
+        submitted.session_id,
+        told,
+        events,
+        sender,
+    ));
+    let body = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        let event = receiver.recv().await?;
+        Some((Ok::<_, Infallible>(event), receiver))
+    });
+    Ok(Sse::new(body)
+        .keep_alive(KeepAlive::default())
+        .into_response())
+}
+
+/// SSE events held for a slow reader before the relay waits for it.
+const STREAM_BUFFER: usize = 64;
+
+/// Relays the turn's events to the caller, then the answer; ends early
+/// when the caller goes away (the request goes on).
+async fn relay(
+    state: AppState,
+    watching: Watching,
+    session_id: String,
+    told: oneshot::Receiver<Outcome>,
+    mut events: mpsc::UnboundedReceiver<TurnEvent>,
+    out: mpsc::Sender<Event>,
+) {
+    let request_id = watching.request_id.clone();
+    let deadline = state.config.request_timeout + WAIT_MARGIN;
+    let wait = queue::wait(&state, &request_id, told, deadline);
+    tokio::pin!(wait);
+    let outcome = loop {
+        tokio::select! {
+            biased;
+            Some(event) = events.recv() => {
+                if out.send(turn_event(event)).await.is_err() {
+                    return;
+                }
+            }
+            outcome = &mut wait => break outcome,
+        }
+    };
+    // The worker tells its events before the outcome: what is left is here.
+    while let Ok(event) = events.try_recv() {
+        if out.send(turn_event(event)).await.is_err() {
+            return;
+        }
+    }
+    drop(watching);
+    let request_id = request_id.clone();
+    let last = match outcome.and_then(|outcome| answer(outcome, request_id, session_id, deadline)) {
+        Ok(answer) => json_event(stream_event::DONE, &answer),
+        Err(error) => {
+            let response = error.into_response();
+            let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
+                .await
+                .unwrap_or_default();
+            Event::default()
+                .event(stream_event::ERROR)
+                .data(String::from_utf8_lossy(&body))
+        }
+    };
+    let _ = out.send(last).await;
+}
+
+fn turn_event(event: TurnEvent) -> Event {
+    match event {
+        TurnEvent::Delta(text) => json_event(stream_event::DELTA, &StreamDelta { text }),
+        TurnEvent::Handoff { from, to } => {
+            json_event(stream_event::HANDOFF, &StreamHandoff { from, to })
+        }
+        TurnEvent::ToolCall { server, name } => {
+            json_event(stream_event::TOOL_CALL, &StreamToolCall { server, name })
+        }
+    }
+}
+
+fn json_event(name: &str, data: &impl serde::Serialize) -> Event {
+    Event::default()
+        .event(name)
+        .data(serde_json::to_string(data).unwrap_or_default())
+}
+
+/// `Prefer: respond-async`: stored and queued, `202` at once.
 async fn accept(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -205,7 +409,10 @@ async fn accept(
     let location = format!("/api/v1/requests/{}", submitted.request_id);
     Ok((
         StatusCode::ACCEPTED,
-        [(LOCATION, location)],
+        [
+            (LOCATION, location),
+            (PREFERENCE_APPLIED, RESPOND_ASYNC.to_owned()),
+        ],
         Json(AcceptedResponse {
             request_id: submitted.request_id,
             session_id: submitted.session_id,
@@ -251,11 +458,13 @@ async fn get_request(
         (None, None, None) if running => RequestState::Processing,
         (None, None, None) => RequestState::Accepted,
     };
-    let response = log.response_content.map(|content| AgentResponse {
-        content,
-        agent_id: log.agent_id.clone().unwrap_or_default(),
-        metadata: log.response_metadata.clone().unwrap_or(Value::Null),
-        processing_time_ms: i64::from(log.processing_time_ms.unwrap_or_default()),
+    let response = log.response_content.map(|content| {
+        AgentResponse::new(
+            content,
+            log.agent_id.clone().unwrap_or_default(),
+            log.response_metadata.clone().unwrap_or(Value::Null),
+            i64::from(log.processing_time_ms.unwrap_or_default()),
+        )
     });
     Ok(Json(RequestStatus {
         request_id: log.request_id,

@@ -83,7 +83,7 @@ pub async fn serve(
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
         };
-        let (tcp, _) = match accepted {
+        let (tcp, peer) = match accepted {
             Ok(accepted) => accepted,
             Err(error) => {
                 // EMFILE and friends: back off instead of spinning.
@@ -104,8 +104,12 @@ pub async fn serve(
         let service = {
             let app = app.clone();
             let activity = activity.clone();
-            hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+            hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
                 let guard = activity.begin_request();
+                // Who connected: the proxy identity mode trusts some peers.
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
                 let response = app.clone().oneshot(request.map(axum::body::Body::new));
                 async move {
                     let response = response.await;

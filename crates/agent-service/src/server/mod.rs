@@ -34,6 +34,7 @@ pub fn app(state: AppState) -> Router {
         .map(|bridge| slack_bridge::router(bridge, crate::slack::Inbox::new(state.clone())));
     let mut routes = Router::new()
         .merge(routes::requests::router())
+        .merge(routes::conversations::router())
         .merge(routes::sessions::router())
         .merge(routes::integrations::router())
         .merge(routes::health::router())

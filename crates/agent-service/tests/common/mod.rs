@@ -43,6 +43,20 @@ pub async fn start_with(configure: impl FnOnce(&mut ServiceConfig)) -> TestApp {
 /// [`start`] with every setting open to `configure` (delivery channels,
 /// Slack).
 pub async fn start_with_settings(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    start_on(FakeLlamaStack::start().await, configure).await
+}
+
+/// [`start`] on a fake playing LlamaStack 0.2.18 (no `usage` reported).
+pub async fn start_on_0_2_18() -> TestApp {
+    let fake = FakeLlamaStack::builder()
+        .flavor(test_support::fake_llamastack::Flavor::V0_2_18)
+        .start()
+        .await
+        .unwrap();
+    start_on(fake, |_| {}).await
+}
+
+async fn start_on(fake: FakeLlamaStack, configure: impl FnOnce(&mut Settings)) -> TestApp {
     let db = test_database().await.unwrap();
     let db_config = DbConfig::from_url(&db.url()).unwrap();
     migrate::up(
@@ -54,11 +68,12 @@ pub async fn start_with_settings(configure: impl FnOnce(&mut Settings)) -> TestA
     )
     .await
     .unwrap();
-    let fake = FakeLlamaStack::start().await;
     add_agents(&fake);
     let assets = TestAssets::routing_and_laptop();
-    let mut service = ServiceConfig::default();
-    service.asset_config_dir = assets.path_buf();
+    let service = ServiceConfig {
+        asset_config_dir: assets.path_buf(),
+        ..ServiceConfig::default()
+    };
     let mut settings = Settings {
         service,
         database: db_config,
@@ -152,6 +167,15 @@ pub fn json_request(method: &str, uri: &str, user: Option<&str>, body: &Value) -
         builder = builder.header("x-user-id", user);
     }
     builder.body(Body::from(body.to_string())).unwrap()
+}
+
+/// `request` asking for the asynchronous answer (`Prefer: respond-async`).
+pub fn prefer_async(mut request: Request<Body>) -> Request<Body> {
+    request.headers_mut().insert(
+        "prefer",
+        axum::http::HeaderValue::from_static("respond-async"),
+    );
+    request
 }
 
 pub fn get(uri: &str, user: Option<&str>) -> Request<Body> {

@@ -2,8 +2,9 @@
 //! answers `{"result": [...]}`) and the Service Catalog API (`POST
 //! /api/sn_sc/servicecatalog/items/{sys_id}/order_now`, answers
 //! `{"result": {...}}`). Errors answer `{"error": {"message", "detail"},
-//! "status": "failure"}`. Retries connection errors and 5xx answers only;
-//! a timeout is not retried. Credentials never reach a log line or an error.
+//! "status": "failure"}`. An answer is read up to 4 MiB. Retries connection
+//! errors and 5xx answers only; a timeout is not retried. Credentials never
+//! reach a log line or an error.
 
 use std::time::Duration;
 
@@ -13,6 +14,10 @@ use secrecy::ExposeSecret as _;
 use serde_json::Value;
 
 use crate::{DeskError, ServiceNowAuth, ServiceNowSettings};
+
+/// The most of one answer read: a page of records (at most 100 of a few
+/// fields) is far less.
+const MAX_ANSWER_BYTES: usize = 4 << 20;
 
 #[derive(Debug, thiserror::Error)]
 enum Failure {
@@ -136,17 +141,15 @@ impl ServiceNowClient {
                 .await
                 .map_err(|error| self.transport(error))?;
             let status = response.status();
-            let text = response
-                .text()
-                .await
-                .map_err(|error| self.transport(error))?;
+            let body = self.body(response).await?;
             if !status.is_success() {
                 return Err(Failure::Status {
                     status,
-                    detail: error_detail(&text),
+                    detail: error_detail(&String::from_utf8_lossy(&body)),
                 });
             }
-            serde_json::from_str::<Value>(&text).map_err(|error| Failure::Shape(error.to_string()))
+            serde_json::from_slice::<Value>(&body)
+                .map_err(|error| Failure::Shape(error.to_string()))
         };
         attempt
             .retry(
@@ -162,6 +165,34 @@ impl ServiceNowClient {
             })
             .await
             .inspect_err(|failure| tracing::warn!(%method, path, %failure, "ServiceNow request failed"))
+    }
+
+    /// The answer's body, refused past [`MAX_ANSWER_BYTES`].
+    async fn body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, Failure> {
+        let too_large = || {
+            Failure::Shape(format!(
+                "the answer is larger than {} MiB",
+                MAX_ANSWER_BYTES >> 20
+            ))
+        };
+        if response
+            .content_length()
+            .is_some_and(|length| length > MAX_ANSWER_BYTES as u64)
+        {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|error| self.transport(error))?
+        {
+            if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
     }
 
     fn authenticated(&self, request: RequestBuilder) -> RequestBuilder {
@@ -228,6 +259,52 @@ mod tests {
             ": User Not Authenticated (Required to provide Auth information)"
         );
         assert_eq!(error_detail("<html>"), "");
+    }
+
+    /// A client of a server on 127.0.0.1 that answers every request with
+    /// `answer` (the raw HTTP answer) and closes.
+    async fn client_of(answer: Vec<u8>) -> ServiceNowClient {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let mut request = [0_u8; 4096];
+                let _ = stream.read(&mut request).await;
+                let _ = stream.write_all(&answer).await;
+            }
+        });
+        ServiceNowClient::new(&ServiceNowSettings {
+            instance_url: format!("http://{addr}"),
+            auth: ServiceNowAuth::ApiKey {
+                header: "x-sn-apikey".into(),
+                key: "k".into(),
+            },
+            laptop_refresh_id: None,
+            timeout: Duration::from_secs(5),
+            retries: 0,
+        })
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_answer_past_the_bound_is_refused_with_or_without_its_length() {
+        let body = format!(r#"{{"result": ["{}"]}}"#, "x".repeat(MAX_ANSWER_BYTES));
+        let announced = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let unannounced = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{body}"
+        );
+        for answer in [announced, unannounced] {
+            let client = client_of(answer.into_bytes()).await;
+            let error = client
+                .table("sys_user", "email=a@x", "sys_id", 1)
+                .await
+                .unwrap_err();
+            assert!(error.to_string().contains("larger than 4 MiB"), "{error}");
+        }
     }
 
     #[test]

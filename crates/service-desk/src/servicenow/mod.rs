@@ -1,6 +1,7 @@
 //! The ServiceNow backend. Calls, fields and answer shapes relied on are
-//! listed in `docs/mcp-servers.md`; `crates/test-support/src/fake_servicenow.rs`
-//! serves the same shapes for the tests.
+//! listed in `docs/mcp-servers.md`; `crates/test-support/src/fake_servicenow/`
+//! serves the same shapes for the tests, and the Python system's mock
+//! ServiceNow is tested too (`bins/mcp-*/tests/servicenow_mock.rs`).
 
 mod client;
 
@@ -19,6 +20,8 @@ use crate::{
 const USER_FIELDS: &str = "sys_id,name,email,employee_number,location";
 const COMPUTER_FIELDS: &str =
     "sys_id,name,serial_number,model_id,purchase_date,warranty_expiration,assigned_to";
+/// The most computers read for one user (a user has one or two).
+const COMPUTERS_READ: u32 = 100;
 const ITEM_FIELDS: &str = "sys_id,number,request,state,priority,opened_at,due_date,assignment_group,variables.laptop_choices";
 
 /// `sys_user` and `cmdb_ci_computer`.
@@ -36,11 +39,9 @@ impl ServiceNowDirectory {
 #[async_trait]
 impl EmployeeDirectory for ServiceNowDirectory {
     async fn find(&self, key: &str) -> Result<Option<Employee>, DeskError> {
-        let key = query_value(key)?;
-        let query = format!("email={key}^ORemployee_number={key}");
         let users = self
             .client
-            .table("sys_user", &query, USER_FIELDS, 1)
+            .table("sys_user", &user_query(key)?, USER_FIELDS, 1)
             .await?;
         let Some(user) = users.first() else {
             return Ok(None);
@@ -51,12 +52,21 @@ impl EmployeeDirectory for ServiceNowDirectory {
                 "ServiceNow returned a user without sys_id".into(),
             ));
         }
+        if query_value(&sys_id).is_err() {
+            return Err(DeskError::Backend(
+                "ServiceNow returned a user whose sys_id is not an identifier".into(),
+            ));
+        }
         let email = text(user, "email");
         let number = text(user, "employee_number");
-        let query = format!("assigned_to={sys_id}^ORDERBYDESCpurchase_date");
         let computers = self
             .client
-            .table("cmdb_ci_computer", &query, COMPUTER_FIELDS, 1)
+            .table(
+                "cmdb_ci_computer",
+                &format!("assigned_to={sys_id}"),
+                COMPUTER_FIELDS,
+                COMPUTERS_READ,
+            )
             .await?;
         Ok(Some(Employee {
             id: if number.is_empty() {
@@ -67,12 +77,40 @@ impl EmployeeDirectory for ServiceNowDirectory {
             name: text(user, "name"),
             email,
             location: text(user, "location"),
-            laptop: computers.first().and_then(laptop),
+            laptop: newest(&computers),
             record_ref: sys_id,
         }))
     }
 }
 
+/// The `sys_user` query for an employee id or email, in the only forms the
+/// Python system's MCP server sends and its mock ServiceNow understands:
+/// `email=<email>`, else `employee_number=<id>` (one term, no `^OR`).
+fn user_query(key: &str) -> Result<String, DeskError> {
+    let key = query_value(key)?;
+    if key.is_empty() {
+        return Err(DeskError::Refused(
+            "an employee id or email is required".into(),
+        ));
+    }
+    Ok(if key.contains('@') {
+        format!("email={key}")
+    } else {
+        format!("employee_number={key}")
+    })
+}
+
+/// The laptop of the newest purchase among a user's computers. They are
+/// sorted here, not by an `ORDERBY` term: the mock ServiceNow answers
+/// nothing to a query with one.
+fn newest(computers: &[Value]) -> Option<Laptop> {
+    computers
+        .iter()
+        .filter_map(laptop)
+        .max_by_key(|laptop| laptop.purchase_date)
+}
+
+/// A computer as a laptop; `None` without a purchase date that can be read.
 fn laptop(computer: &Value) -> Option<Laptop> {
     Some(Laptop {
         model: Some(text(computer, "model_id"))
@@ -151,8 +189,9 @@ impl TicketDesk for ServiceNowDesk {
                     .into(),
             ));
         }
-        // The order's answer has only the request's number and id; its item
-        // says the state, priority and group.
+        // The order's answer has only the request's number and id (the mock
+        // ServiceNow adds `opened_at`); its item says the state, priority and
+        // group. The mock has no items: the answer alone is shown then.
         let items = match query_value(&request_id) {
             Ok(id) if !id.is_empty() => self.items(&format!("request={id}"), 1).await?,
             _ => Vec::new(),
@@ -163,7 +202,7 @@ impl TicketDesk for ServiceNowDesk {
             priority: None,
             preferred_model: order.preferred_model.clone(),
             business_justification: None,
-            created: None,
+            created: Some(text(&ordered, "opened_at")).filter(|at| !at.is_empty()),
             expected_completion: None,
             assigned_group: None,
         });
@@ -245,6 +284,34 @@ mod tests {
     fn a_value_that_would_widen_the_query_is_refused() {
         assert!(query_value("1001^ORactive=true").is_err());
         assert!(query_value("alice.johnson@example.com").is_ok());
+    }
+
+    #[test]
+    fn users_are_asked_for_by_email_or_by_employee_number_alone() {
+        assert_eq!(
+            user_query(" Alice.Johnson@company.com ").unwrap(),
+            "email=Alice.Johnson@company.com"
+        );
+        assert_eq!(user_query("1001").unwrap(), "employee_number=1001");
+        assert!(user_query("").is_err());
+        assert!(user_query("a@x^ORactive=true").is_err());
+    }
+
+    #[test]
+    fn the_laptop_is_the_newest_purchase_whatever_the_order_of_the_answer() {
+        let computer = |model: &str, purchased: &str| {
+            json!({"model_id": {"display_value": model, "value": "m"}, "serial_number": "s",
+                   "purchase_date": purchased, "warranty_expiration": ""})
+        };
+        let computers = [
+            computer("Old", "2018-05-01"),
+            computer("New", "2022-06-01"),
+            computer("Undated", ""),
+            computer("Middle", "2020-01-01"),
+        ];
+        assert_eq!(newest(&computers).unwrap().model, "New");
+        assert_eq!(newest(&computers[2..3]), None);
+        assert_eq!(newest(&[]), None);
     }
 
     #[test]

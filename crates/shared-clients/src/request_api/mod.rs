@@ -7,13 +7,18 @@ mod wire;
 
 use std::time::Duration;
 
+use futures_util::StreamExt as _;
 use reqwest::{Method, StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 pub use chat::{ChatOutcome, chat_loop};
-pub use wire::{AcceptedResponse, AgentResponse, RequestState, RequestStatus, SyncResponse};
+pub use wire::{
+    AcceptedResponse, AgentResponse, Conversation, ConversationMessage, ConversationsPage,
+    RequestState, RequestStatus, StreamDelta, StreamHandoff, StreamToolCall, SyncResponse,
+    stream_event,
+};
 
 /// What went wrong talking to the request API.
 #[derive(Debug, thiserror::Error)]
@@ -114,15 +119,115 @@ impl RequestApiClient {
         content: &str,
         integration_type: &str,
     ) -> Result<SyncResponse, RequestApiError> {
-        let body = json!({
+        let body = self.message(content, integration_type);
+        self.call(Method::POST, "/api/v1/requests/generic/sync", Some(&body))
+            .await
+    }
+
+    fn message(&self, content: &str, integration_type: &str) -> Value {
+        json!({
             "user_id": self.user_id,
             "content": content,
             "integration_type": integration_type,
             "request_type": "message",
             "metadata": {"command_context": {"command": "chat", "args": []}},
-        });
-        self.call(Method::POST, "/api/v1/requests/generic/sync", Some(&body))
+        })
+    }
+
+    /// A request to `path` with the caller's identity.
+    fn request(
+        &self,
+        method: Method,
+        path: &str,
+    ) -> Result<reqwest::RequestBuilder, RequestApiError> {
+        let url = self
+            .base_url
+            .join(path)
+            .map_err(|error| RequestApiError::Url {
+                url: path.to_owned(),
+                reason: error.to_string(),
+            })?;
+        let mut request = self
+            .http
+            .request(method, url)
+            .header("x-user-id", &self.user_id);
+        if let Some(key) = &self.api_key {
+            request = request.bearer_auth(key.expose_secret());
+        }
+        Ok(request)
+    }
+
+    /// Sends one message and streams the answer: `on_text` gets its text as
+    /// the model writes it; the whole answer is returned at the end. A
+    /// server that does not stream answers at once, and `on_text` gets
+    /// nothing.
+    pub async fn send_streaming(
+        &self,
+        content: &str,
+        integration_type: &str,
+        mut on_text: impl FnMut(&str),
+    ) -> Result<SyncResponse, RequestApiError> {
+        let path = "/api/v1/requests/generic";
+        let method = Method::POST;
+        let body = self.message(content, integration_type);
+        let response = self
+            .request(method.clone(), path)?
+            .header(reqwest::header::ACCEPT, "text/event-stream")
+            .json(&body)
+            .send()
             .await
+            .map_err(|error| connect_error(&method, path, &error))?;
+        let status = response.status();
+        let is_stream = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.starts_with("text/event-stream"));
+        if !status.is_success() || !is_stream {
+            let text = response.text().await.unwrap_or_default();
+            return decode(&method, path, status, &text);
+        }
+        let decode_error = |reason: String| RequestApiError::Decode {
+            method: method.to_string(),
+            path: path.to_owned(),
+            reason,
+        };
+        let mut bytes = response.bytes_stream();
+        let mut buffer: Vec<u8> = Vec::new();
+        while let Some(chunk) = bytes.next().await {
+            let chunk = chunk.map_err(|error| decode_error(error.to_string()))?;
+            buffer.extend_from_slice(&chunk);
+            while let Some(end) = buffer.windows(2).position(|pair| pair == b"\n\n") {
+                let block: Vec<u8> = buffer.drain(..end + 2).collect();
+                let (name, data) = sse_block(&String::from_utf8_lossy(&block));
+                match name.as_deref() {
+                    Some(stream_event::DELTA) => {
+                        let delta: StreamDelta = serde_json::from_str(&data)
+                            .map_err(|error| decode_error(error.to_string()))?;
+                        on_text(&delta.text);
+                    }
+                    Some(stream_event::DONE) => {
+                        return serde_json::from_str(&data)
+                            .map_err(|error| decode_error(error.to_string()));
+                    }
+                    Some(stream_event::ERROR) => {
+                        return Err(RequestApiError::Status {
+                            method: method.to_string(),
+                            path: path.to_owned(),
+                            status: status.as_u16(),
+                            detail: error_detail(&data),
+                        });
+                    }
+                    _ => {}
+                }
+            }
+            if buffer.len() > MAX_EVENT_BYTES {
+                return Err(decode_error(format!(
+                    "an event longer than {MAX_EVENT_BYTES} bytes"
+                )));
+            }
+        }
+        Err(decode_error("the stream ended before the answer".into()))
     }
 
     /// `GET /api/v1/requests/{id}`.
@@ -149,47 +254,65 @@ impl RequestApiClient {
         path: &str,
         body: Option<&Value>,
     ) -> Result<T, RequestApiError> {
-        let url = self
-            .base_url
-            .join(path)
-            .map_err(|error| RequestApiError::Url {
-                url: path.to_owned(),
-                reason: error.to_string(),
-            })?;
-        let mut request = self
-            .http
-            .request(method.clone(), url)
-            .header("x-user-id", &self.user_id);
-        if let Some(key) = &self.api_key {
-            request = request.bearer_auth(key.expose_secret());
-        }
+        let mut request = self.request(method.clone(), path)?;
         if let Some(body) = body {
             request = request.json(body);
         }
         let response = request
             .send()
             .await
-            .map_err(|error| RequestApiError::Connect {
-                method: method.to_string(),
-                path: path.to_owned(),
-                reason: error.to_string(),
-            })?;
+            .map_err(|error| connect_error(&method, path, &error))?;
         let status = response.status();
         let text = response.text().await.unwrap_or_default();
-        if !status.is_success() {
-            return Err(RequestApiError::Status {
-                method: method.to_string(),
-                path: path.to_owned(),
-                status: status.as_u16(),
-                detail: error_detail(&text),
-            });
-        }
-        serde_json::from_str(&text).map_err(|error| RequestApiError::Decode {
+        decode(&method, path, status, &text)
+    }
+}
+
+/// The longest SSE event a streamed answer may send.
+const MAX_EVENT_BYTES: usize = 1024 * 1024;
+
+fn connect_error(method: &Method, path: &str, error: &reqwest::Error) -> RequestApiError {
+    RequestApiError::Connect {
+        method: method.to_string(),
+        path: path.to_owned(),
+        reason: error.to_string(),
+    }
+}
+
+/// A JSON answer, or the error its status and body say.
+fn decode<T: for<'de> Deserialize<'de>>(
+    method: &Method,
+    path: &str,
+    status: StatusCode,
+    text: &str,
+) -> Result<T, RequestApiError> {
+    if !status.is_success() {
+        return Err(RequestApiError::Status {
             method: method.to_string(),
             path: path.to_owned(),
-            reason: error.to_string(),
-        })
+            status: status.as_u16(),
+            detail: error_detail(text),
+        });
     }
+    serde_json::from_str(text).map_err(|error| RequestApiError::Decode {
+        method: method.to_string(),
+        path: path.to_owned(),
+        reason: error.to_string(),
+    })
+}
+
+/// An SSE event block's name and data (its `data:` lines joined).
+fn sse_block(block: &str) -> (Option<String>, String) {
+    let mut name = None;
+    let mut data: Vec<&str> = Vec::new();
+    for line in block.lines() {
+        if let Some(value) = line.strip_prefix("event:") {
+            name = Some(value.trim().to_owned());
+        } else if let Some(value) = line.strip_prefix("data:") {
+            data.push(value.strip_prefix(' ').unwrap_or(value));
+        }
+    }
+    (name, data.join("\n"))
 }
 
 /// The `detail` of an error body, else its start.

@@ -4,10 +4,16 @@
 //!
 //! - Table API `GET /api/now/table/{table}` for `sys_user`,
 //!   `cmdb_ci_computer`, `sc_req_item`: `{"result": [...]}`, filtered by
-//!   `sysparm_query` (`field=value` terms joined by `^`, `^OR` alternatives,
-//!   `ORDERBY`/`ORDERBYDESC` terms), cut to `sysparm_limit`, projected to
-//!   `sysparm_fields`; references shown as their display value with
-//!   `sysparm_display_value=true`, else as their sys_id;
+//!   `sysparm_query`, cut to `sysparm_limit`, projected to `sysparm_fields`;
+//!   references shown as their display value with
+//!   `sysparm_display_value=true`, else as their sys_id. `sys_user` and
+//!   `cmdb_ci_computer` know only the query forms the Python system's mock
+//!   ServiceNow knows (`email=<email>` or `employee_number=<id>`;
+//!   `assigned_to=<sys_id>`, one term each) and, like the mock, answer an
+//!   empty list to any other (a `^OR`, an `ORDERBY`); `sc_req_item` takes
+//!   encoded queries as an instance does (`field=value` terms joined by `^`,
+//!   `^OR` alternatives, `ORDERBY`/`ORDERBYDESC` terms). Records come in the
+//!   order they were stored, so a client must sort them itself;
 //! - Service Catalog `POST /api/sn_sc/servicecatalog/items/{sys_id}/order_now`
 //!   with `{"sysparm_quantity", "variables": {...}}`: creates a request and
 //!   its requested item, answers `{"result": {"sys_id", "number",
@@ -18,7 +24,8 @@
 //!   "status": "failure"}`.
 //!
 //! It records every call and can be told to fail the next ones (a status,
-//! or a delay longer than the client's timeout).
+//! or a delay longer than the client's timeout). [`python_mock`] runs the
+//! Python system's own mock ServiceNow.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -33,8 +40,9 @@ use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
 use crate::thread_server::ThreadServer;
-use query::{matches, project, raw};
+use query::{project, raw, selects};
 
+pub mod python_mock;
 mod query;
 
 /// The API key the fake accepts, in the `x-sn-apikey` header.
@@ -71,8 +79,9 @@ struct Records {
 type Shared = Arc<Mutex<Records>>;
 
 /// The fake, on a free port of 127.0.0.1, with two users: `1001` Alice
-/// Johnson (EMEA, a Dell Latitude 7420 of 2021) and `1002` Bob Martinez
-/// (Americas, a ThinkPad T14 of 2022).
+/// Johnson (EMEA, a Dell Latitude 7420 of 2021, and listed before it her
+/// former Latitude 5490 of 2017) and `1002` Bob Martinez (Americas, a
+/// ThinkPad T14 of 2022).
 pub struct FakeServiceNow {
     server: ThreadServer,
     records: Shared,
@@ -175,6 +184,15 @@ fn seed(records: &mut Records) {
             })));
     }
     let computers = [
+        (
+            "c0ffee0000000000000000000000a000",
+            "6816f79cc0a8016401c5a33be04be441",
+            "Alice Johnson",
+            "Dell Latitude 5490",
+            "DL5490-11872",
+            "2017-09-04",
+            "2020-09-04",
+        ),
         (
             "c0ffee0000000000000000000000a001",
             "6816f79cc0a8016401c5a33be04be441",
@@ -299,7 +317,7 @@ async fn table(
         .map(|fields| fields.split(',').map(str::trim).collect());
     let result: Vec<Value> = rows
         .iter()
-        .filter(|row| matches(row, filter))
+        .filter(|row| selects(&table, row, filter))
         .take(limit)
         .map(|row| project(row, fields.as_deref(), display))
         .collect();
