@@ -15,8 +15,8 @@ mod common;
 mod journey;
 
 use journey::{
-    Desk, Employee, Exchange, PROJECT_ON_EVERY_SERVER, Seen, World, Worlds, employee, once,
-    project_assets, ticket_number,
+    Desk, Employee, Exchange, PROJECT_ON_EVERY_SERVER, PerServer, Seen, World, Worlds, cell_of,
+    employee, once, per_server, project_assets, ticket_number,
 };
 use serde_json::{Value, json};
 use test_support::llamastack::ServerVersion;
@@ -165,320 +165,357 @@ async fn a_changed_prompt(world: &'static World) -> (Seen, Seen, String) {
     (before, turn.seen(), marker)
 }
 
-on_every_server! {
-    use tokio::sync::OnceCell;
+static CONVERSATIONS: PerServer<Conversation> = per_server();
+static INJECTED: PerServer<(Exchange, Seen)> = per_server();
 
+async fn conversation(version: ServerVersion, test: &str) -> Option<&'static Conversation> {
+    let world = world(version, test).await?;
+    Some(once(cell_of(&CONVERSATIONS, version), alices_conversation(world)).await)
+}
 
-    static CONVERSATION: OnceCell<Result<Conversation, String>> = OnceCell::const_new();
-    static INJECTED: OnceCell<Result<(Exchange, Seen), String>> = OnceCell::const_new();
+async fn injected(
+    version: ServerVersion,
+    test: &str,
+) -> Option<(&'static World, &'static (Exchange, Seen))> {
+    let world = world(version, test).await?;
+    let run = once(cell_of(&INJECTED, version), injected_request(world)).await;
+    Some((world, run))
+}
 
-    async fn conversation(test: &str) -> Option<&'static Conversation> {
-        let world = world(VERSION, test).await?;
-        Some(once(&CONVERSATION, alices_conversation(world)).await)
-    }
+on_every_server!(
+    a_laptop_request_is_handed_over_by_a_transfer_call,
+    the_answer_quotes_the_ticket_the_snow_server_opened,
+    the_laptop_agent_is_offered_both_mcp_servers_the_knowledge_base_and_the_way_back,
+    the_knowledge_base_search_brings_the_catalogue_to_the_model,
+    the_employee_info_server_answers_for_the_caller_when_the_model_names_no_one,
+    the_snow_server_files_the_ticket_under_the_caller,
+    every_mcp_request_carries_the_callers_identity_and_no_other,
+    the_tool_calls_and_the_token_usage_are_stored_with_the_answer,
+    a_second_request_continues_the_laptop_agents_chain,
+    that_is_all_hands_the_user_back_to_the_routing_agent,
+    an_employee_id_injected_into_the_tool_calls_is_refused_by_both_mcp_servers,
+    no_ticket_is_opened_for_the_employee_an_injection_names,
+    a_wrong_mcp_token_fails_the_request_which_is_stored_failed,
+    a_changed_prompt_is_sent_from_the_next_turn_on,
+);
 
-    async fn injected(test: &str) -> Option<(&'static World, &'static (Exchange, Seen))> {
-        let world = world(VERSION, test).await?;
-        Some((world, once(&INJECTED, injected_request(world)).await))
-    }
+async fn a_laptop_request_is_handed_over_by_a_transfer_call(version: ServerVersion, test: &str) {
+    let Some(run) = conversation(version, test).await else {
+        return;
+    };
+    run.first.assert_completed();
+    assert_eq!(
+        run.first.answer["response"]["metadata"]["agent_path"],
+        json!(["routing-agent", "laptop-refresh"]),
+        "{}",
+        run.first.answer
+    );
+    assert_eq!(run.first.answer["response"]["agent_id"], "laptop-refresh");
+    assert_eq!(
+        run.first_seen.calls_of(TRANSFER_TO_LAPTOP_REFRESH).len(),
+        1,
+        "{:#?}",
+        run.first_seen.chats
+    );
+}
 
-    #[tokio::test]
-    async fn a_laptop_request_is_handed_over_by_a_transfer_call() {
-        let Some(run) = conversation("a_laptop_request_is_handed_over_by_a_transfer_call").await else {
-            return;
-        };
-        run.first.assert_completed();
-        assert_eq!(
-            run.first.answer["response"]["metadata"]["agent_path"],
-            json!(["routing-agent", "laptop-refresh"]),
-            "{}",
-            run.first.answer
-        );
-        assert_eq!(run.first.answer["response"]["agent_id"], "laptop-refresh");
-        assert_eq!(
-            run.first_seen.calls_of(TRANSFER_TO_LAPTOP_REFRESH).len(),
-            1,
-            "{:#?}",
-            run.first_seen.chats
-        );
-    }
+async fn the_answer_quotes_the_ticket_the_snow_server_opened(version: ServerVersion, test: &str) {
+    let Some(run) = conversation(version, test).await else {
+        return;
+    };
+    let ticket = run.first_seen.only_result_of(OPEN_LAPTOP_REFRESH_TICKET);
+    let number = ticket_number(&ticket.text)
+        .unwrap_or_else(|| panic!("no ticket number in the tool result: {}", ticket.text));
+    assert!(number.starts_with("REQ"), "{number}");
+    assert!(
+        run.first.content().contains(number),
+        "the answer does not quote {number}: {}",
+        run.first.content()
+    );
+}
 
-    #[tokio::test]
-    async fn the_answer_quotes_the_ticket_the_snow_server_opened() {
-        let Some(run) = conversation("the_answer_quotes_the_ticket_the_snow_server_opened").await else {
-            return;
-        };
-        let ticket = run.first_seen.only_result_of(OPEN_LAPTOP_REFRESH_TICKET);
-        let number = ticket_number(&ticket.text)
-            .unwrap_or_else(|| panic!("no ticket number in the tool result: {}", ticket.text));
-        assert!(number.starts_with("REQ"), "{number}");
-        assert!(
-            run.first.content().contains(number),
-            "the answer does not quote {number}: {}",
-            run.first.content()
-        );
-    }
+async fn the_laptop_agent_is_offered_both_mcp_servers_the_knowledge_base_and_the_way_back(
+    version: ServerVersion,
+    test: &str,
+) {
+    let Some(run) = conversation(version, test).await else {
+        return;
+    };
+    let mut expected = vec![
+        GET_EMPLOYEE_LAPTOP_INFO,
+        GET_LAPTOP_REFRESH_TICKETS,
+        OPEN_LAPTOP_REFRESH_TICKET,
+        TRANSFER_TO_ROUTING_AGENT,
+        version.file_search_tool(),
+    ];
+    expected.sort();
+    assert_eq!(
+        run.first_seen.offered_with(OPEN_LAPTOP_REFRESH_TICKET),
+        expected
+    );
+    assert_eq!(
+        run.first_seen.offered_with(TRANSFER_TO_LAPTOP_REFRESH),
+        [TRANSFER_TO_LAPTOP_REFRESH],
+        "the routing agent has the hand-off only"
+    );
+}
 
-    #[tokio::test]
-    async fn the_laptop_agent_is_offered_both_mcp_servers_the_knowledge_base_and_the_way_back() {
-        let Some(run) = conversation(
-            "the_laptop_agent_is_offered_both_mcp_servers_the_knowledge_base_and_the_way_back",
-        )
-        .await
-        else {
-            return;
-        };
-        let mut expected = vec![
-            GET_EMPLOYEE_LAPTOP_INFO,
-            GET_LAPTOP_REFRESH_TICKETS,
-            OPEN_LAPTOP_REFRESH_TICKET,
-            TRANSFER_TO_ROUTING_AGENT,
-            VERSION.file_search_tool(),
-        ];
-        expected.sort();
-        assert_eq!(run.first_seen.offered_with(OPEN_LAPTOP_REFRESH_TICKET), expected);
-        assert_eq!(
-            run.first_seen.offered_with(TRANSFER_TO_LAPTOP_REFRESH),
-            [TRANSFER_TO_LAPTOP_REFRESH],
-            "the routing agent has the hand-off only"
-        );
-    }
+async fn the_knowledge_base_search_brings_the_catalogue_to_the_model(
+    version: ServerVersion,
+    test: &str,
+) {
+    let Some(run) = conversation(version, test).await else {
+        return;
+    };
+    let found = run.first_seen.only_result_of(version.file_search_tool());
+    assert!(found.text.contains("Laptop catalogue"), "{}", found.text);
+}
 
-    #[tokio::test]
-    async fn the_knowledge_base_search_brings_the_catalogue_to_the_model() {
-        let Some(run) = conversation("the_knowledge_base_search_brings_the_catalogue_to_the_model").await else {
-            return;
-        };
-        let found = run.first_seen.only_result_of(VERSION.file_search_tool());
-        assert!(found.text.contains("Laptop catalogue"), "{}", found.text);
-    }
+async fn the_employee_info_server_answers_for_the_caller_when_the_model_names_no_one(
+    version: ServerVersion,
+    test: &str,
+) {
+    let Some(run) = conversation(version, test).await else {
+        return;
+    };
+    let info = run.first_seen.only_result_of(GET_EMPLOYEE_LAPTOP_INFO);
+    assert_eq!(info.arguments["employee_id"], "", "{info:?}");
+    assert!(
+        info.text
+            .contains(&format!("Employee Email: {}", alice().email)),
+        "{}",
+        info.text
+    );
+}
 
-    #[tokio::test]
-    async fn the_employee_info_server_answers_for_the_caller_when_the_model_names_no_one() {
-        let Some(run) = conversation(
-            "the_employee_info_server_answers_for_the_caller_when_the_model_names_no_one",
-        )
-        .await
-        else {
-            return;
-        };
-        let info = run.first_seen.only_result_of(GET_EMPLOYEE_LAPTOP_INFO);
-        assert_eq!(info.arguments["employee_id"], "", "{info:?}");
-        assert!(
-            info.text.contains(&format!("Employee Email: {}", alice().email)),
-            "{}",
-            info.text
-        );
-    }
-
-    #[tokio::test]
-    async fn the_snow_server_files_the_ticket_under_the_caller() {
-        let test = "the_snow_server_files_the_ticket_under_the_caller";
-        let Some(python) = test_support::mcp::python_or_skip(test) else {
-            return;
-        };
-        let Some(run) = conversation(test).await else {
-            return;
-        };
-        let world = world(VERSION, test).await.unwrap();
-        let ticket = run.first_seen.only_result_of(OPEN_LAPTOP_REFRESH_TICKET);
-        let number = ticket_number(&ticket.text).unwrap_or_else(|| panic!("{}", ticket.text));
-        let listed = tokio::task::spawn_blocking(move || world.open_tickets(&python, &alice().email))
-            .await
-            .unwrap();
-        assert!(
-            listed.contains(number) && listed.contains(&alice().name),
-            "{listed}"
-        );
-    }
-
-    #[tokio::test]
-    async fn every_mcp_request_carries_the_callers_identity_and_no_other() {
-        let test = "every_mcp_request_carries_the_callers_identity_and_no_other";
-        let Some(run) = conversation(test).await else {
-            return;
-        };
-        let world = world(VERSION, test).await.unwrap();
-        assert_every_mcp_request_is_for(&run.first_seen, &alice().email, &world.token);
-    }
-
-    #[tokio::test]
-    async fn the_tool_calls_and_the_token_usage_are_stored_with_the_answer() {
-        let Some(run) = conversation(
-            "the_tool_calls_and_the_token_usage_are_stored_with_the_answer",
-        )
-        .await
-        else {
-            return;
-        };
-        let metadata = &run.first.stored["response"]["metadata"];
-        let calls = metadata["tool_calls"].as_array().unwrap_or_else(|| panic!("{:#}", run.first.stored));
-        for (server, name) in [
-            (json!("employee-info"), GET_EMPLOYEE_LAPTOP_INFO),
-            (json!("snow"), OPEN_LAPTOP_REFRESH_TICKET),
-        ] {
-            assert!(
-                calls.contains(&json!({"agent": "laptop-refresh", "server": server, "name": name})),
-                "{name}: {calls:#?}"
-            );
-        }
-        let usage = &metadata["usage"];
-        assert!(usage["calls"].as_u64().unwrap_or(0) >= 2, "{usage}");
-        if VERSION == ServerVersion::V0_2_18 {
-            // 0.2.18 reports no usage (docs/llamastack.md)
-            assert_eq!(usage["total_tokens"], 0, "{usage}");
-        } else {
-            assert!(usage["input_tokens"].as_u64().unwrap_or(0) > 0, "{usage}");
-            assert!(usage["output_tokens"].as_u64().unwrap_or(0) > 0, "{usage}");
-        }
-    }
-
-    #[tokio::test]
-    async fn a_second_request_continues_the_laptop_agents_chain() {
-        let Some(run) = conversation("a_second_request_continues_the_laptop_agents_chain").await else {
-            return;
-        };
-        run.second.assert_completed();
-        assert_eq!(run.second.session_id(), run.first.session_id());
-        assert_eq!(run.second.answer["response"]["agent_id"], "laptop-refresh");
-        assert_eq!(
-            run.second.answer["response"]["metadata"]["agent_path"],
-            json!(["laptop-refresh"])
-        );
-        let conversations = run.second_seen.conversations();
-        let shown = conversations.first().unwrap_or_else(|| panic!("no completion"));
-        if VERSION == ServerVersion::V0_2_18 {
-            // 0.2.18 cannot chain after a response with MCP output
-            // (docs/llamastack.md): a new chain, told where the
-            // conversation was
-            assert!(
-                shown.iter().any(|line| line.contains("was last with the laptop-refresh agent")),
-                "{shown:#?}"
-            );
-            assert!(!shown.iter().any(|line| line.contains("I need a new laptop")), "{shown:#?}");
-        } else {
-            // the model was shown the first request's turn before the question
-            assert_in_order(
-                shown,
-                &["user: I need a new laptop", run.first.content(), "user: When will it arrive?"],
-            );
-        }
-        // the laptop agent's chain moved on; the routing agent's stayed
-        let (before, after) = (&run.chains_after_first, &run.chains_after_second);
-        assert!(before["laptop-refresh"].is_string(), "{before}");
-        assert_ne!(before["laptop-refresh"], after["laptop-refresh"], "{after}");
-        assert_eq!(before["routing-agent"], after["routing-agent"], "{after}");
-    }
-
-    #[tokio::test]
-    async fn that_is_all_hands_the_user_back_to_the_routing_agent() {
-        let Some(run) = conversation("that_is_all_hands_the_user_back_to_the_routing_agent").await else {
-            return;
-        };
-        run.last.assert_completed();
-        assert_eq!(
-            run.last.answer["response"]["metadata"]["agent_path"],
-            json!(["laptop-refresh", "routing-agent"]),
-            "{}",
-            run.last.answer
-        );
-        assert_eq!(run.last_seen.calls_of(TRANSFER_TO_ROUTING_AGENT).len(), 1);
-        // the routing agent went on with its own chain of the first request
-        let conversations = run.last_seen.conversations();
-        let routing = conversations
-            .iter()
-            .rfind(|shown| shown.iter().any(|line| line.starts_with("system:") && line.contains("routing agent")))
-            .unwrap_or_else(|| panic!("the routing agent was not asked: {conversations:#?}"));
-        assert_in_order(routing, &["user: I need a new laptop", "user: Thanks, that's all"]);
-    }
-
-    #[tokio::test]
-    async fn an_employee_id_injected_into_the_tool_calls_is_refused_by_both_mcp_servers() {
-        let Some((_, (_, seen))) = injected(
-            "an_employee_id_injected_into_the_tool_calls_is_refused_by_both_mcp_servers",
-        )
-        .await
-        else {
-            return;
-        };
-        for tool in [GET_EMPLOYEE_LAPTOP_INFO, OPEN_LAPTOP_REFRESH_TICKET] {
-            let result = seen.only_result_of(tool);
-            assert_eq!(result.arguments["employee_id"], "1002", "{result:?}");
-            assert!(
-                result
-                    .text
-                    .contains("employee_id '1002' names someone other than the authenticated user"),
-                "{tool}: {}",
-                result.text
-            );
-        }
-    }
-
-    #[tokio::test]
-    async fn no_ticket_is_opened_for_the_employee_an_injection_names() {
-        let test = "no_ticket_is_opened_for_the_employee_an_injection_names";
-        let Some(python) = test_support::mcp::python_or_skip(test) else {
-            return;
-        };
-        let Some((world, (_, seen))) = injected(test).await else {
-            return;
-        };
-        assert_eq!(
-            seen.calls_of(OPEN_LAPTOP_REFRESH_TICKET).len(),
-            1,
-            "the model tried to open a ticket for 1002: {:#?}",
-            seen.chats
-        );
-        let listed = tokio::task::spawn_blocking(move || {
-            world.open_tickets(&python, &employee("1002").email)
-        })
+async fn the_snow_server_files_the_ticket_under_the_caller(version: ServerVersion, test: &str) {
+    let Some(python) = test_support::mcp::python_or_skip(test) else {
+        return;
+    };
+    let Some(run) = conversation(version, test).await else {
+        return;
+    };
+    let world = world(version, test).await.unwrap();
+    let ticket = run.first_seen.only_result_of(OPEN_LAPTOP_REFRESH_TICKET);
+    let number = ticket_number(&ticket.text).unwrap_or_else(|| panic!("{}", ticket.text));
+    let listed = tokio::task::spawn_blocking(move || world.open_tickets(&python, &alice().email))
         .await
         .unwrap();
-        assert!(
-            listed.contains("has no open laptop refresh tickets"),
-            "{listed}"
-        );
-    }
+    assert!(
+        listed.contains(number) && listed.contains(&alice().name),
+        "{listed}"
+    );
+}
 
-    #[tokio::test]
-    async fn a_wrong_mcp_token_fails_the_request_which_is_stored_failed() {
-        let Some(world) = world(VERSION, "a_wrong_mcp_token_fails_the_request_which_is_stored_failed").await else {
-            return;
-        };
-        let _turn = world.turn(Script::laptop_refresh()).await;
-        let desk = world.desk().token("not-the-mcp-token").open().await;
-        let exchange = desk.ask(&employee("1004").email, "I need a new laptop").await;
-        let reason = exchange.assert_failed();
-        // the laptop agent failed at its MCP servers, not somewhere else
-        assert!(
-            reason.contains("MCP server") && reason.contains("'laptop-refresh'"),
-            "{reason}"
-        );
-        assert!(!reason.contains("not-the-mcp-token"), "the token is never quoted: {reason}");
-    }
+async fn every_mcp_request_carries_the_callers_identity_and_no_other(
+    version: ServerVersion,
+    test: &str,
+) {
+    let Some(run) = conversation(version, test).await else {
+        return;
+    };
+    let world = world(version, test).await.unwrap();
+    assert_every_mcp_request_is_for(&run.first_seen, &alice().email, &world.token);
+}
 
-    #[tokio::test]
-    async fn a_changed_prompt_is_sent_from_the_next_turn_on() {
-        let Some(world) = world(VERSION, "a_changed_prompt_is_sent_from_the_next_turn_on").await else {
-            return;
-        };
-        let (before, after, marker) = a_changed_prompt(world).await;
-        let prompt = laptop_prompt();
-        let prompt_start = prompt.lines().next().unwrap();
-        let laptop_prompts = |seen: &Seen| -> Vec<String> {
-            seen.system_messages()
-                .into_iter()
-                .filter(|system| system.contains(prompt_start))
-                .collect()
-        };
-        let old = laptop_prompts(&before);
-        assert!(!old.is_empty(), "{:#?}", before.conversations());
-        assert!(old.iter().all(|system| !system.contains(&marker)));
-        let new = laptop_prompts(&after);
-        assert!(!new.is_empty(), "{:#?}", after.conversations());
+async fn the_tool_calls_and_the_token_usage_are_stored_with_the_answer(
+    version: ServerVersion,
+    test: &str,
+) {
+    let Some(run) = conversation(version, test).await else {
+        return;
+    };
+    let metadata = &run.first.stored["response"]["metadata"];
+    let calls = metadata["tool_calls"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{:#}", run.first.stored));
+    for (server, name) in [
+        (json!("employee-info"), GET_EMPLOYEE_LAPTOP_INFO),
+        (json!("snow"), OPEN_LAPTOP_REFRESH_TICKET),
+        (Value::Null, "file_search"),
+    ] {
         assert!(
-            new.iter().all(|system| system.contains(&marker)),
-            "{new:#?}"
+            calls.contains(&json!({"agent": "laptop-refresh", "server": server, "name": name})),
+            "{name}: {calls:#?}"
         );
     }
+    let usage = &metadata["usage"];
+    assert!(usage["calls"].as_u64().unwrap_or(0) >= 2, "{usage}");
+    if version == ServerVersion::V0_2_18 {
+        // 0.2.18 reports no usage (docs/llamastack.md)
+        assert_eq!(usage["total_tokens"], 0, "{usage}");
+    } else {
+        assert!(usage["input_tokens"].as_u64().unwrap_or(0) > 0, "{usage}");
+        assert!(usage["output_tokens"].as_u64().unwrap_or(0) > 0, "{usage}");
+    }
+}
+
+async fn a_second_request_continues_the_laptop_agents_chain(version: ServerVersion, test: &str) {
+    let Some(run) = conversation(version, test).await else {
+        return;
+    };
+    run.second.assert_completed();
+    assert_eq!(run.second.session_id(), run.first.session_id());
+    assert_eq!(run.second.answer["response"]["agent_id"], "laptop-refresh");
+    assert_eq!(
+        run.second.answer["response"]["metadata"]["agent_path"],
+        json!(["laptop-refresh"])
+    );
+    let conversations = run.second_seen.conversations();
+    let shown = conversations
+        .first()
+        .unwrap_or_else(|| panic!("no completion"));
+    if version == ServerVersion::V0_2_18 {
+        // 0.2.18 cannot chain after a response with MCP output
+        // (docs/llamastack.md): a new chain, told where the conversation was
+        assert!(
+            shown
+                .iter()
+                .any(|line| line.contains("was last with the laptop-refresh agent")),
+            "{shown:#?}"
+        );
+        assert!(
+            !shown
+                .iter()
+                .any(|line| line.contains("I need a new laptop")),
+            "{shown:#?}"
+        );
+    } else {
+        // the model was shown the first request's turn before the question
+        assert_in_order(
+            shown,
+            &[
+                "user: I need a new laptop",
+                run.first.content(),
+                "user: When will it arrive?",
+            ],
+        );
+    }
+    // the laptop agent's chain moved on; the routing agent's stayed
+    let (before, after) = (&run.chains_after_first, &run.chains_after_second);
+    assert!(before["laptop-refresh"].is_string(), "{before}");
+    assert_ne!(before["laptop-refresh"], after["laptop-refresh"], "{after}");
+    assert_eq!(before["routing-agent"], after["routing-agent"], "{after}");
+}
+
+async fn that_is_all_hands_the_user_back_to_the_routing_agent(version: ServerVersion, test: &str) {
+    let Some(run) = conversation(version, test).await else {
+        return;
+    };
+    run.last.assert_completed();
+    assert_eq!(
+        run.last.answer["response"]["metadata"]["agent_path"],
+        json!(["laptop-refresh", "routing-agent"]),
+        "{}",
+        run.last.answer
+    );
+    assert_eq!(run.last_seen.calls_of(TRANSFER_TO_ROUTING_AGENT).len(), 1);
+    // the routing agent went on with its own chain of the first request
+    let conversations = run.last_seen.conversations();
+    let routing = conversations
+        .iter()
+        .rfind(|shown| {
+            shown
+                .iter()
+                .any(|line| line.starts_with("system:") && line.contains("routing agent"))
+        })
+        .unwrap_or_else(|| panic!("the routing agent was not asked: {conversations:#?}"));
+    assert_in_order(
+        routing,
+        &["user: I need a new laptop", "user: Thanks, that's all"],
+    );
+}
+
+async fn an_employee_id_injected_into_the_tool_calls_is_refused_by_both_mcp_servers(
+    version: ServerVersion,
+    test: &str,
+) {
+    let Some((_, (_, seen))) = injected(version, test).await else {
+        return;
+    };
+    for tool in [GET_EMPLOYEE_LAPTOP_INFO, OPEN_LAPTOP_REFRESH_TICKET] {
+        let result = seen.only_result_of(tool);
+        assert_eq!(result.arguments["employee_id"], "1002", "{result:?}");
+        assert!(
+            result
+                .text
+                .contains("employee_id '1002' names someone other than the authenticated user"),
+            "{tool}: {}",
+            result.text
+        );
+    }
+}
+
+async fn no_ticket_is_opened_for_the_employee_an_injection_names(
+    version: ServerVersion,
+    test: &str,
+) {
+    let Some(python) = test_support::mcp::python_or_skip(test) else {
+        return;
+    };
+    let Some((world, (_, seen))) = injected(version, test).await else {
+        return;
+    };
+    assert_eq!(
+        seen.calls_of(OPEN_LAPTOP_REFRESH_TICKET).len(),
+        1,
+        "the model tried to open a ticket for 1002: {:#?}",
+        seen.chats
+    );
+    let listed =
+        tokio::task::spawn_blocking(move || world.open_tickets(&python, &employee("1002").email))
+            .await
+            .unwrap();
+    assert!(
+        listed.contains("has no open laptop refresh tickets"),
+        "{listed}"
+    );
+}
+
+async fn a_wrong_mcp_token_fails_the_request_which_is_stored_failed(
+    version: ServerVersion,
+    test: &str,
+) {
+    let Some(world) = world(version, test).await else {
+        return;
+    };
+    let _turn = world.turn(Script::laptop_refresh()).await;
+    let desk = world.desk().token("not-the-mcp-token").open().await;
+    let exchange = desk
+        .ask(&employee("1004").email, "I need a new laptop")
+        .await;
+    let reason = exchange.assert_failed();
+    // the laptop agent failed at its MCP servers, not somewhere else
+    assert!(
+        reason.contains("MCP server") && reason.contains("'laptop-refresh'"),
+        "{reason}"
+    );
+    assert!(
+        !reason.contains("not-the-mcp-token"),
+        "the token is never quoted: {reason}"
+    );
+}
+
+async fn a_changed_prompt_is_sent_from_the_next_turn_on(version: ServerVersion, test: &str) {
+    let Some(world) = world(version, test).await else {
+        return;
+    };
+    let (before, after, marker) = a_changed_prompt(world).await;
+    let prompt = laptop_prompt();
+    let prompt_start = prompt.lines().next().unwrap();
+    let laptop_prompts = |seen: &Seen| -> Vec<String> {
+        seen.system_messages()
+            .into_iter()
+            .filter(|system| system.contains(prompt_start))
+            .collect()
+    };
+    let old = laptop_prompts(&before);
+    assert!(!old.is_empty(), "{:#?}", before.conversations());
+    assert!(old.iter().all(|system| !system.contains(&marker)));
+    let new = laptop_prompts(&after);
+    assert!(!new.is_empty(), "{:#?}", after.conversations());
+    assert!(
+        new.iter().all(|system| system.contains(&marker)),
+        "{new:#?}"
+    );
 }

@@ -33,9 +33,6 @@ use test_support::{TestDatabase, test_database};
 use crate::common;
 use proxy::{Proxy, RequestHead};
 
-/// The MCP servers of the project's asset directory, by toolgroup name.
-pub const MCP_SERVERS: [&str; 2] = ["employee-info", "snow"];
-
 /// An MCP server binary behind a proxy that records what it was sent.
 pub struct McpServer {
     pub process: ServerProcess,
@@ -787,31 +784,65 @@ fn unique_suffix() -> String {
     format!("{nanos:x}-{}", std::process::id())
 }
 
-/// Writes one test module per server version: `v0_2_18`, `v0_7_3` and
-/// `ogx_1_5`, each with `VERSION` in scope and the items given.
+/// One test per server version of each of the functions named (`async fn
+/// name(version: ServerVersion, test: &'static str)`, given its version
+/// and its name): a module per function, `name::on_0_2_18`, `name::on_0_7_3`
+/// and `name::on_ogx_1_5`. Named so, the versions of a test come one after
+/// the other in the harness's order, and two test threads run two
+/// versions (two servers) at once rather than two tests waiting for one.
 #[macro_export]
 macro_rules! on_every_server {
-    ($($item:item)*) => {
-        mod v0_2_18 {
-            #[allow(unused_imports)]
-            use super::*;
-            const VERSION: test_support::llamastack::ServerVersion =
-                test_support::llamastack::ServerVersion::V0_2_18;
-            $($item)*
-        }
-        mod v0_7_3 {
-            #[allow(unused_imports)]
-            use super::*;
-            const VERSION: test_support::llamastack::ServerVersion =
-                test_support::llamastack::ServerVersion::V0_7_3;
-            $($item)*
-        }
-        mod ogx_1_5 {
-            #[allow(unused_imports)]
-            use super::*;
-            const VERSION: test_support::llamastack::ServerVersion =
-                test_support::llamastack::ServerVersion::Ogx1_5;
-            $($item)*
-        }
+    ($($test:ident),* $(,)?) => {
+        $(
+            mod $test {
+                #[tokio::test]
+                async fn on_0_2_18() {
+                    super::$test(
+                        test_support::llamastack::ServerVersion::V0_2_18,
+                        stringify!($test),
+                    )
+                    .await;
+                }
+
+                #[tokio::test]
+                async fn on_0_7_3() {
+                    super::$test(
+                        test_support::llamastack::ServerVersion::V0_7_3,
+                        stringify!($test),
+                    )
+                    .await;
+                }
+
+                #[tokio::test]
+                async fn on_ogx_1_5() {
+                    super::$test(
+                        test_support::llamastack::ServerVersion::Ogx1_5,
+                        stringify!($test),
+                    )
+                    .await;
+                }
+            }
+        )*
     };
+}
+
+/// One value per server version, for what a test binary runs once per
+/// version and several tests check (a journey).
+pub type PerServer<T> = [tokio::sync::OnceCell<Result<T, String>>; 3];
+
+/// An empty [`PerServer`].
+pub const fn per_server<T>() -> PerServer<T> {
+    [const { tokio::sync::OnceCell::const_new() }; 3]
+}
+
+/// The cell of `version` in `cells`.
+pub fn cell_of<T>(
+    cells: &'static PerServer<T>,
+    version: ServerVersion,
+) -> &'static tokio::sync::OnceCell<Result<T, String>> {
+    let at = ServerVersion::ALL
+        .iter()
+        .position(|known| *known == version)
+        .expect("a known version");
+    &cells[at]
 }
